@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "wire/envelope.h"
+#include "wire/frame.h"
+
+int vs_envelope_frame(const Viewstamp__Envelope *env, uint32_t max_body, uint8_t **ret, size_t *ret_len) {
+        size_t n = viewstamp__envelope__get_packed_size(env);
+        uint8_t hdr[VS_FRAME_HEADER_SIZE];
+        int r = vs_frame_header(hdr, n, max_body);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ uint8_t *buf = malloc(VS_FRAME_HEADER_SIZE + n);
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, hdr, VS_FRAME_HEADER_SIZE);
+        viewstamp__envelope__pack(env, buf + VS_FRAME_HEADER_SIZE);
+
+        *ret = TAKE_PTR(buf);
+        *ret_len = VS_FRAME_HEADER_SIZE + n;
+        return 0;
+}
+
+int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
+        _cleanup_envelope_ Viewstamp__Envelope *e = viewstamp__envelope__unpack(NULL, len, body);
+        if (!e || !e->header || e->body_case == VIEWSTAMP__ENVELOPE__BODY__NOT_SET)
+                return -EBADMSG;
+        if (e->header->version != VS_WIRE_VERSION)
+                return -EPROTONOSUPPORT;
+        *ret = TAKE_PTR(e);
+        return 0;
+}

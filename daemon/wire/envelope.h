@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Envelopes: the protobuf message carried by every frame (envelope.proto). Encoding produces a
+ * complete frame ready to write; decoding accepts a frame body and refuses, before the caller
+ * sees anything, bodies that are not protobuf, lack the header or a body, or speak another
+ * protocol version.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/envelope.pb-c.h"
+
+#define VS_WIRE_VERSION 1u
+
+/* Builds header + body into one malloc'ed buffer. -EMSGSIZE if the body exceeds max_body. */
+int vs_envelope_frame(const Viewstamp__Envelope *env, uint32_t max_body, uint8_t **ret, size_t *ret_len);
+
+/*
+ * -EBADMSG: not a valid Envelope, no header, or no body.
+ * -EPROTONOSUPPORT: header.version differs from VS_WIRE_VERSION.
+ */
+int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **ret);
+
+static inline void vs_envelope_freep(Viewstamp__Envelope **e) {
+        if (*e)
+                viewstamp__envelope__free_unpacked(*e, NULL);
+}
+#define _cleanup_envelope_ __attribute__((cleanup(vs_envelope_freep)))

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/frame.h"
+
+void vs_frame_reader_init(struct vs_frame_reader *r, uint32_t max_body) {
+        *r = (struct vs_frame_reader) { .max_body = max_body ? max_body : 1 };
+}
+
+void vs_frame_reader_done(struct vs_frame_reader *r) {
+        free(r->buf);
+        *r = (struct vs_frame_reader) {};
+}
+
+static uint32_t read_be32(const uint8_t *p) {
+        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+int vs_frame_reader_feed(struct vs_frame_reader *r, const void *data, size_t n) {
+        if (r->error)
+                return r->error;
+        if (n == 0)
+                return 0;
+
+        /* Reclaim consumed space before growing, so a long-lived connection stays small. */
+        if (r->start > 0 && r->end + n > r->cap) {
+                memmove(r->buf, r->buf + r->start, r->end - r->start);
+                r->end -= r->start;
+                r->start = 0;
+        }
+        if (r->end + n > r->cap) {
+                size_t cap = r->cap ? r->cap : 4096;
+                while (cap < r->end + n)
+                        cap *= 2;
+                uint8_t *b = realloc(r->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                r->buf = b;
+                r->cap = cap;
+        }
+        memcpy(r->buf + r->end, data, n);
+        r->end += n;
+        return 0;
+}
+
+int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t *len) {
+        if (r->error)
+                return r->error;
+
+        size_t avail = r->end - r->start;
+        if (avail < VS_FRAME_HEADER_SIZE)
+                return 0;
+
+        uint32_t n = read_be32(r->buf + r->start);
+        if (n == 0)
+                return (r->error = -EBADMSG);
+        if (n > r->max_body)
+                return (r->error = -EMSGSIZE);
+        if (avail - VS_FRAME_HEADER_SIZE < n)
+                return 0;
+
+        *body = r->buf + r->start + VS_FRAME_HEADER_SIZE;
+        *len = n;
+        r->start += VS_FRAME_HEADER_SIZE + n;
+        if (r->start == r->end)
+                r->start = r->end = 0;
+        return 1;
+}
+
+int vs_frame_reader_eof(const struct vs_frame_reader *r) {
+        if (r->error)
+                return r->error;
+        return r->end == r->start ? 0 : -EPIPE;
+}
+
+int vs_frame_header(uint8_t hdr[VS_FRAME_HEADER_SIZE], size_t len, uint32_t max_body) {
+        if (len == 0 || len > max_body)
+                return -EMSGSIZE;
+        hdr[0] = (uint8_t) (len >> 24);
+        hdr[1] = (uint8_t) (len >> 16);
+        hdr[2] = (uint8_t) (len >> 8);
+        hdr[3] = (uint8_t) len;
+        return 0;
+}
