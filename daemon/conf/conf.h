@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * viewstampd's configuration: /etc/viewstamp/viewstampd.conf, INI style (parsed by libinih),
+ * documented in viewstampd.conf(5). Every key has a default; a file need only name the node.
+ *
+ * Loading is all or nothing: an unknown section or key, a malformed line or a bad value makes
+ * vs_conf_load() fail with "FILE:LINE: reason" and leaves the caller's struct untouched, so the
+ * daemon never runs with a half-applied file. Cross-key rules (the node's own name appears in
+ * the node list, addresses and names are unique) are checked after the whole file is read.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/address.h"
+
+#define VS_CONF_DEFAULT_PATH "/etc/viewstamp/viewstampd.conf"
+#define VS_CONF_DEFAULT_STATE_DIR "/var/lib/viewstamp"
+#define VS_CONF_NAME_MAX 63
+#define VS_CONF_NODES_MAX 64
+
+enum vs_log_level {
+        VS_LOG_ERR = 3,
+        VS_LOG_WARNING = 4,
+        VS_LOG_NOTICE = 5,
+        VS_LOG_INFO = 6,
+        VS_LOG_DEBUG = 7,
+};
+
+struct vs_conf_node {
+        char name[VS_CONF_NAME_MAX + 1];
+        struct vs_address peer;
+        struct vs_address client;
+};
+
+enum vs_read_path {
+        VS_READS_LEASE = 0, /* primary answers from its state while its lease holds */
+        VS_READS_LOG = 1,   /* every read is ordered through the log like a write */
+};
+
+struct vs_conf {
+        /* [Node] */
+        char name[VS_CONF_NAME_MAX + 1];
+        char state_dir[4096];
+        enum vs_log_level log_level;
+
+        /* [Cluster]: static membership (one Node= line per node, this one included) */
+        struct vs_conf_node nodes[VS_CONF_NODES_MAX];
+        size_t n_nodes;
+
+        /* [Replica] */
+        uint32_t tick_ms;
+        uint32_t heartbeat_ticks;
+        uint32_t view_change_ticks;
+        uint32_t lease_ticks;
+        uint32_t clock_drift_ppm;
+        uint32_t checkpoint_interval; /* ops between checkpoints */
+        uint32_t batch_max;           /* entries per Prepare */
+        enum vs_read_path reads;
+
+        /* [Limits] */
+        uint32_t max_frame_bytes;
+        uint32_t max_value_bytes;
+        uint32_t max_path_bytes;
+        uint32_t max_connections;
+        uint32_t max_clients_per_tenant;
+};
+
+void vs_conf_defaults(struct vs_conf *c);
+
+/*
+ * Reads path on top of *c (normally defaults). Returns 0, or a negative errno with *error set to
+ * a malloc()ed "PATH:LINE: reason" (or "PATH: reason" for whole-file problems); *c is unchanged
+ * on failure. -ENOENT when the file does not exist.
+ */
+int vs_conf_load(struct vs_conf *c, const char *path, char **error);
+
+/* The entry of the named node in c->nodes, or NULL. */
+const struct vs_conf_node *vs_conf_find_node(const struct vs_conf *c, const char *name);
+
+const char *vs_log_level_to_string(enum vs_log_level l);
+int vs_log_level_from_string(const char *s, enum vs_log_level *ret);
