@@ -23,7 +23,6 @@ int vs_address_parse(const char *s, struct vs_address *ret) {
         struct vs_address a = {};
         char host[INET6_ADDRSTRLEN];
         uint16_t port;
-        const char *colon;
 
         if (s[0] == '[') {
                 const char *close = strchr(s, ']');
@@ -37,7 +36,7 @@ int vs_address_parse(const char *s, struct vs_address *ret) {
                 a.in6.sin6_port = htons(port);
                 a.len = sizeof a.in6;
         } else {
-                colon = strrchr(s, ':');
+                const char *colon = strrchr(s, ':');
                 if (!colon || (size_t) (colon - s) >= sizeof host)
                         return -EINVAL;
                 memcpy(host, s, colon - s);
