@@ -31,27 +31,6 @@ void vs_conf_defaults(struct vs_conf *c) {
         strcpy(c->state_dir, VS_CONF_DEFAULT_STATE_DIR);
 }
 
-static const char *const level_names[] = {
-        [VS_LOG_ERR] = "err",
-        [VS_LOG_WARNING] = "warning",
-        [VS_LOG_NOTICE] = "notice",
-        [VS_LOG_INFO] = "info",
-        [VS_LOG_DEBUG] = "debug",
-};
-
-const char *vs_log_level_to_string(enum vs_log_level l) {
-        return (size_t) l < ELEMENTSOF(level_names) && level_names[l] ? level_names[l] : "?";
-}
-
-int vs_log_level_from_string(const char *s, enum vs_log_level *ret) {
-        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
-                if (level_names[i] && strcmp(level_names[i], s) == 0) {
-                        *ret = (enum vs_log_level) i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
 /* Node names end up in D-Bus object paths, file names and log fields: keep them plain. */
 static bool name_valid(const char *s) {
         size_t n = strlen(s);

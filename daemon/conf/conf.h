@@ -16,19 +16,12 @@
 #include <stdint.h>
 
 #include "conf/address.h"
+#include "log/log.h"
 
 #define VS_CONF_DEFAULT_PATH "/etc/viewstamp/viewstampd.conf"
 #define VS_CONF_DEFAULT_STATE_DIR "/var/lib/viewstamp"
 #define VS_CONF_NAME_MAX 63
 #define VS_CONF_NODES_MAX 64
-
-enum vs_log_level {
-        VS_LOG_ERR = 3,
-        VS_LOG_WARNING = 4,
-        VS_LOG_NOTICE = 5,
-        VS_LOG_INFO = 6,
-        VS_LOG_DEBUG = 7,
-};
 
 struct vs_conf_node {
         char name[VS_CONF_NAME_MAX + 1];
@@ -80,6 +73,3 @@ int vs_conf_load(struct vs_conf *c, const char *path, char **error);
 
 /* The entry of the named node in c->nodes, or NULL. */
 const struct vs_conf_node *vs_conf_find_node(const struct vs_conf *c, const char *name);
-
-const char *vs_log_level_to_string(enum vs_log_level l);
-int vs_log_level_from_string(const char *s, enum vs_log_level *ret);
