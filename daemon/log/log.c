@@ -55,7 +55,10 @@ void vs_log_open(void) {
 }
 
 static void log_journal(enum vs_log_level level, const struct vs_log_ctx *ctx, const char *msg) {
-        char prio[16], view[32], op[32];
+        /* The iovecs point into these until sd_journal_sendv() returns: keep them at function scope. */
+        char prio[16];
+        char view[32]; // cppcheck-suppress variableScope
+        char op[32];   // cppcheck-suppress variableScope
         _cleanup_free_ char *m = NULL, *tenant = NULL, *peer = NULL;
         struct iovec iov[6];
         size_t n = 0;
