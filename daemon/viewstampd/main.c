@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * viewstampd: the node daemon. One sd-event loop runs everything: signals, D-Bus, rtnetlink,
+ * and the one tick timer that drives every hosted tenant. READY=1 is sent only once the
+ * configuration is valid, the node's addresses exist and the bus name is owned.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "bus/manager.h"
+#include "conf/conf.h"
+#include "link/link.h"
+#include "log/log.h"
+#include "util/cleanup.h"
+
+/* Options given on the command line win over the file, also across SIGHUP reloads. */
+struct overrides {
+        const char *state_dir, *name, *log_level;
+};
+
+struct daemon {
+        struct vs_conf conf;
+        const char *config_path;
+        struct overrides overrides;
+        struct vs_conf_node self;
+        sd_event *event;
+        sd_bus *bus;
+        struct vs_link_watch *links;
+        sd_event_source *tick;
+        bool peer_up, client_up;
+        uint64_t ticks;
+};
+
+static void help(void) {
+        printf("viewstampd [OPTIONS...]\n\n"
+               "Viewstamped Replication node daemon.\n\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show the version\n"
+               "  -c --config=FILE        Configuration file (default " VS_CONF_DEFAULT_PATH ")\n"
+               "     --state-dir=DIR      Override StateDirectory=\n"
+               "     --name=NAME          Override Name=\n"
+               "     --log-level=LEVEL    Override LogLevel= (err, warning, notice, info, debug)\n"
+               "     --check-config       Validate the configuration and exit\n");
+}
+
+static int load_conf(const char *path, const struct overrides *o, struct vs_conf *ret) {
+        struct vs_conf c;
+        vs_conf_defaults(&c);
+        _cleanup_free_ char *error = NULL;
+        int r = vs_conf_load(&c, path, &error);
+        if (r < 0) {
+                log_error(NULL, "%s", error ? error : "cannot load configuration");
+                return r;
+        }
+        if (o->state_dir)
+                snprintf(c.state_dir, sizeof c.state_dir, "%s", o->state_dir);
+        if (o->name)
+                snprintf(c.name, sizeof c.name, "%s", o->name);
+        if (o->log_level && vs_log_level_from_string(o->log_level, &c.log_level) < 0) {
+                log_error(NULL, "--log-level=%s: unknown level", o->log_level);
+                return -EINVAL;
+        }
+        if (!vs_conf_find_node(&c, c.name)) {
+                log_error(NULL, "%s: node '%s' is not in the [Cluster] Node= list", path, c.name);
+                return -EINVAL;
+        }
+        *ret = c;
+        return 0;
+}
+
+static void update_status(struct daemon *d) {
+        sd_notifyf(false, "STATUS=Node %s: 0 tenants; peer address %s, client address %s",
+                   d->conf.name, d->peer_up ? "up" : "DOWN", d->client_up ? "up" : "DOWN");
+}
+
+static void on_links_changed(struct vs_link_watch *w, void *userdata) {
+        struct daemon *d = userdata;
+        bool peer = vs_link_watch_available(w, &d->self.peer), client = vs_link_watch_available(w, &d->self.client);
+        char buf[VS_ADDRESS_STRING_MAX];
+        if (peer != d->peer_up)
+                vs_log_full(peer ? VS_LOG_NOTICE : VS_LOG_WARNING, NULL, 0, "peer address %s is %s",
+                            vs_address_to_string(&d->self.peer, buf), peer ? "back" : "gone");
+        if (client != d->client_up)
+                vs_log_full(client ? VS_LOG_NOTICE : VS_LOG_WARNING, NULL, 0, "client address %s is %s",
+                            vs_address_to_string(&d->self.client, buf), client ? "back" : "gone");
+        d->peer_up = peer;
+        d->client_up = client;
+        update_status(d);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        d->ticks++;
+        return sd_event_source_set_time_relative(s, d->conf.tick_ms * 1000ULL);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct daemon *d = userdata;
+        log_notice(NULL, "received %s, shutting down", strsignal((int) si->ssi_signo));
+        sd_notify(false, "STOPPING=1");
+        return sd_event_exit(d->event, EXIT_SUCCESS);
+}
+
+/* SIGHUP: re-read the file and apply what can change live (the log level). Settings that need a
+ * restart are left as they are, with a notice. A bad file changes nothing. */
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct daemon *d = userdata;
+        sd_notify(false, "RELOADING=1");
+        struct vs_conf c;
+        if (load_conf(d->config_path, &d->overrides, &c) < 0)
+                log_warning(NULL, "reload: keeping the running configuration");
+        else {
+                if (c.log_level != d->conf.log_level) {
+                        log_notice(NULL, "reload: log level %s", vs_log_level_to_string(c.log_level));
+                        vs_log_set_level(c.log_level);
+                        d->conf.log_level = c.log_level;
+                }
+                c.log_level = d->conf.log_level;
+                if (memcmp(&c, &d->conf, sizeof c) != 0)
+                        log_notice(NULL, "reload: settings other than LogLevel= take effect on restart");
+        }
+        sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int check_addresses(struct daemon *d) {
+        const struct vs_address *addrs[] = { &d->self.peer, &d->self.client };
+        for (size_t i = 0; i < ELEMENTSOF(addrs); i++) {
+                bool ok;
+                int r = vs_link_address_available(addrs[i], &ok);
+                if (r < 0)
+                        return log_error_errno(NULL, r, "cannot list local addresses");
+                if (!ok) {
+                        char buf[VS_ADDRESS_STRING_MAX];
+                        log_error(NULL, "%s address %s of node %s is not on any local interface that is up",
+                                  i == 0 ? "peer" : "client", vs_address_to_string(addrs[i], buf), d->conf.name);
+                        return -EADDRNOTAVAIL;
+                }
+        }
+        d->peer_up = d->client_up = true;
+        return 0;
+}
+
+static void daemon_done(struct daemon *d) {
+        sd_event_source_disable_unref(d->tick);
+        vs_link_watch_free(d->links);
+        sd_bus_flush_close_unref(d->bus);
+        sd_event_unref(d->event);
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NAME, ARG_LOG_LEVEL, ARG_CHECK_CONFIG };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                {}
+        };
+        struct daemon d = { .config_path = VS_CONF_DEFAULT_PATH };
+        struct overrides *o = &d.overrides;
+        bool check_only = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hc:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("viewstampd %s\n", VS_VERSION);
+                        return EXIT_SUCCESS;
+                case 'c':
+                        d.config_path = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        o->state_dir = optarg;
+                        break;
+                case ARG_NAME:
+                        o->name = optarg;
+                        break;
+                case ARG_LOG_LEVEL:
+                        o->log_level = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        check_only = true;
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        if (optind < argc) {
+                log_error(NULL, "unexpected argument '%s'", argv[optind]);
+                return EXIT_FAILURE;
+        }
+
+        if (load_conf(d.config_path, o, &d.conf) < 0)
+                return EXIT_FAILURE;
+        vs_log_set_level(d.conf.log_level);
+        d.self = *vs_conf_find_node(&d.conf, d.conf.name);
+        if (check_only) {
+                printf("%s: valid, node %s of %zu\n", d.config_path, d.conf.name, d.conf.n_nodes);
+                return EXIT_SUCCESS;
+        }
+
+        r = check_addresses(&d);
+        if (r >= 0)
+                r = sd_event_default(&d.event);
+        if (r >= 0) {
+                sigset_t mask;
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                sigaddset(&mask, SIGHUP);
+                r = sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
+        }
+        if (r >= 0)
+                r = sd_event_add_signal(d.event, NULL, SIGTERM, on_terminate, &d);
+        if (r >= 0)
+                r = sd_event_add_signal(d.event, NULL, SIGINT, on_terminate, &d);
+        if (r >= 0)
+                r = sd_event_add_signal(d.event, NULL, SIGHUP, on_reload, &d);
+        if (r >= 0)
+                r = sd_event_set_watchdog(d.event, true); /* sends WATCHDOG=1 when WatchdogSec= is set */
+        if (r >= 0)
+                r = vs_link_watch_new(d.event, on_links_changed, &d, &d.links);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d.event, &d.tick, CLOCK_MONOTONIC, d.conf.tick_ms * 1000ULL,
+                                               0, on_tick, &d);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(d.tick, SD_EVENT_ON);
+        if (r >= 0)
+                r = vs_bus_open(d.event, &d.conf, &d.bus);
+        if (r < 0) {
+                log_error_errno(NULL, r, "start-up failed");
+                daemon_done(&d);
+                return EXIT_FAILURE;
+        }
+
+        log_notice(NULL, "node %s ready (%zu nodes in the cluster)", d.conf.name, d.conf.n_nodes);
+        sd_notify(false, "READY=1");
+        update_status(&d);
+
+        r = sd_event_loop(d.event);
+        daemon_done(&d);
+        return r < 0 ? EXIT_FAILURE : r;
+}

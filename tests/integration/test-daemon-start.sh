@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# viewstampd start-up: bad configuration and non-local addresses are refused with clear errors;
+# a good one comes up on its private bus, answers busctl, and exits 0 on SIGTERM.
+source "$(dirname "$0")/lib.sh"
+
+p1=$(free_port); p2=$(free_port); p3=$(free_port); p4=$(free_port)
+conf="$SCRATCH/node1.conf"
+cat >"$conf" <<CONF
+[Node]
+Name=node1
+StateDirectory=$SCRATCH/state1
+
+[Cluster]
+Node=node1 127.0.0.1:$p1 127.0.0.1:$p2
+Node=node2 127.0.0.1:$p3 127.0.0.1:$p4
+CONF
+
+# A bad value is refused with FILE:LINE and the reason, before anything starts.
+printf '[Node]\nName=node1\nLogLevel=chatty\n' >"$SCRATCH/bad.conf"
+if out=$("$VIEWSTAMPD" --config "$SCRATCH/bad.conf" 2>&1); then fail "bad config accepted"; fi
+[[ $out == *"$SCRATCH/bad.conf:3: unknown log level 'chatty'"* ]] || fail "unclear bad-config error: $out"
+
+# A listen address that is not on this machine (TEST-NET-2, never contacted) is refused by name.
+sed "s|Node=node1 127.0.0.1:$p1|Node=node1 198.51.100.7:$p1|" "$conf" >"$SCRATCH/remote.conf"
+if out=$("$VIEWSTAMPD" --config "$SCRATCH/remote.conf" 2>&1); then fail "non-local address accepted"; fi
+[[ $out == *"peer address 198.51.100.7:$p1 of node node1 is not on any local interface"* ]] ||
+        fail "unclear address error: $out"
+
+"$VIEWSTAMPD" --config "$conf" --check-config | grep -q "valid, node node1 of 2" || fail "--check-config"
+
+start_bus node1
+bus=$BUS
+DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>"$SCRATCH/node1.log" &
+pid=$!
+STARTED_PIDS+=($pid)
+wait_for_name "$bus"
+
+name=$(DBUS_SYSTEM_BUS_ADDRESS=$bus busctl --system get-property org.viewstamp1 /org/viewstamp1 \
+        org.viewstamp1.Manager NodeName)
+[[ $name == 's "node1"' ]] || fail "NodeName is $name"
+nodes=$(DBUS_SYSTEM_BUS_ADDRESS=$bus busctl --system get-property org.viewstamp1 /org/viewstamp1 \
+        org.viewstamp1.Manager Nodes)
+[[ $nodes == "a(sss) 2 \"node1\" \"127.0.0.1:$p1\" \"127.0.0.1:$p2\" \"node2\" \"127.0.0.1:$p3\" \"127.0.0.1:$p4\"" ]] ||
+        fail "Nodes is $nodes"
+
+# A second daemon on the same bus cannot take the name and says why.
+if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then fail "second instance started"; fi
+[[ $out == *"org.viewstamp1 is already owned"* ]] || fail "unclear second-instance error: $out"
+
+kill -TERM "$pid"
+wait "$pid" || fail "viewstampd exited with $? on SIGTERM"
+grep -q "shutting down" "$SCRATCH/node1.log" || fail "no shutdown log line"
+echo "ok"
