@@ -44,6 +44,12 @@ nodes=$(DBUS_SYSTEM_BUS_ADDRESS=$bus busctl --system get-property org.viewstamp1
 [[ $nodes == "a(sss) 2 \"node1\" \"127.0.0.1:$p1\" \"127.0.0.1:$p2\" \"node2\" \"127.0.0.1:$p3\" \"127.0.0.1:$p4\"" ]] ||
         fail "Nodes is $nodes"
 
+# The committed introspection XML is what the live object says.
+DBUS_SYSTEM_BUS_ADDRESS=$bus busctl --system --xml-interface introspect org.viewstamp1 /org/viewstamp1 \
+        >"$SCRATCH/manager.xml"
+"$VS_SOURCE_ROOT/tests/integration/introspect-compare.py" "$SCRATCH/manager.xml" \
+        "$VS_SOURCE_ROOT/dbus/org.viewstamp1.Manager.xml" || fail "introspection differs from dbus/"
+
 # A second daemon on the same bus cannot take the name and says why.
 if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then fail "second instance started"; fi
 [[ $out == *"org.viewstamp1 is already owned"* ]] || fail "unclear second-instance error: $out"
