@@ -113,9 +113,9 @@ static int reject(const char **why, const char *reason) {
 /* Checks e against the rules in lincheck.h and fills *n with the event as stored. */
 static int normalise(const struct lc_history *h, const struct lc_event *e, const struct lc_process *p,
                      struct lc_event *n, const char **why) {
-        if (e->type > LC_INFO)
+        if ((unsigned) e->type > LC_INFO)
                 return reject(why, "unknown event type");
-        if (e->f > LC_CAS)
+        if ((unsigned) e->f > LC_CAS)
                 return reject(why, "unknown function");
 
         *n = *e;

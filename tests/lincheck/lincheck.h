@@ -32,11 +32,10 @@
  *
  * Checking: per key, Lowe's just-in-time linearization (Wing & Gong's search with the cache of
  * (set of linearized ops, register value) already explored). Before searching, each key's ops
- * are simplified in ways that never change the verdict: fail ops and info reads are dropped;
- * an info write or cas whose new value no read result or cas expectation ever mentions is
- * dropped (placing it can never help); an info write or cas that is the only possible source
- * of a value some ok read or ok cas observed must have happened, so it gets the earliest such
- * observer's completion as its deadline. Writing unique values keeps the search near linear.
+ * are simplified in ways that never change the verdict (simplify.h has the details): fail ops
+ * and info reads are dropped; an info write or cas whose new value nothing could need is
+ * dropped; an info op that is the only possible source of a value an ok op saw gets that
+ * observation as its deadline. Writing unique values keeps the search near linear.
  *
  * The failing window: for a key that fails, the checker finds the shortest prefix of that key's
  * events that already fails (ops still open at the cut count as info), then repeatedly drops

@@ -218,6 +218,11 @@ START_TEST(test_add_rules) {
         ck_assert_int_eq(lc_history_add(h, &e), -EINVAL);        /* other arguments */
         e.type = 9;
         ck_assert_int_eq(lc_history_add(h, &e), -EINVAL);        /* no such type */
+        e.type = -1;
+        ck_assert_int_eq(lc_history_add(h, &e), -EINVAL);
+        e.type = LC_OK;
+        e.f = -1;
+        ck_assert_int_eq(lc_history_add(h, &e), -EINVAL);        /* no such function */
         e = (struct lc_event) { .process = 1, .type = LC_INFO, .f = LC_CAS, .value = LC_NIL, .expected = LC_NIL };
         ck_assert_int_eq(lc_history_add(h, &e), 0);              /* key and arguments inherited */
         ck_assert_str_eq(lc_history_get(h, 1)->key, "x");
