@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grow.h"
 #include "history.h"
 #include "search.h"
 #include "simplify.h"
