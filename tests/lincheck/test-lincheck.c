@@ -218,6 +218,40 @@ START_TEST(test_window_is_small) {
 }
 END_TEST
 
+START_TEST(test_window_small_in_busy_history) {
+        /* A stale read planted after thousands of concurrent ops, info ops and cas chains: the
+         * window must come down to the write it saw, one that overwrote it, and the read. */
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+                _cleanup_(lc_history_freep) struct lc_history *h = NULL;
+                _cleanup_lc_result_ struct lc_result res = {};
+                struct lc_gen_options o = {
+                        .processes = 8, .keys = 1, .ops = 3000, .info_percent = 10, .seed = seed,
+                };
+                unsigned lines = 0;
+
+                ck_assert_int_eq(lc_gen_history(&o, &h), 0);
+                int64_t old = LC_NIL;
+                for (size_t i = 0; old == LC_NIL; i++) {
+                        const struct lc_event *e = lc_history_get(h, i);
+                        if (e->type == LC_OK && e->f == LC_WRITE)
+                                old = e->value;
+                }
+                struct lc_event e = { .process = 99, .type = LC_INVOKE, .f = LC_READ, .key = "k0", .value = LC_NIL };
+                ck_assert_int_eq(lc_history_add(h, &e), 0);
+                e.type = LC_OK;
+                e.value = old;
+                ck_assert_int_eq(lc_history_add(h, &e), 0);
+
+                ck_assert_int_eq(lc_check(h, &res), 0);
+                ck_assert(!res.linearizable);
+                for (const char *p = res.explanation; (p = strstr(p, "  event ")); p++)
+                        lines++;
+                ck_assert_msg(lines <= 6, "seed %llu: window too large (%u events):\n%.2000s",
+                              (unsigned long long) seed, lines, res.explanation);
+        }
+}
+END_TEST
+
 START_TEST(test_budget) {
         _cleanup_(lc_history_freep) struct lc_history *h = NULL;
         _cleanup_lc_result_ struct lc_result res = {};
@@ -453,6 +487,7 @@ static Suite *lincheck_suite(void) {
         tcase_add_test(tc, test_fail_ignored);
         tcase_add_test(tc, test_keys_independent);
         tcase_add_test(tc, test_window_is_small);
+        tcase_add_test(tc, test_window_small_in_busy_history);
         tcase_add_test(tc, test_budget);
         tcase_add_test(tc, test_violation_beats_undecided);
         tcase_add_test(tc, test_generated_linearizable);
