@@ -191,18 +191,19 @@ static int shortest_prefix(struct key_check *k, uint64_t *budget, size_t *cut) {
         return 0;
 }
 
-/* Relaxes chunks of completed ops, halving the chunk size, keeping every relaxation after which
- * the window still fails. Chunks are aligned, so a chunk lies inside one chunk of the previous
- * round and is either wholly relaxed already or wholly not. `ops` is the array k->ops points
- * to; only `relaxed` flags change. */
-static int relax(struct key_check *k, struct kop *ops, size_t cut, uint64_t *budget) {
+/* Relaxes chunks of the completed ops that `reads` selects (reads, or writes and cas), halving
+ * the chunk size, keeping every relaxation after which the window still fails. Chunks are
+ * aligned, so a chunk lies inside one chunk of the previous round and is either wholly relaxed
+ * already or wholly not. `ops` is the array k->ops points to; only `relaxed` flags change.
+ * Returns 0, or 1 when the budget ran out, or a negative errno. */
+static int relax(struct key_check *k, struct kop *ops, size_t cut, bool reads, uint64_t *budget) {
         _cleanup_free_ size_t *cand = malloc(sizeof(size_t) * (k->n + 1));
         size_t n_cand = 0, size = 1;
 
         if (!cand)
                 return -ENOMEM;
         for (size_t i = 0; i < k->n && ops[i].call < cut; i++)
-                if (!is_open(&ops[i], cut))
+                if (!is_open(&ops[i], cut) && (ops[i].f == LC_READ) == reads)
                         cand[n_cand++] = i;
         while (size * 2 <= n_cand / 2)
                 size *= 2;
@@ -224,13 +225,23 @@ static int relax(struct key_check *k, struct kop *ops, size_t cut, uint64_t *bud
                         for (size_t j = start; j < end; j++)
                                 ops[cand[j]].relaxed = false;
                         if (r == -E2BIG)
-                                return 0;
+                                return 1;
                         if (r < 0)
                                 return r;
                 }
-                if (size == 1)
+                if (size <= 1)
                         return 0;
         }
+}
+
+/* Shrinks the failing window before `cut`: reads first, since dropping them leaves the writes
+ * that explain the violation in plain view, then writes and cas. */
+static int shrink(struct key_check *k, struct kop *ops, size_t cut, uint64_t *budget) {
+        int r = relax(k, ops, cut, true, budget);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = relax(k, ops, cut, false, budget);
+        return r < 0 ? r : 0;
 }
 
 /* One event of the window, for the report. */
@@ -343,7 +354,7 @@ static int check_key(const struct lc_history *h, struct kop *ops, size_t n, uint
         r = shortest_prefix(&k, &left, &cut);
         if (r < 0)
                 return r;
-        r = relax(&k, ops, cut, &left);
+        r = shrink(&k, ops, cut, &left);
         if (r < 0)
                 return r;
         r = explain(h, &k, cut, &res->explanation);

@@ -32,10 +32,6 @@ struct lc_history {
         struct lc_idtable process_index;
 };
 
-#include "util/cleanup.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct lc_history *, lc_history_free)
-
 /* lc_history_add(), with *why set to a static reason when it returns -EINVAL. */
 int lc_history_add_why(struct lc_history *h, const struct lc_event *e, const char **why);
 

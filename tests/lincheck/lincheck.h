@@ -49,6 +49,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/cleanup.h"
+
 #define LC_NIL INT64_MIN /* "no value": absent register, or unknown */
 
 enum lc_type { LC_INVOKE, LC_OK, LC_FAIL, LC_INFO };
@@ -70,6 +72,8 @@ int lc_history_new(struct lc_history **ret);
 void lc_history_free(struct lc_history *h);
 /* Appends an event; -EINVAL for an event that breaks the rules above (completion without an
  * outstanding invoke, second invoke while one is outstanding, mismatched f). */
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct lc_history *, lc_history_free)
+
 int lc_history_add(struct lc_history *h, const struct lc_event *e);
 size_t lc_history_size(const struct lc_history *h);
 int lc_history_write_jsonl(const struct lc_history *h, FILE *f);
@@ -103,3 +107,4 @@ int lc_check(const struct lc_history *h, struct lc_result *res);
 #define LC_CACHE_MAX_BYTES (UINT64_C(1) << 30)
 int lc_check_budget(const struct lc_history *h, uint64_t budget, struct lc_result *res);
 void lc_result_done(struct lc_result *res);
+#define _cleanup_lc_result_ _cleanup_(lc_result_done)

@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "history.h"
+#include "lincheck.h"
 
 enum { EXIT_VIOLATION = 1, EXIT_BAD_INPUT = 2, EXIT_UNDECIDED = 3 };
 
@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
         };
         _cleanup_(lc_history_freep) struct lc_history *h = NULL;
         _cleanup_fclose_ FILE *owned = NULL;
-        struct lc_result res = {};
+        _cleanup_lc_result_ struct lc_result res = {};
         uint64_t budget = LC_DEFAULT_BUDGET;
         const char *path = "-", *why = NULL;
         unsigned line = 0;
@@ -87,6 +87,5 @@ int main(int argc, char **argv) {
                 return 0;
         }
         printf("not linearizable: %s", res.explanation);
-        lc_result_done(&res);
         return EXIT_VIOLATION;
 }
