@@ -55,6 +55,7 @@ int main(void) {
                 { "8 keys, 10 procs, 5000 ops, 10% info", { 10, 8, 5000, 10, 0, 0 }, 20 },
                 { "1 key, 5 procs, 500 ops, 5 values, 5% info", { 5, 1, 500, 5, 5, 0 }, 50 },
                 { "1 key, 5 procs, 2000 ops, 5 values, 10% info", { 5, 1, 2000, 10, 5, 0 }, 20 },
+                { "1 key, 10 procs, 5000 ops, 3 values, 20% info", { 10, 1, 5000, 20, 3, 0 }, 10 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(shapes); i++)

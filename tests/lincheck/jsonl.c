@@ -170,7 +170,6 @@ static const struct {
 static int parse_event(struct json_object *o, struct lc_event *e, const char **why) {
         struct json_object *v[N_FIELDS];
         unsigned t, fn;
-        int64_t tm;
         int r;
 
         if (!json_object_is_type(o, json_type_object))
@@ -193,11 +192,12 @@ static int parse_event(struct json_object *o, struct lc_event *e, const char **w
         e->key = json_object_get_string(v[F_KEY]);
         if ((r = parse_value(v[F_VALUE], e, why)) < 0)
                 return r;
-        if ((r = get_int(v[F_TIME], false, &tm, why)) < 0)
-                return r;
-        if (tm < 0)
+        /* time is unsigned 64-bit, wider than the int64 values above */
+        if (!v[F_TIME] || !json_object_is_type(v[F_TIME], json_type_int))
+                return bad(why, "\"time\" is not an integer");
+        if (json_object_get_int64(v[F_TIME]) < 0)
                 return bad(why, "negative \"time\"");
-        e->time = tm;
+        e->time = json_object_get_uint64(v[F_TIME]);
         return 0;
 }
 
