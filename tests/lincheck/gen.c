@@ -42,23 +42,22 @@ static int emit(struct lc_history *h, const struct lc_event *inv, enum lc_type t
 
 int lc_gen_history(const struct lc_gen_options *o, struct lc_history **ret) {
         _cleanup_(lc_history_freep) struct lc_history *h = NULL;
-        _cleanup_free_ struct process *procs = calloc(o->processes, sizeof(struct process));
-        _cleanup_free_ int64_t *reg = malloc(sizeof(int64_t) * o->keys);
-        _cleanup_free_ char *names = malloc(16 * (size_t) o->keys);
+        struct process procs[LC_GEN_MAX] = {};
+        int64_t reg[LC_GEN_MAX];
+        char names[LC_GEN_MAX][16];
         struct rng rng = { o->seed };
         unsigned invoked = 0, busy = 0;
-        int64_t unique = 0;
         uint64_t time = 0;
         int r;
 
-        if (!procs || !reg || !names)
-                return -ENOMEM;
+        if (o->processes == 0 || o->processes > LC_GEN_MAX || o->keys == 0 || o->keys > LC_GEN_MAX)
+                return -EINVAL;
         r = lc_history_new(&h);
         if (r < 0)
                 return r;
         for (unsigned k = 0; k < o->keys; k++) {
                 reg[k] = LC_NIL;
-                snprintf(names + 16 * k, 16, "k%u", k);
+                snprintf(names[k], sizeof(names[k]), "k%u", k);
         }
 
         while (invoked < o->ops || busy > 0) {
@@ -71,12 +70,12 @@ int lc_gen_history(const struct lc_gen_options *o, struct lc_history **ret) {
                         if (invoked == o->ops)
                                 continue;
                         unsigned k = below(&rng, o->keys), what = below(&rng, 10);
-                        int64_t v = o->values ? 1 + below(&rng, o->values) : ++unique;
+                        int64_t v = o->values ? 1 + below(&rng, o->values) : (int64_t) invoked + 1;
                         p->op = (struct lc_event) {
                                 .process = pi,
                                 .type = LC_INVOKE,
                                 .f = what < 4 ? LC_READ : what < 8 ? LC_WRITE : LC_CAS,
-                                .key = names + 16 * k,
+                                .key = names[k],
                                 .value = what < 4 ? LC_NIL : v,
                                 .expected = below(&rng, 2) ? reg[k] : 1 + below(&rng, o->values ? o->values : 4),
                                 .time = time,

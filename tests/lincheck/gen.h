@@ -12,9 +12,11 @@
 
 #include "lincheck.h"
 
+#define LC_GEN_MAX 64
+
 struct lc_gen_options {
-        unsigned processes;
-        unsigned keys;
+        unsigned processes;     /* 1..LC_GEN_MAX */
+        unsigned keys;          /* 1..LC_GEN_MAX */
         unsigned ops;           /* invokes in total */
         unsigned info_percent;  /* completions reported as info, half of them before taking effect */
         unsigned values;        /* written values drawn from 1..values; 0 makes every write unique */

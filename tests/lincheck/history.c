@@ -59,22 +59,23 @@ static uint64_t process_hash(int64_t p) {
 static int intern_key(struct lc_history *h, const char *key, uint32_t *ret) {
         uint64_t hash = XXH3_64bits(key, strlen(key));
         uint32_t id = lc_idtable_find(&h->key_index, hash, key_eq, key, h);
-        int r;
 
         if (id == LC_ID_NONE) {
                 if (h->n_keys >= LC_ID_NONE)
                         return -E2BIG;
-                r = lc_grow(&h->keys, &h->cap_keys, h->n_keys + 1);
+                int r = lc_grow(&h->keys, &h->cap_keys, h->n_keys + 1);
                 if (r < 0)
                         return r;
-                _cleanup_free_ char *copy = strdup(key);
+                char *copy = strdup(key);
                 if (!copy)
                         return -ENOMEM;
                 id = h->n_keys;
                 r = lc_idtable_put(&h->key_index, hash, id);
-                if (r < 0)
+                if (r < 0) {
+                        free(copy);
                         return r;
-                h->keys[h->n_keys++] = TAKE_PTR(copy);
+                }
+                h->keys[h->n_keys++] = copy;
         }
         *ret = id;
         return 0;
@@ -83,12 +84,11 @@ static int intern_key(struct lc_history *h, const char *key, uint32_t *ret) {
 static int find_process(struct lc_history *h, int64_t process, struct lc_process **ret) {
         uint64_t hash = process_hash(process);
         uint32_t id = lc_idtable_find(&h->process_index, hash, process_eq, &process, h);
-        int r;
 
         if (id == LC_ID_NONE) {
                 if (h->n_processes >= LC_ID_NONE)
                         return -E2BIG;
-                r = lc_grow(&h->processes, &h->cap_processes, h->n_processes + 1);
+                int r = lc_grow(&h->processes, &h->cap_processes, h->n_processes + 1);
                 if (r < 0)
                         return r;
                 id = h->n_processes;

@@ -231,7 +231,6 @@ int lc_history_read_jsonl_why(FILE *f, struct lc_history **ret, unsigned *line, 
         _cleanup_free_ char *buf = NULL;
         const char *reason = NULL;
         size_t size = 0;
-        ssize_t len;
         int r;
 
         if (!why)
@@ -246,7 +245,7 @@ int lc_history_read_jsonl_why(FILE *f, struct lc_history **ret, unsigned *line, 
 
         for (;;) {
                 errno = 0;
-                len = getline(&buf, &size, f);
+                ssize_t len = getline(&buf, &size, f);
                 if (len < 0)
                         break;
                 ++*line;

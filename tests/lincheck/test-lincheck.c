@@ -186,7 +186,7 @@ END_TEST
 START_TEST(test_window_is_small) {
         _cleanup_(lc_history_freep) struct lc_history *h = NULL;
         _cleanup_lc_result_ struct lc_result res = {};
-        struct lc_event e = { .key = "x", .expected = LC_NIL };
+        struct lc_event e;
         unsigned lines = 0;
 
         /* 300 sequential writes with reads, then one stale read */
@@ -366,7 +366,7 @@ static struct lc_history *random_history(uint64_t seed) {
         static const int64_t vals[] = { LC_NIL, 1, 2 };
         struct lc_history *h = NULL;
         bool busy[3] = {};
-        struct lc_event inv[3];
+        struct lc_event inv[3] = {};
         unsigned ops = 3 + rnd(&seed) % 5;
 
         ck_assert_int_eq(lc_history_new(&h), 0);
