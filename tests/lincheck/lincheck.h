@@ -104,7 +104,7 @@ int lc_check(const struct lc_history *h, struct lc_result *res);
  * window found so far is reported. Memory is bounded as well: the cache of one key's search
  * is capped at LC_CACHE_MAX_BYTES and hitting it is reported as -E2BIG too. */
 #define LC_DEFAULT_BUDGET (UINT64_C(1) << 23)
-#define LC_CACHE_MAX_BYTES (UINT64_C(1) << 30)
+#define LC_CACHE_MAX_BYTES (UINT64_C(1) << 28)
 int lc_check_budget(const struct lc_history *h, uint64_t budget, struct lc_result *res);
 void lc_result_done(struct lc_result *res);
 #define _cleanup_lc_result_ _cleanup_(lc_result_done)
