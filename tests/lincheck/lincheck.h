@@ -40,9 +40,12 @@
  *
  * The failing window: for a key that fails, the checker finds the shortest prefix of that key's
  * events that already fails (ops still open at the cut count as info), then repeatedly drops
- * ok reads and relaxes ok writes and cas to info while the result still fails. Each step can only
- * make a history easier to linearize, so the window it reports is itself a non-linearizable
- * history that the original implies: it proves the violation, and it is usually a handful of ops.
+ * ok reads and then relaxes ok writes and cas to info while the result still fails (chunks of
+ * ops at a time, halving the chunk down to single ops). Each step can only make a history easier
+ * to linearize, so if the window cannot be linearized neither can the original: the window is a
+ * proof of the violation, usually of a handful of ops. The explanation lists the window's events
+ * as JSON lines with their 1-based position in the history, relaxed ops marked
+ * "[treated as indeterminate]" and ops whose completion lies past the cut "[still open ...]".
  */
 
 #include <stdbool.h>
