@@ -59,6 +59,8 @@ static int create(struct tree *t, uint64_t op, const struct tree_op *o, struct c
 
         if (o->flags & ~TREE_CREATE_SEQUENTIAL)
                 return TREE_ERR_BAD_REQUEST;
+        if (o->value_len > t->opts.limits.max_value)
+                return TREE_ERR_VALUE_TOO_LARGE;
         if (!o->path)
                 return TREE_ERR_BAD_PATH;
         r = path_parse(o->path, strlen(o->path), t->opts.limits.max_path, sequential, t->opts.hash_seed, &p);
@@ -66,8 +68,6 @@ static int create(struct tree *t, uint64_t op, const struct tree_op *o, struct c
                 return r;
         if (p.len == 0)
                 return TREE_ERR_NODE_EXISTS;
-        if (o->value_len > t->opts.limits.max_value)
-                return TREE_ERR_VALUE_TOO_LARGE;
 
         struct tree_node *parent = find_parent(t, &p);
         if (!parent)
@@ -125,11 +125,11 @@ static int set(struct tree *t, uint64_t op, const struct tree_op *o, struct chan
 
         if (o->flags != 0)
                 return TREE_ERR_BAD_REQUEST;
+        if (o->value_len > t->opts.limits.max_value)
+                return TREE_ERR_VALUE_TOO_LARGE;
         r = tree_find(t, o->path, &n);
         if (r != 0)
                 return r;
-        if (o->value_len > t->opts.limits.max_value)
-                return TREE_ERR_VALUE_TOO_LARGE;
         r = check_version(n, o->version);
         if (r != 0)
                 return r;

@@ -135,7 +135,8 @@ int tree_multi(struct tree *t, uint64_t op, const struct tree_op *ops, size_t n,
 
 /*
  * Snapshot format, version 1 (all integers little-endian):
- *   header  "VSTREE\r\n" magic, u32 format version, u32 flags (0)
+ *   header  "VSTREE\r\n" magic, u32 format version, u32 flags (0), u64 vs_checksum of those 16
+ *           bytes (so that a damaged version number reads as damage, not as a newer format)
  *   nodes   in depth-first pre-order, children in name order, the root first:
  *           u8 tag 'N', u32 depth (root 0), u16 name length, name,
  *           u64 version, cversion, created_op, modified_op, u32 value length, value
