@@ -117,6 +117,12 @@ static int check_version(const struct tree_node *n, uint64_t expected) {
         return expected == TREE_ANY_VERSION || expected == n->version ? 0 : TREE_ERR_BAD_VERSION;
 }
 
+int tree_check(const struct tree *t, const char *path, uint64_t expected_version) {
+        struct tree_node *n;
+        int r = tree_find(t, path, &n);
+        return r != 0 ? r : check_version(n, expected_version);
+}
+
 static int set(struct tree *t, uint64_t op, const struct tree_op *o, struct change *c,
                struct tree_op_result *result) {
         struct tree_node *n;
@@ -185,9 +191,6 @@ static int delete(struct tree *t, const struct tree_op *o, struct change *c) {
 
 int change_apply(struct tree *t, uint64_t op, const struct tree_op *o, struct change *c,
                  struct tree_op_result *result) {
-        struct tree_node *n;
-        int r;
-
         *c = (struct change) {};
         if (result)
                 *result = (struct tree_op_result) {};
@@ -200,10 +203,7 @@ int change_apply(struct tree *t, uint64_t op, const struct tree_op *o, struct ch
         case TREE_OP_DELETE:
                 return delete(t, o, c);
         case TREE_OP_CHECK:
-                if (o->flags != 0)
-                        return TREE_ERR_BAD_REQUEST;
-                r = tree_find(t, o->path, &n);
-                return r != 0 ? r : check_version(n, o->version);
+                return o->flags != 0 ? TREE_ERR_BAD_REQUEST : tree_check(t, o->path, o->version);
         default:
                 return TREE_ERR_BAD_REQUEST;
         }

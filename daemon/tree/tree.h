@@ -102,6 +102,10 @@ int tree_set(struct tree *t, uint64_t op, const char *path, const void *value, s
  * is checked against the node named only. The root cannot be deleted (TREE_ERR_ROOT). */
 int tree_delete(struct tree *t, const char *path, uint64_t expected_version, unsigned flags);
 
+/* Whether the node exists and, unless expected_version is TREE_ANY_VERSION, has that version:
+ * 0, TREE_ERR_BAD_PATH, TREE_ERR_NO_NODE or TREE_ERR_BAD_VERSION. */
+int tree_check(const struct tree *t, const char *path, uint64_t expected_version);
+
 /* Calls fn for each child in name order. A negative return from fn stops the walk and is returned. */
 typedef int (*tree_list_fn)(void *ctx, const char *name, const struct tree_stat *st);
 int tree_list(const struct tree *t, const char *path, tree_list_fn fn, void *ctx);
@@ -111,6 +115,7 @@ enum tree_op_kind {
         TREE_OP_SET,
         TREE_OP_DELETE,
         TREE_OP_CHECK, /* node exists, and has the expected version unless TREE_ANY_VERSION */
+        _TREE_OP_KIND_MAX, /* not an op: refused with TREE_ERR_BAD_REQUEST */
 };
 
 struct tree_op {
