@@ -14,7 +14,8 @@ int node_value_dup(const void *value, size_t len, uint8_t **ret) {
         uint8_t *v = malloc(len);
         if (!v)
                 return -ENOMEM;
-        *ret = memcpy(v, value, len);
+        memcpy(v, value, len);
+        *ret = v;
         return 0;
 }
 

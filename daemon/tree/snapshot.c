@@ -241,7 +241,6 @@ static int place_node(struct tree *nt, struct reader *r, const struct record *re
 }
 
 static int read_tree(struct tree *nt, struct reader *r) {
-        _cleanup_free_ char *name = malloc(TREE_MAX_PATH_CEILING + 1);
         struct tree_node *prev = nt->root;
         uint32_t prev_depth = 0;
         struct record rec;
@@ -249,10 +248,11 @@ static int read_tree(struct tree *nt, struct reader *r) {
         uint8_t tag;
         int e;
 
-        if (!name)
-                return -ENOMEM;
         if ((e = get_header(r)) < 0)
                 return e;
+        _cleanup_free_ char *name = malloc(TREE_MAX_PATH_CEILING + 1);
+        if (!name)
+                return -ENOMEM;
 
         /* The root comes first, with depth 0 and no name. */
         if ((e = get(r, &tag, 1)) < 0 || (e = get_record(r, &rec, name)) < 0)

@@ -12,11 +12,12 @@ static const struct vr_sm_ops *ops = &tree_sm_ops;
 
 /* Applies an encoded command (taking ownership) and returns the decoded reply. */
 static Viewstamp__TreeResponse *apply(struct tree *t, uint64_t op, uint8_t *cmd, size_t len) {
-        _cleanup_free_ uint8_t *owned = cmd, *reply = NULL;
+        _cleanup_free_ uint8_t *reply = NULL;
         size_t reply_len;
         Viewstamp__TreeResponse *resp;
 
         ck_assert_int_eq(ops->apply(t, op, cmd, len, &reply, &reply_len), 0);
+        free(cmd);
         ck_assert_int_eq(tree_sm_decode_reply(reply, reply_len, &resp), 0);
         return resp;
 }
@@ -176,99 +177,149 @@ START_TEST(test_bad_commands) {
 }
 END_TEST
 
+static ProtobufCBinaryData pb_path(const char *path) {
+        return (ProtobufCBinaryData) { strlen(path), (uint8_t *) path };
+}
+
+static Viewstamp__TreeResponse *do_list(struct tree *t, uint64_t op, const char *path, bool with_stats) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeList l = VIEWSTAMP__TREE_LIST__INIT;
+        l.path = pb_path(path);
+        l.with_stats = with_stats;
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_LIST;
+        req.list = &l;
+        return apply_req(t, op, &req);
+}
+
+static Viewstamp__TreeResponse *do_check(struct tree *t, uint64_t op, const char *path, uint64_t version) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeCheck ch = VIEWSTAMP__TREE_CHECK__INIT;
+        ch.path = pb_path(path);
+        if (version != TREE_ANY_VERSION) {
+                ch.expected_case = VIEWSTAMP__TREE_CHECK__EXPECTED_EXPECTED_VERSION;
+                ch.expected_version = version;
+        }
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_CHECK;
+        req.check = &ch;
+        return apply_req(t, op, &req);
+}
+
+static Viewstamp__TreeResponse *do_exists(struct tree *t, uint64_t op, const char *path) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeExists ex = VIEWSTAMP__TREE_EXISTS__INIT;
+        ex.path = pb_path(path);
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_EXISTS;
+        req.exists = &ex;
+        return apply_req(t, op, &req);
+}
+
+static Viewstamp__TreeResponse *do_delete(struct tree *t, uint64_t op, const char *path, uint64_t version, bool recursive) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeDelete d = VIEWSTAMP__TREE_DELETE__INIT;
+        d.path = pb_path(path);
+        d.recursive = recursive;
+        if (version != TREE_ANY_VERSION) {
+                d.expected_case = VIEWSTAMP__TREE_DELETE__EXPECTED_EXPECTED_VERSION;
+                d.expected_version = version;
+        }
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_DELETE;
+        req.delete_ = &d;
+        return apply_req(t, op, &req);
+}
+
 START_TEST(test_delete_exists_list_check) {
         _cleanup_(tree_freep) struct tree *t = new_tree();
-        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
 
         tree_responsep((Viewstamp__TreeResponse *[]) { do_create(t, 1, "/d", "", 0) });
         tree_responsep((Viewstamp__TreeResponse *[]) { do_create(t, 2, "/d/b", "bb", 0) });
         tree_responsep((Viewstamp__TreeResponse *[]) { do_create(t, 3, "/d/a", "a", 0) });
 
-        Viewstamp__TreeList l = VIEWSTAMP__TREE_LIST__INIT;
-        l.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/d" };
-        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_LIST;
-        req.list = &l;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *plain = apply_req(t, 4, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *plain = do_list(t, 4, "/d", false);
         ck_assert_uint_eq(plain->n_children, 2);
         ck_assert(plain->children[0]->name.len == 1 && plain->children[0]->name.data[0] == 'a');
         ck_assert(plain->children[1]->name.len == 1 && plain->children[1]->name.data[0] == 'b');
         ck_assert_ptr_null(plain->children[0]->stat);
-        l.with_stats = true;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *stats = apply_req(t, 5, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *stats = do_list(t, 5, "/d", true);
         ck_assert_uint_eq(stats->n_children, 2);
         ck_assert_uint_eq(stats->children[1]->stat->value_len, 2);
         ck_assert_uint_eq(stats->children[0]->stat->created_op, 3);
-        l.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/x" };
-        _cleanup_tree_response_ Viewstamp__TreeResponse *nolist = apply_req(t, 6, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *nolist = do_list(t, 6, "/x", false);
         ck_assert_uint_eq(nolist->error, TREE_ERR_NO_NODE);
 
-        Viewstamp__TreeCheck ch = VIEWSTAMP__TREE_CHECK__INIT;
-        ch.path = (ProtobufCBinaryData) { 4, (uint8_t *) "/d/a" };
-        ch.expected_case = VIEWSTAMP__TREE_CHECK__EXPECTED_EXPECTED_VERSION;
-        ch.expected_version = 1;
-        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_CHECK;
-        req.check = &ch;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *badv = apply_req(t, 7, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *badv = do_check(t, 7, "/d/a", 1);
         ck_assert_uint_eq(badv->error, TREE_ERR_BAD_VERSION);
-        ch.expected_case = VIEWSTAMP__TREE_CHECK__EXPECTED__NOT_SET;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *anyv = apply_req(t, 8, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *anyv = do_check(t, 8, "/d/a", TREE_ANY_VERSION);
         ck_assert_uint_eq(anyv->error, 0);
 
-        Viewstamp__TreeExists ex = VIEWSTAMP__TREE_EXISTS__INIT;
-        ex.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/d" };
-        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_EXISTS;
-        req.exists = &ex;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *st = apply_req(t, 9, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *st = do_exists(t, 9, "/d");
         ck_assert_uint_eq(st->stat->num_children, 2);
         ck_assert_uint_eq(st->stat->cversion, 2);
 
-        Viewstamp__TreeDelete d = VIEWSTAMP__TREE_DELETE__INIT;
-        d.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/d" };
-        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_DELETE;
-        req.delete_ = &d;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *ne = apply_req(t, 10, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *ne = do_delete(t, 10, "/d", TREE_ANY_VERSION, false);
         ck_assert_uint_eq(ne->error, TREE_ERR_NOT_EMPTY);
-        d.recursive = true;
-        d.expected_case = VIEWSTAMP__TREE_DELETE__EXPECTED_EXPECTED_VERSION;
-        d.expected_version = 3;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *bv = apply_req(t, 11, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *bv = do_delete(t, 11, "/d", 3, true);
         ck_assert_uint_eq(bv->error, TREE_ERR_BAD_VERSION);
-        d.expected_version = 0;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *ok = apply_req(t, 12, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *ok = do_delete(t, 12, "/d", 0, true);
         ck_assert_uint_eq(ok->error, 0);
         ck_assert_uint_eq(tree_count(t), 1);
 }
 END_TEST
 
-START_TEST(test_multi) {
-        _cleanup_(tree_freep) struct tree *t = new_tree();
+/* Storage for one multi op built by the helpers below. */
+struct op_storage {
+        Viewstamp__TreeOp op;
+        Viewstamp__TreeCreate create;
+        Viewstamp__TreeSet set;
+        Viewstamp__TreeCheck check;
+};
+
+static Viewstamp__TreeOp *op_create(struct op_storage *st, const char *path, const char *value) {
+        viewstamp__tree_op__init(&st->op);
+        viewstamp__tree_create__init(&st->create);
+        st->create.path = pb_path(path);
+        st->create.value = pb_path(value);
+        st->op.op_case = VIEWSTAMP__TREE_OP__OP_CREATE;
+        st->op.create = &st->create;
+        return &st->op;
+}
+
+static Viewstamp__TreeOp *op_set(struct op_storage *st, const char *path, const char *value) {
+        viewstamp__tree_op__init(&st->op);
+        viewstamp__tree_set__init(&st->set);
+        st->set.path = pb_path(path);
+        st->set.value = pb_path(value);
+        st->op.op_case = VIEWSTAMP__TREE_OP__OP_SET;
+        st->op.set = &st->set;
+        return &st->op;
+}
+
+static Viewstamp__TreeOp *op_check(struct op_storage *st, const char *path, uint64_t version) {
+        viewstamp__tree_op__init(&st->op);
+        viewstamp__tree_check__init(&st->check);
+        st->check.path = pb_path(path);
+        st->check.expected_case = VIEWSTAMP__TREE_CHECK__EXPECTED_EXPECTED_VERSION;
+        st->check.expected_version = version;
+        st->op.op_case = VIEWSTAMP__TREE_OP__OP_CHECK;
+        st->op.check = &st->check;
+        return &st->op;
+}
+
+static Viewstamp__TreeResponse *do_multi(struct tree *t, uint64_t op, Viewstamp__TreeOp **list, size_t n) {
         Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
         Viewstamp__TreeMulti m = VIEWSTAMP__TREE_MULTI__INIT;
-        Viewstamp__TreeOp o[3] = { VIEWSTAMP__TREE_OP__INIT, VIEWSTAMP__TREE_OP__INIT, VIEWSTAMP__TREE_OP__INIT };
-        Viewstamp__TreeOp *op_ptrs[3] = { &o[0], &o[1], &o[2] };
-        Viewstamp__TreeCreate c = VIEWSTAMP__TREE_CREATE__INIT;
-        Viewstamp__TreeSet s = VIEWSTAMP__TREE_SET__INIT;
-        Viewstamp__TreeCheck ch = VIEWSTAMP__TREE_CHECK__INIT;
-
-        c.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/q" };
-        c.value = (ProtobufCBinaryData) { 1, (uint8_t *) "v" };
-        s.path = c.path;
-        s.value = (ProtobufCBinaryData) { 2, (uint8_t *) "v2" };
-        ch.path = c.path;
-        ch.expected_case = VIEWSTAMP__TREE_CHECK__EXPECTED_EXPECTED_VERSION;
-        ch.expected_version = 1;
-        o[0].op_case = VIEWSTAMP__TREE_OP__OP_CREATE;
-        o[0].create = &c;
-        o[1].op_case = VIEWSTAMP__TREE_OP__OP_SET;
-        o[1].set = &s;
-        o[2].op_case = VIEWSTAMP__TREE_OP__OP_CHECK;
-        o[2].check = &ch;
-        m.n_ops = 3;
-        m.ops = op_ptrs;
+        m.n_ops = n;
+        m.ops = list;
         req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_MULTI;
         req.multi = &m;
+        return apply_req(t, op, &req);
+}
 
-        _cleanup_tree_response_ Viewstamp__TreeResponse *ok = apply_req(t, 5, &req);
+START_TEST(test_multi) {
+        _cleanup_(tree_freep) struct tree *t = new_tree();
+        struct op_storage st[3];
+
+        Viewstamp__TreeOp *good[] = { op_create(&st[0], "/q", "v"), op_set(&st[1], "/q", "v2"), op_check(&st[2], "/q", 1) };
+        _cleanup_tree_response_ Viewstamp__TreeResponse *ok = do_multi(t, 5, good, 3);
         ck_assert_uint_eq(ok->error, 0);
         ck_assert_uint_eq(ok->n_results, 3);
         ck_assert(ok->results[0]->path.len == 2 && memcmp(ok->results[0]->path.data, "/q", 2) == 0);
@@ -276,26 +327,22 @@ START_TEST(test_multi) {
         ck_assert_ptr_null(ok->results[2]->stat);
 
         /* Again: the create now fails first. */
-        _cleanup_tree_response_ Viewstamp__TreeResponse *exists = apply_req(t, 6, &req);
+        _cleanup_tree_response_ Viewstamp__TreeResponse *exists = do_multi(t, 6, good, 3);
         ck_assert_uint_eq(exists->error, TREE_ERR_NODE_EXISTS);
         ck_assert_uint_eq(exists->failed_op, 0);
         ck_assert_uint_eq(exists->n_results, 0);
 
         /* A failing middle op leaves nothing applied. */
-        c.path = (ProtobufCBinaryData) { 2, (uint8_t *) "/r" };
-        ch.expected_version = 7;
-        o[2].op_case = VIEWSTAMP__TREE_OP__OP_SET;
-        o[2].set = &s;
-        o[1].op_case = VIEWSTAMP__TREE_OP__OP_CHECK;
-        o[1].check = &ch;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *mid = apply_req(t, 7, &req);
+        Viewstamp__TreeOp *mid_ops[] = { op_create(&st[0], "/r", "v"), op_check(&st[1], "/q", 7), op_set(&st[2], "/q", "v3") };
+        _cleanup_tree_response_ Viewstamp__TreeResponse *mid = do_multi(t, 7, mid_ops, 3);
         ck_assert_uint_eq(mid->error, TREE_ERR_BAD_VERSION);
         ck_assert_uint_eq(mid->failed_op, 1);
         ck_assert_int_eq(tree_exists(t, "/r", NULL), TREE_ERR_NO_NODE);
 
         /* An op that names nothing is a bad request at its own index. */
-        o[1].op_case = VIEWSTAMP__TREE_OP__OP__NOT_SET;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *empty = apply_req(t, 8, &req);
+        Viewstamp__TreeOp nothing = VIEWSTAMP__TREE_OP__INIT;
+        Viewstamp__TreeOp *empty_ops[] = { op_create(&st[0], "/r", "v"), &nothing, op_set(&st[2], "/q", "v3") };
+        _cleanup_tree_response_ Viewstamp__TreeResponse *empty = do_multi(t, 8, empty_ops, 3);
         ck_assert_uint_eq(empty->error, TREE_ERR_BAD_REQUEST);
         ck_assert_uint_eq(empty->failed_op, 1);
         ck_assert_int_eq(tree_exists(t, "/r", NULL), TREE_ERR_NO_NODE);
@@ -304,12 +351,11 @@ START_TEST(test_multi) {
         size_t n = tree_get_limits(t)->max_multi_ops + 1;
         _cleanup_free_ Viewstamp__TreeOp **many = calloc(n, sizeof(*many));
         for (size_t i = 0; i < n; i++)
-                many[i] = &o[0];
-        m.n_ops = n;
-        m.ops = many;
-        _cleanup_tree_response_ Viewstamp__TreeResponse *too_many = apply_req(t, 9, &req);
+                many[i] = empty_ops[0];
+        _cleanup_tree_response_ Viewstamp__TreeResponse *too_many = do_multi(t, 9, many, n);
         ck_assert_uint_eq(too_many->error, TREE_ERR_TOO_MANY_OPS);
         ck_assert_uint_eq(too_many->failed_op, n - 1);
+        ck_assert_int_eq(tree_exists(t, "/r", NULL), TREE_ERR_NO_NODE);
 }
 END_TEST
 
