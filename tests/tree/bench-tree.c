@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "snapbuf.h"
 #include "tree/tree.h"
 #include "util/cleanup.h"
 
@@ -89,38 +90,6 @@ static void report(const char *what, size_t ops, double seconds) {
 
 static int count_child(void *ctx, const char *name, const struct tree_stat *st) {
         (*(size_t *) ctx)++;
-        return 0;
-}
-
-struct sink {
-        size_t bytes;
-        uint8_t *data;
-        size_t cap, pos;
-};
-
-static int sink_write(void *ctx, const void *buf, size_t len) {
-        struct sink *s = ctx;
-        if (s->bytes + len > s->cap) {
-                size_t cap = s->cap ? s->cap * 2 : 1 << 20;
-                while (cap < s->bytes + len)
-                        cap *= 2;
-                uint8_t *d = realloc(s->data, cap);
-                if (!d)
-                        return -ENOMEM;
-                s->data = d;
-                s->cap = cap;
-        }
-        memcpy(s->data + s->bytes, buf, len);
-        s->bytes += len;
-        return 0;
-}
-
-static int sink_read(void *ctx, void *buf, size_t len) {
-        struct sink *s = ctx;
-        if (len > s->bytes - s->pos)
-                return -EBADMSG;
-        memcpy(buf, s->data + s->pos, len);
-        s->pos += len;
         return 0;
 }
 
@@ -205,25 +174,25 @@ static void throughput(size_t n) {
         report("list (1000 children)", lists, seconds);
         printf("%-28s %10zu children listed: %8.2f M children/s\n", "", children, (double) children / seconds / 1e6);
 
-        struct sink s = {};
+        struct snapbuf s;
         start = now();
-        r = tree_snapshot(t, sink_write, &s);
+        r = snapbuf_take(t, &s);
         if (r < 0)
                 die("snapshot", r);
         seconds = now() - start;
         printf("%-28s %10zu nodes in %6.3f s: %8.1f MB/s (%zu bytes)\n", "snapshot", tree_count(t), seconds,
-               (double) s.bytes / seconds / 1e6, s.bytes);
+               (double) s.len / seconds / 1e6, s.len);
 
         struct tree *u;
         r = tree_new(NULL, &u);
         if (r < 0)
                 die("tree_new", r);
         start = now();
-        r = tree_restore(u, sink_read, &s);
+        r = snapbuf_restore(u, &s);
         if (r < 0)
                 die("restore", r);
         seconds = now() - start;
-        printf("%-28s %10zu nodes in %6.3f s: %8.1f MB/s\n", "restore", tree_count(u), seconds, (double) s.bytes / seconds / 1e6);
+        printf("%-28s %10zu nodes in %6.3f s: %8.1f MB/s\n", "restore", tree_count(u), seconds, (double) s.len / seconds / 1e6);
 
         size_t deleted = 0;
         start = now();
@@ -237,7 +206,7 @@ static void throughput(size_t n) {
 
         if (sum == 42)
                 printf("\n");
-        free(s.data);
+        snapbuf_done(&s);
         free(paths);
         tree_free(u);
         tree_free(t);

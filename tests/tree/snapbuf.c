@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-#include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +42,21 @@ void snapbuf_done(struct snapbuf *b) {
         *b = (struct snapbuf) {};
 }
 
-void snapbuf_take(const struct tree *t, struct snapbuf *b) {
+int snapbuf_take(const struct tree *t, struct snapbuf *b) {
         *b = (struct snapbuf) {};
-        ck_assert_int_eq(tree_snapshot(t, snapbuf_write, b), 0);
+        return tree_snapshot(t, snapbuf_write, b);
 }
 
 int snapbuf_restore(struct tree *t, struct snapbuf *b) {
         b->pos = 0;
         return tree_restore(t, snapbuf_read, b);
+}
+
+bool snapbuf_same(const struct tree *t, const struct snapbuf *b) {
+        struct snapbuf now;
+        if (snapbuf_take(t, &now) < 0)
+                abort();
+        bool same = now.len == b->len && memcmp(now.data, b->data, now.len) == 0;
+        snapbuf_done(&now);
+        return same;
 }
