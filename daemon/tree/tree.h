@@ -15,6 +15,9 @@
  *  - Paths: "/" is the root; otherwise "/" followed by components separated by single slashes, no
  *    trailing slash, no empty, "." or ".." component, no NUL byte, at most limits.max_path bytes.
  *    A sequential create may end in "/": the counter alone then names the node.
+ *  - When several refusals apply, the first of these is reported: bad request (unknown flags or
+ *    op kind), value too large, bad path, then for create: node exists (the root), parent missing,
+ *    node exists; for the others: no such node, root, bad version, not empty.
  *  - Children are ordered by byte-wise comparison of their names (strcmp order).
  *  - Pointers into the tree returned by readers stay valid until the next mutation.
  */
