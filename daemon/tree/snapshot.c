@@ -303,3 +303,19 @@ int tree_restore(struct tree *t, vr_sm_read_fn read, void *ctx) {
         *nt = old;
         return 0;
 }
+
+static int digest_write(void *ctx, const void *buf, size_t len) {
+        vs_checksum_update(ctx, buf, len);
+        return 0;
+}
+
+int tree_digest(const struct tree *t, uint64_t *ret) {
+        struct vs_checksum_state s;
+
+        vs_checksum_init(&s);
+        int e = tree_snapshot(t, digest_write, &s);
+        if (e < 0)
+                return e;
+        *ret = vs_checksum_final(&s);
+        return 0;
+}

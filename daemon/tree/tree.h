@@ -154,3 +154,7 @@ int tree_multi(struct tree *t, uint64_t op, const struct tree_op *ops, size_t n,
  */
 int tree_snapshot(const struct tree *t, vr_sm_write_fn write, void *ctx);
 int tree_restore(struct tree *t, vr_sm_read_fn read, void *ctx);
+
+/* vs_checksum of the snapshot bytes, computed without storing them: trees with equal digests hold
+ * the same state (to the checksum's certainty), whatever their hash seeds. 0 or -ENOMEM. */
+int tree_digest(const struct tree *t, uint64_t *ret);

@@ -90,6 +90,16 @@ START_TEST(test_streaming_and_deterministic) {
         ck_assert_uint_gt(a.writes, 2);
         ck_assert_uint_eq(a.largest_write, 200000);
         ck_assert_uint_gt(a.len, 200000 + 3000 * 40);
+
+        /* The digest is the checksum of exactly those bytes. */
+        uint64_t d1, d2;
+        ck_assert_int_eq(tree_digest(t, &d1), 0);
+        ck_assert_int_eq(tree_digest(t2, &d2), 0);
+        ck_assert_uint_eq(d1, vs_checksum(a.data, a.len));
+        ck_assert_uint_eq(d1, d2);
+        ck_assert_int_eq(tree_set(t2, 100, "/a", "changed", 7, TREE_ANY_VERSION, NULL), 0);
+        ck_assert_int_eq(tree_digest(t2, &d2), 0);
+        ck_assert_uint_ne(d1, d2);
         snapbuf_done(&a);
         snapbuf_done(&b);
 }
