@@ -16,6 +16,7 @@
 
 #include "snapbuf.h"
 #include "tree/tree.h"
+#include "tree/tree_sm.h"
 #include "util/cleanup.h"
 
 #define CHILDREN_PER_DIR 1000
@@ -93,6 +94,48 @@ static int count_child(void *ctx, const char *name, const struct tree_stat *st) 
         return 0;
 }
 
+/* Encoded commands through the state-machine interface: protobuf decoding, the tree and reply
+ * encoding, as a replica pays per op. Commands are encoded beforehand. */
+static void sm_commands(struct tree *t, char (*paths)[32], size_t npaths, uint64_t op) {
+        const size_t count = 1000000, ncmds = 1024;
+        uint8_t *gets[1024], *sets[1024];
+        size_t get_len[1024], set_len[1024];
+        double start;
+        int r;
+
+        for (size_t i = 0; i < ncmds; i++)
+                if (tree_sm_encode_get(paths[i % npaths], &gets[i], &get_len[i]) < 0 ||
+                    tree_sm_encode_set(paths[i % npaths], "0123456789abcdef", 16, TREE_ANY_VERSION, &sets[i], &set_len[i]) < 0)
+                        die("encode", -ENOMEM);
+
+        start = now();
+        for (size_t i = 0; i < count; i++) {
+                uint8_t *reply;
+                size_t len;
+                r = tree_sm_ops.read(t, gets[i % ncmds], get_len[i % ncmds], &reply, &len);
+                if (r < 0)
+                        die("sm read", r);
+                free(reply);
+        }
+        report("sm read (get)", count, now() - start);
+
+        start = now();
+        for (size_t i = 0; i < count; i++) {
+                uint8_t *reply;
+                size_t len;
+                r = tree_sm_ops.apply(t, op + i, sets[i % ncmds], set_len[i % ncmds], &reply, &len);
+                if (r < 0)
+                        die("sm apply", r);
+                free(reply);
+        }
+        report("sm apply (set, 16 bytes)", count, now() - start);
+
+        for (size_t i = 0; i < ncmds; i++) {
+                free(gets[i]);
+                free(sets[i]);
+        }
+}
+
 static void throughput(size_t n) {
         const size_t gets = 10 * 1000 * 1000, sets = 2 * 1000 * 1000;
         char buf[32];
@@ -163,6 +206,8 @@ static void throughput(size_t n) {
                         die("multi", r);
         }
         report("multi (4 sets)", multis, now() - start);
+
+        sm_commands(t, paths, npaths, 3 * n + multis);
 
         const size_t lists = 10000;
         size_t children = 0;
