@@ -10,6 +10,7 @@
  * what lets a multi roll back without allocating. The table never shrinks.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

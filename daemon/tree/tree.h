@@ -150,7 +150,9 @@ int tree_multi(struct tree *t, uint64_t op, const struct tree_op *ops, size_t n,
  *           u64 version, cversion, created_op, modified_op, u32 value length, value
  *   trailer u8 tag 'E', u64 node count, u64 vs_checksum over every preceding byte
  * Identical trees give identical bytes. tree_snapshot() buffers at most a fixed 64 KiB plus one
- * value. tree_restore() builds a new tree and swaps it in only once the checksum matched.
+ * value. tree_restore() builds a new tree and swaps it in only once the checksum matched; it checks
+ * the structure (names, order, depths, count) but not the configured limits, which bound requests,
+ * so that lowering a limit never makes a replica unable to restore what its peers hold.
  */
 int tree_snapshot(const struct tree *t, vr_sm_write_fn write, void *ctx);
 int tree_restore(struct tree *t, vr_sm_read_fn read, void *ctx);
