@@ -17,8 +17,12 @@
  *  - -ENOMEM (also when decoding ran out of memory) means no reply was made and, as sm.h says,
  *    that the replica cannot continue: the command may have been applied.
  *
- * The encoders below build the commands a register workload needs (read = get, write = set,
- * compare-and-set = set with the expected version from an earlier get).
+ * The encoders below build the commands a register workload needs. A register is a node created
+ * up front with an empty value (absent); read = get (empty value: absent); write = set with any
+ * version; compare-and-set(seen, new) = set with the version of the client's last get/set reply
+ * for that key: the versions match only if no write came between, so the value is still `seen`,
+ * and a mismatch (TREE_ERR_BAD_VERSION) is a cas that certainly did not take effect.
+ * tree_digest() compares replicas' states at the same applied op.
  */
 
 #include <stddef.h>
