@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "log/log.h"
+#include "net/conn.h"
+#include "util/cleanup.h"
+#include "wire/frame.h"
+
+/* Bytes per read() and read() calls per wakeup: enough to drain a busy peer link without
+ * letting one connection starve the others (epoll is level-triggered: the rest is read on the
+ * next iteration). */
+#define READ_CHUNK (64u * 1024u)
+#define READS_PER_WAKEUP 16
+#define IOV_BATCH 64
+
+struct queued_frame {
+        struct queued_frame *next;
+        uint8_t *data;
+        size_t len, off;
+};
+
+struct vs_conn {
+        sd_event *event;
+        int fd;
+        sd_event_source *io, *timer, *defer;
+        uint32_t io_events;
+
+        struct vs_conn_options opts;
+        struct vs_conn_callbacks cb;
+        void *userdata;
+
+        struct vs_frame_reader reader;
+        struct queued_frame *head, *tail;
+        size_t queued;
+
+        struct vs_address remote;
+        char remote_str[VS_ADDRESS_STRING_MAX];
+        char *label; /* "NAME (ADDRESS)" once named */
+
+        bool got_frame;
+        uint64_t start_usec, last_frame_usec;
+
+        unsigned busy;     /* callbacks in progress: freeing waits for them */
+        bool free_pending;
+        bool closed;
+        int pending_error; /* a send failed: close from the loop with this */
+};
+
+static struct vs_log_ctx log_ctx(const struct vs_conn *c) {
+        return (struct vs_log_ctx) { .peer = c->label ? c->label : c->remote_str };
+}
+
+static void queue_clear(struct vs_conn *c) {
+        while (c->head) {
+                struct queued_frame *q = c->head;
+                c->head = q->next;
+                free(q->data);
+                free(q);
+        }
+        c->tail = NULL;
+        c->queued = 0;
+}
+
+/* Drops the socket and everything that waits on it; the struct itself stays. */
+static void release_io(struct vs_conn *c) {
+        c->io = sd_event_source_disable_unref(c->io);
+        c->timer = sd_event_source_disable_unref(c->timer);
+        c->defer = sd_event_source_disable_unref(c->defer);
+        closep(&c->fd);
+        c->fd = -1;
+        queue_clear(c);
+        vs_frame_reader_done(&c->reader);
+}
+
+static void conn_destroy(struct vs_conn *c) {
+        release_io(c);
+        sd_event_unref(c->event);
+        free(c->label);
+        free(c);
+}
+
+struct vs_conn *vs_conn_free(struct vs_conn *c) {
+        if (!c)
+                return NULL;
+        if (c->busy > 0)
+                c->free_pending = true;
+        else
+                conn_destroy(c);
+        return NULL;
+}
+
+/* Brackets a callback into the owner, who may free the connection inside it. */
+static void enter(struct vs_conn *c) {
+        c->busy++;
+}
+
+/* False when the connection is gone (freed, or closed) and the caller must stop touching it. */
+static bool leave(struct vs_conn *c) {
+        if (--c->busy == 0 && c->free_pending) {
+                conn_destroy(c);
+                return false;
+        }
+        return !c->free_pending && !c->closed;
+}
+
+/* Closes the socket and reports reason once; the caller has logged why. */
+static void conn_close(struct vs_conn *c, int reason) {
+        if (c->closed)
+                return;
+        c->closed = true;
+        release_io(c);
+
+        enter(c);
+        if (c->cb.on_close)
+                c->cb.on_close(c, reason, c->userdata);
+        leave(c);
+}
+
+static int update_events(struct vs_conn *c) {
+        uint32_t want = EPOLLIN | (c->head ? EPOLLOUT : 0);
+        if (want == c->io_events)
+                return 0;
+        int r = sd_event_source_set_io_events(c->io, want);
+        if (r < 0)
+                return r;
+        c->io_events = want;
+        return 0;
+}
+
+/* Writes as much of the queue as the socket takes. 0 or a negative errno from the socket. */
+static int flush(struct vs_conn *c) {
+        while (c->head) {
+                struct iovec iov[IOV_BATCH];
+                size_t n = 0;
+                for (struct queued_frame *q = c->head; q && n < IOV_BATCH; q = q->next)
+                        iov[n++] = (struct iovec) { q->data + q->off, q->len - q->off };
+
+                struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
+                ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        return -errno;
+                }
+                c->queued -= (size_t) k;
+                while (k > 0) {
+                        struct queued_frame *q = c->head;
+                        size_t left = q->len - q->off;
+                        if ((size_t) k < left) {
+                                q->off += (size_t) k;
+                                break;
+                        }
+                        k -= (ssize_t) left;
+                        c->head = q->next;
+                        free(q->data);
+                        free(q);
+                }
+                if (!c->head)
+                        c->tail = NULL;
+                else if (c->head->off > 0)
+                        break; /* socket buffer full: wait for EPOLLOUT */
+        }
+        return update_events(c);
+}
+
+static void close_with_socket_error(struct vs_conn *c, int err) {
+        struct vs_log_ctx ctx = log_ctx(c);
+        if (err == -ECONNRESET)
+                log_warning(&ctx, "closing connection: reset by peer");
+        else
+                log_warning_errno(&ctx, err, "closing connection: socket error");
+        conn_close(c, err);
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        struct vs_conn *c = userdata;
+        close_with_socket_error(c, c->pending_error);
+        return 0;
+}
+
+int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
+        if (c->closed || c->pending_error)
+                return -ENOTCONN;
+
+        size_t need = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(env);
+        if (need - VS_FRAME_HEADER_SIZE > c->opts.max_frame)
+                return -EMSGSIZE;
+        if (c->queued + need > c->opts.max_send_queue)
+                return -ENOBUFS;
+
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t len;
+        int r = vs_envelope_frame(env, c->opts.max_frame, &data, &len);
+        if (r < 0)
+                return r;
+        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q);
+        if (!q)
+                return -ENOMEM;
+        *q = (struct queued_frame) { .data = TAKE_PTR(data), .len = len };
+        if (c->tail)
+                c->tail->next = q;
+        else
+                c->head = q;
+        c->tail = TAKE_PTR(q);
+        c->queued += len;
+
+        /* Write now rather than after the next epoll round trip: lower latency, and most
+         * frames never wait in the queue at all. */
+        r = flush(c);
+        if (r < 0) {
+                /* Without the defer source (out of memory) the socket's EPOLLERR/EPOLLHUP still
+                 * brings the same error to on_io. */
+                c->pending_error = r;
+                (void) sd_event_add_defer(c->event, &c->defer, on_defer, c);
+                return r;
+        }
+        return 0;
+}
+
+static void close_bad_input(struct vs_conn *c, int err) {
+        struct vs_log_ctx ctx = log_ctx(c);
+        switch (err) {
+        case -EMSGSIZE:
+                log_warning(&ctx, "closing connection: oversize frame (limit %u bytes)", c->opts.max_frame);
+                break;
+        case -EPROTONOSUPPORT:
+                log_warning(&ctx, "closing connection: unsupported wire protocol version");
+                break;
+        case -EPIPE:
+                log_warning(&ctx, "closing connection: truncated frame at EOF (%zu bytes of an unfinished frame)",
+                            c->reader.end - c->reader.start);
+                break;
+        case -ENOMEM:
+                log_error(&ctx, "closing connection: out of memory");
+                break;
+        default:
+                log_warning(&ctx, "closing connection: garbage (not a framed viewstamp envelope)");
+                break;
+        }
+        conn_close(c, err);
+}
+
+/* Hands every complete frame to the owner. False when the connection is gone. */
+static bool dispatch(struct vs_conn *c) {
+        for (;;) {
+                const uint8_t *body;
+                size_t len;
+                int r = vs_frame_reader_next(&c->reader, &body, &len);
+                if (r == 0)
+                        return true;
+                if (r < 0) {
+                        close_bad_input(c, r);
+                        return false;
+                }
+                _cleanup_envelope_ Viewstamp__Envelope *env = NULL;
+                r = vs_envelope_decode(body, len, &env);
+                if (r < 0) {
+                        close_bad_input(c, r);
+                        return false;
+                }
+                c->got_frame = true;
+                (void) sd_event_now(c->event, CLOCK_MONOTONIC, &c->last_frame_usec);
+
+                enter(c);
+                r = c->cb.on_envelope ? c->cb.on_envelope(c, env, c->userdata) : 0;
+                if (!leave(c))
+                        return false;
+                if (r < 0) {
+                        conn_close(c, r);
+                        return false;
+                }
+        }
+}
+
+static void do_read(struct vs_conn *c) {
+        uint8_t buf[READ_CHUNK];
+        for (unsigned i = 0; i < READS_PER_WAKEUP; i++) {
+                ssize_t k = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                return;
+                        close_with_socket_error(c, -errno);
+                        return;
+                }
+                if (k == 0) {
+                        int r = vs_frame_reader_eof(&c->reader);
+                        if (r < 0) {
+                                close_bad_input(c, r);
+                                return;
+                        }
+                        struct vs_log_ctx ctx = log_ctx(c);
+                        log_debug(&ctx, "connection closed by peer");
+                        conn_close(c, 0);
+                        return;
+                }
+                int r = vs_frame_reader_feed(&c->reader, buf, (size_t) k);
+                if (r < 0) {
+                        close_bad_input(c, r);
+                        return;
+                }
+                if (!dispatch(c))
+                        return;
+                if ((size_t) k < sizeof buf)
+                        return;
+        }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct vs_conn *c = userdata;
+
+        if (revents & EPOLLOUT) {
+                int r = flush(c);
+                if (r < 0) {
+                        close_with_socket_error(c, r);
+                        return 0;
+                }
+        }
+        /* EPOLLHUP/EPOLLERR: read to find buffered frames, then EOF or the error itself. */
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                enter(c);
+                do_read(c);
+                leave(c);
+        }
+        return 0;
+}
+
+/* When the connection must have received its next frame, or UINT64_MAX for never. */
+static uint64_t deadline(const struct vs_conn *c) {
+        uint64_t d = UINT64_MAX;
+        if (!c->got_frame && c->opts.handshake_timeout_usec > 0)
+                d = c->start_usec + c->opts.handshake_timeout_usec;
+        if (c->opts.idle_timeout_usec > 0 && c->last_frame_usec + c->opts.idle_timeout_usec < d)
+                d = c->last_frame_usec + c->opts.idle_timeout_usec;
+        return d;
+}
+
+/* Frames only stamp last_frame_usec; the timer is moved here, at most once per timeout. */
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct vs_conn *c = userdata;
+        uint64_t d = deadline(c);
+        if (d == UINT64_MAX)
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        if (d > usec) {
+                int r = sd_event_source_set_time(s, d);
+                return r < 0 ? r : sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+
+        struct vs_log_ctx ctx = log_ctx(c);
+        if (!c->got_frame)
+                log_warning(&ctx, "closing connection: no frame within %.1f s of connecting",
+                            (double) (usec - c->start_usec) / 1e6);
+        else
+                log_warning(&ctx, "closing connection: nothing received for %.1f s",
+                            (double) (usec - c->last_frame_usec) / 1e6);
+        conn_close(c, -ETIMEDOUT);
+        return 0;
+}
+
+static int start_timer(struct vs_conn *c) {
+        int r = sd_event_now(c->event, CLOCK_MONOTONIC, &c->start_usec);
+        if (r < 0)
+                return r;
+        c->last_frame_usec = c->start_usec;
+        uint64_t d = deadline(c);
+        if (d == UINT64_MAX)
+                return 0;
+        return sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, d, 0, on_timer, c);
+}
+
+int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
+                void *userdata, struct vs_conn **ret) {
+        _cleanup_close_ int owned = fd;
+        _cleanup_conn_ struct vs_conn *c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->fd = TAKE_FD(owned);
+        c->event = sd_event_ref(e);
+        c->cb = *cb;
+        c->userdata = userdata;
+        if (opts)
+                c->opts = *opts;
+        if (c->opts.max_frame == 0)
+                c->opts.max_frame = VS_FRAME_MAX_DEFAULT;
+        if (c->opts.max_send_queue == 0)
+                c->opts.max_send_queue = VS_CONN_SEND_QUEUE_DEFAULT;
+        vs_frame_reader_init(&c->reader, c->opts.max_frame);
+
+        c->remote.len = sizeof c->remote.in6;
+        if (getpeername(c->fd, &c->remote.sa, &c->remote.len) < 0 ||
+            (c->remote.sa.sa_family != AF_INET && c->remote.sa.sa_family != AF_INET6))
+                c->remote = (struct vs_address) {};
+        vs_address_to_string(&c->remote, c->remote_str);
+
+        /* Replication latency is round trips of small frames: never wait to coalesce them. */
+        if (c->remote.sa.sa_family != 0 &&
+            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int)) < 0)
+                return -errno;
+
+        int r = sd_event_add_io(e, &c->io, c->fd, EPOLLIN, on_io, c);
+        if (r < 0)
+                return r;
+        c->io_events = EPOLLIN;
+        r = start_timer(c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+size_t vs_conn_queued(const struct vs_conn *c) {
+        return c->queued;
+}
+
+const struct vs_address *vs_conn_remote(const struct vs_conn *c) {
+        return &c->remote;
+}
+
+const char *vs_conn_remote_string(const struct vs_conn *c) {
+        return c->remote_str;
+}
+
+int vs_conn_set_label(struct vs_conn *c, const char *name) {
+        char *l = NULL;
+        if (name && asprintf(&l, "%s (%s)", name, c->remote_str) < 0)
+                return -ENOMEM;
+        free(c->label);
+        c->label = l;
+        return 0;
+}
+
+void vs_conn_set_userdata(struct vs_conn *c, void *userdata) {
+        c->userdata = userdata;
+}
+
+void *vs_conn_get_userdata(const struct vs_conn *c) {
+        return c->userdata;
+}

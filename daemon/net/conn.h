@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One framed connection over a connected, non-blocking stream socket, driven by an sd-event loop.
+ *
+ * Receiving: bytes are read when the socket is readable, cut into frames (wire/frame.h) and each
+ * body is decoded (wire/envelope.h) and handed to on_envelope, in order, one at a time. The
+ * envelope is borrowed: it is freed when on_envelope returns.
+ *
+ * Sending: vs_conn_send() frames an envelope and writes what the socket takes at once; the rest
+ * waits in a send queue that is written when the socket becomes writable (EPOLLOUT is asked
+ * for only while the queue is non-empty). The queue is bounded in bytes: a send that would
+ * take it over the limit fails with -ENOBUFS, nothing is queued and the connection stays open;
+ * the caller decides whether to drop the message or close the connection. Frames are never
+ * split or interleaved: the peer sees either all of a frame or the connection end.
+ *
+ * Closing: garbage (an empty frame or a body that is not a valid envelope), an oversize frame
+ * header, an unsupported protocol version, a frame cut short by EOF, an orderly EOF, a socket
+ * error (reset, ...) or a timeout closes the connection: the socket is closed, exactly one log
+ * line names the peer address and the reason, and on_close is called once with the reason as a
+ * negative errno (0 for an orderly EOF on a frame boundary). on_close is never called from
+ * inside vs_conn_send() or vs_conn_free(): failures found while sending are reported from the
+ * loop. A connection whose on_envelope returns a negative errno is closed the same way without
+ * a log line of its own (the handler knows why and says so).
+ *
+ * Lifetime: the owner frees the connection with vs_conn_free(), also from inside its own
+ * callbacks (freeing is deferred until the callback returns). After on_close the connection is
+ * inert: sends fail with -ENOTCONN until it is freed.
+ *
+ * Timeouts: handshake_timeout closes a connection whose first frame has not arrived in time
+ * (half-open or silent connections cannot hold a slot forever); idle_timeout closes one that
+ * has received no frame for that long (the peer layer keeps links busy with Pings).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conf/address.h"
+#include "wire/envelope.h"
+
+struct vs_conn;
+
+struct vs_conn_options {
+        uint32_t max_frame;              /* largest body received or sent; 0: VS_FRAME_MAX_DEFAULT */
+        size_t max_send_queue;           /* unsent bytes allowed to wait; 0: VS_CONN_SEND_QUEUE_DEFAULT */
+        uint64_t handshake_timeout_usec; /* first frame due within; 0: none */
+        uint64_t idle_timeout_usec;      /* a frame due at least this often; 0: none */
+};
+
+#define VS_CONN_SEND_QUEUE_DEFAULT (64u * 1024u * 1024u)
+
+struct vs_conn_callbacks {
+        /* Returns 0 to go on, or a negative errno to close the connection with that reason. */
+        int (*on_envelope)(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata);
+        /* reason: 0 orderly EOF, -EBADMSG garbage, -EMSGSIZE oversize frame, -EPROTONOSUPPORT
+         * other protocol version, -EPIPE truncated frame at EOF, -ETIMEDOUT timeout, the
+         * handler's error, or the socket's error (-ECONNRESET, ...). */
+        void (*on_close)(struct vs_conn *c, int reason, void *userdata);
+};
+
+/*
+ * Takes ownership of fd (closed on failure too) and switches on TCP_NODELAY where the socket
+ * supports it. opts may be NULL for defaults.
+ */
+int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
+                void *userdata, struct vs_conn **ret);
+struct vs_conn *vs_conn_free(struct vs_conn *c);
+
+/*
+ * 0 when the frame is written or queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the
+ * queue limit would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error.
+ * A socket error seen while writing is returned and also closes the connection from the loop.
+ */
+int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env);
+
+/* Bytes waiting in the send queue. */
+size_t vs_conn_queued(const struct vs_conn *c);
+/* The peer's address ("(none)" family for non-IP sockets) and its printable form. */
+const struct vs_address *vs_conn_remote(const struct vs_conn *c);
+const char *vs_conn_remote_string(const struct vs_conn *c);
+/* Names the peer in log lines from now on ("NAME (ADDRESS)"); NULL returns to the bare address. */
+int vs_conn_set_label(struct vs_conn *c, const char *name);
+void vs_conn_set_userdata(struct vs_conn *c, void *userdata);
+void *vs_conn_get_userdata(const struct vs_conn *c);
+
+static inline void vs_conn_freep(struct vs_conn **c) {
+        vs_conn_free(*c);
+}
+#define _cleanup_conn_ __attribute__((cleanup(vs_conn_freep)))

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "log/log.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "net/peer.h"
+#include "util/cleanup.h"
+
+#define MSEC 1000ULL
+#define SEC (1000ULL * MSEC)
+
+struct peer;
+
+/* One connection held by the set: a link to a known peer, or an accepted connection that has
+ * not said who it is yet. */
+struct link {
+        struct vs_peer_set *set;
+        struct vs_conn *conn;
+        struct peer *peer;       /* NULL until identified */
+        bool up;                 /* Hellos exchanged */
+        bool inbound;
+        unsigned listener_gen;   /* which listener's slot an inbound link holds */
+        struct link *prev, *next; /* in set->unidentified */
+};
+
+struct peer {
+        struct vs_peer_set *set;
+        const struct vs_conf_node *node;
+        bool dials;              /* this node's name sorts lower: it connects */
+        struct link *link;
+
+        /* dialling side only */
+        int connect_fd;
+        sd_event_source *connect_io, *retry;
+        uint64_t backoff_usec;
+        unsigned failures;       /* since the last up link: only the first is logged above debug */
+};
+
+struct vs_peer_set {
+        sd_event *event;
+        struct vs_conf conf;
+        const struct vs_conf_node *self;
+        struct vs_peer_set_options opts;
+        struct vs_peer_set_callbacks cb;
+        void *userdata;
+
+        struct peer *peers;
+        size_t n_peers;
+        struct link *unidentified;
+        size_t n_unidentified;
+
+        struct vs_listener *listener;
+        unsigned listener_gen;
+        sd_event_source *ping_timer;
+        uint64_t ping_nonce;
+        uint64_t prng;
+};
+
+/* splitmix64: the jitter only has to decorrelate nodes, and a seed makes tests repeatable. */
+static uint64_t prng_next(uint64_t *state) {
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static struct vs_log_ctx peer_ctx(const struct peer *p) {
+        return (struct vs_log_ctx) { .peer = p->node->name };
+}
+
+static void unlist(struct link *l) {
+        struct vs_peer_set *s = l->set;
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                s->unidentified = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+        s->n_unidentified--;
+}
+
+static struct peer *find_peer(const struct vs_peer_set *s, const char *node) {
+        for (size_t i = 0; i < s->n_peers; i++)
+                if (strcmp(s->peers[i].node->name, node) == 0)
+                        return &s->peers[i];
+        return NULL;
+}
+
+static void link_free(struct link *l) {
+        if (!l)
+                return;
+        struct vs_peer_set *s = l->set;
+        if (!l->peer)
+                unlist(l);
+        else if (l->peer->link == l)
+                l->peer->link = NULL;
+        if (l->inbound && l->listener_gen == s->listener_gen && s->listener)
+                vs_listener_release(s->listener);
+        vs_conn_free(l->conn);
+        free(l);
+}
+
+static int send_stamped(struct vs_peer_set *s, struct vs_conn *c, const Viewstamp__Envelope *env) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        if (env->header)
+                h = *env->header;
+        h.version = VS_WIRE_VERSION;
+        h.cluster_id = s->opts.cluster_id;
+        Viewstamp__Envelope e = *env;
+        e.header = &h;
+        return vs_conn_send(c, &e);
+}
+
+static int send_hello(struct vs_peer_set *s, struct vs_conn *c) {
+        Viewstamp__Hello hello = VIEWSTAMP__HELLO__INIT;
+        hello.node = (char *) s->self->name;
+        hello.cluster_id = s->opts.cluster_id;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_HELLO;
+        env.hello = &hello;
+        return send_stamped(s, c, &env);
+}
+
+static void schedule_dial(struct peer *p);
+
+/* notify: false when an up link is only replaced by a newer connection. */
+static void link_up(struct link *l, bool notify) {
+        struct peer *p = l->peer;
+        l->up = true;
+        p->backoff_usec = p->set->opts.backoff_min_usec;
+        p->failures = 0;
+        (void) vs_conn_set_label(l->conn, p->node->name);
+        struct vs_log_ctx ctx = peer_ctx(p);
+        log_notice(&ctx, "peer link up (%s, %s)", vs_conn_remote_string(l->conn), l->inbound ? "accepted" : "dialled");
+        if (notify && p->set->cb.on_peer_state)
+                p->set->cb.on_peer_state(p->set, p->node->name, true, p->set->userdata);
+}
+
+static void on_link_close(struct vs_conn *c, int reason, void *userdata) {
+        struct link *l = userdata;
+        struct peer *p = l->peer;
+        bool was_up = l->up;
+        link_free(l);
+        if (!p)
+                return;
+        struct vs_peer_set *s = p->set;
+        if (was_up) {
+                struct vs_log_ctx ctx = peer_ctx(p);
+                log_notice(&ctx, "peer link down");
+                if (s->cb.on_peer_state)
+                        s->cb.on_peer_state(s, p->node->name, false, s->userdata);
+        }
+        if (p->dials && !p->link)
+                schedule_dial(p);
+}
+
+/* The acceptor learns who dialled. Returns 0, or a negative errno after logging why not. */
+static int identify(struct link *l, const Viewstamp__Hello *hello) {
+        struct vs_peer_set *s = l->set;
+        struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
+        const char *name = hello->node;
+
+        if (hello->cluster_id != s->opts.cluster_id) {
+                log_warning(&ctx, "refusing peer connection: Hello from node '%.64s' of cluster %016llx, this is cluster %016llx",
+                            name, (unsigned long long) hello->cluster_id, (unsigned long long) s->opts.cluster_id);
+                return -EPERM;
+        }
+        struct peer *p = find_peer(s, name);
+        if (!p) {
+                log_warning(&ctx, "refusing peer connection: Hello from unknown node '%.64s'", name);
+                return -EPERM;
+        }
+        if (p->dials) {
+                log_warning(&ctx, "refusing peer connection: node '%s' dialled, but '%s' sorts lower and dials it",
+                            name, s->self->name);
+                return -EPERM;
+        }
+
+        int r = send_hello(s, l->conn);
+        if (r < 0)
+                return log_warning_errno(&ctx, r, "cannot answer Hello of node '%s'", name);
+
+        bool replacing = p->link != NULL;
+        if (replacing) {
+                /* The dialler only dials when it has no link: the old one is dead on its side. */
+                struct vs_log_ctx pctx = peer_ctx(p);
+                log_notice(&pctx, "peer dialled again: replacing its previous connection");
+                link_free(p->link);
+        }
+        unlist(l);
+        l->peer = p;
+        p->link = l;
+        link_up(l, !replacing);
+        return 0;
+}
+
+/* The dialler checks that the address it dialled answered as the node it meant. */
+static int check_answer(struct link *l, const Viewstamp__Hello *hello) {
+        struct vs_peer_set *s = l->set;
+        struct peer *p = l->peer;
+        struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
+        if (strcmp(hello->node, p->node->name) != 0 || hello->cluster_id != s->opts.cluster_id) {
+                log_warning(&ctx, "dropping peer connection: dialled node '%s' but node '%.64s' of cluster %016llx answered",
+                            p->node->name, hello->node, (unsigned long long) hello->cluster_id);
+                return -EPERM;
+        }
+        link_up(l, true);
+        return 0;
+}
+
+static void answer_ping(struct link *l, const Viewstamp__Envelope *env) {
+        Viewstamp__Pong pong = VIEWSTAMP__PONG__INIT;
+        pong.nonce = env->ping->nonce;
+        Viewstamp__Envelope out = VIEWSTAMP__ENVELOPE__INIT;
+        out.body_case = VIEWSTAMP__ENVELOPE__BODY_PONG;
+        out.pong = &pong;
+        (void) send_stamped(l->set, l->conn, &out);
+}
+
+static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
+        struct link *l = userdata;
+        struct vs_peer_set *s = l->set;
+        struct vs_log_ctx ctx = { .peer = l->peer ? l->peer->node->name : vs_conn_remote_string(c) };
+
+        if (env->header->cluster_id != s->opts.cluster_id) {
+                log_warning(&ctx, "closing peer connection: frame for cluster %016llx, this is cluster %016llx",
+                            (unsigned long long) env->header->cluster_id, (unsigned long long) s->opts.cluster_id);
+                return -EPERM;
+        }
+        bool is_hello = env->body_case == VIEWSTAMP__ENVELOPE__BODY_HELLO;
+        if (!l->up) {
+                if (!is_hello) {
+                        log_warning(&ctx, "closing peer connection: first frame is not a Hello");
+                        return -EPROTO;
+                }
+                return l->peer ? check_answer(l, env->hello) : identify(l, env->hello);
+        }
+        if (is_hello) {
+                log_warning(&ctx, "closing peer link: second Hello");
+                return -EPROTO;
+        }
+        if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING)
+                answer_ping(l, env);
+        if (s->cb.on_envelope)
+                s->cb.on_envelope(s, l->peer->node->name, env, s->userdata);
+        return 0;
+}
+
+static const struct vs_conn_callbacks link_callbacks = {
+        .on_envelope = on_link_envelope,
+        .on_close = on_link_close,
+};
+
+static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link **ret) {
+        _cleanup_free_ struct link *l = calloc(1, sizeof *l);
+        if (!l) {
+                close(fd);
+                return -ENOMEM;
+        }
+        l->set = s;
+        l->peer = p;
+        struct vs_conn_options o = {
+                .max_frame = s->conf.max_frame_bytes,
+                .max_send_queue = s->opts.max_send_queue,
+                .handshake_timeout_usec = s->opts.handshake_timeout_usec,
+                .idle_timeout_usec = s->opts.dead_after_usec,
+        };
+        int r = vs_conn_new(s->event, fd, &o, &link_callbacks, l, &l->conn);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int on_accept(struct vs_listener *ls, int fd, const struct vs_address *remote, void *userdata) {
+        struct vs_peer_set *s = userdata;
+        char buf[VS_ADDRESS_STRING_MAX];
+        struct vs_log_ctx ctx = { .peer = vs_address_to_string(remote, buf) };
+
+        if (s->n_unidentified >= s->opts.max_unidentified) {
+                close(fd);
+                log_warning(&ctx, "refusing peer connection: %zu connections already owe a Hello", s->n_unidentified);
+                return -EBUSY;
+        }
+        struct link *l;
+        int r = link_new(s, fd, NULL, &l);
+        if (r < 0)
+                return log_warning_errno(&ctx, r, "cannot set up accepted peer connection");
+        l->inbound = true;
+        l->listener_gen = s->listener_gen;
+        l->next = s->unidentified;
+        if (l->next)
+                l->next->prev = l;
+        s->unidentified = l;
+        s->n_unidentified++;
+        return 0;
+}
+
+/* ---- dialling ---- */
+
+static void dial_failed(struct peer *p, int err) {
+        struct vs_log_ctx ctx = peer_ctx(p);
+        char buf[VS_ADDRESS_STRING_MAX];
+        vs_log_full(p->failures++ == 0 ? VS_LOG_INFO : VS_LOG_DEBUG, &ctx, err, "cannot connect to %s",
+                    vs_address_to_string(&p->node->peer, buf));
+        schedule_dial(p);
+}
+
+static void connect_done(struct peer *p) {
+        p->connect_io = sd_event_source_disable_unref(p->connect_io);
+        int fd = TAKE_FD(p->connect_fd);
+        struct link *l;
+        int r = link_new(p->set, fd, p, &l);
+        if (r < 0)
+                return dial_failed(p, r);
+        p->link = l;
+        r = send_hello(p->set, l->conn);
+        if (r < 0) {
+                link_free(l);
+                return dial_failed(p, r);
+        }
+}
+
+static int on_connect_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct peer *p = userdata;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+        if (err != 0) {
+                p->connect_io = sd_event_source_disable_unref(p->connect_io);
+                closep(&p->connect_fd);
+                p->connect_fd = -1;
+                dial_failed(p, -err);
+                return 0;
+        }
+        connect_done(p);
+        return 0;
+}
+
+static void dial(struct peer *p) {
+        const struct vs_address *a = &p->node->peer;
+        p->connect_fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (p->connect_fd < 0)
+                return dial_failed(p, -errno);
+        if (connect(p->connect_fd, &a->sa, a->len) == 0)
+                return connect_done(p);
+        int r = -errno;
+        if (r == -EINPROGRESS)
+                r = sd_event_add_io(p->set->event, &p->connect_io, p->connect_fd, EPOLLOUT, on_connect_io, p);
+        if (r < 0) {
+                closep(&p->connect_fd);
+                p->connect_fd = -1;
+                dial_failed(p, r);
+        }
+}
+
+static int on_retry(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct peer *p = userdata;
+        p->retry = sd_event_source_disable_unref(p->retry);
+        dial(p);
+        return 0;
+}
+
+static void schedule_dial(struct peer *p) {
+        struct vs_peer_set *s = p->set;
+        uint64_t b = p->backoff_usec;
+        uint64_t delay = b / 2 + prng_next(&s->prng) % (b / 2 + 1);
+        p->backoff_usec = b * 2 < s->opts.backoff_max_usec ? b * 2 : s->opts.backoff_max_usec;
+
+        p->retry = sd_event_source_disable_unref(p->retry);
+        int r = sd_event_add_time_relative(s->event, &p->retry, CLOCK_MONOTONIC, delay, 0, on_retry, p);
+        if (r < 0) {
+                /* Without a timer this peer would never be dialled again: say so loudly. */
+                struct vs_log_ctx ctx = peer_ctx(p);
+                log_error_errno(&ctx, r, "cannot schedule reconnection");
+        }
+}
+
+/* ---- liveness ---- */
+
+static int on_ping_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct vs_peer_set *s = userdata;
+        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        for (size_t i = 0; i < s->n_peers; i++) {
+                struct link *l = s->peers[i].link;
+                if (!l || !l->up)
+                        continue;
+                ping.nonce = ++s->ping_nonce;
+                (void) send_stamped(s, l->conn, &env);
+        }
+        int r = sd_event_source_set_time(src, usec + s->opts.ping_interval_usec);
+        return r < 0 ? r : sd_event_source_set_enabled(src, SD_EVENT_ON);
+}
+
+/* ---- the set ---- */
+
+struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_peers; i++) {
+                struct peer *p = &s->peers[i];
+                link_free(p->link);
+                sd_event_source_disable_unref(p->connect_io);
+                sd_event_source_disable_unref(p->retry);
+                closep(&p->connect_fd);
+        }
+        while (s->unidentified)
+                link_free(s->unidentified);
+        vs_listener_free(s->listener);
+        sd_event_source_disable_unref(s->ping_timer);
+        sd_event_unref(s->event);
+        free(s->peers);
+        free(s);
+        return NULL;
+}
+
+int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
+                    const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret) {
+        _cleanup_peer_set_ struct vs_peer_set *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(e);
+        s->conf = *conf;
+        s->cb = *cb;
+        s->userdata = userdata;
+        if (opts)
+                s->opts = *opts;
+        struct vs_peer_set_options *o = &s->opts;
+        if (!o->backoff_min_usec)
+                o->backoff_min_usec = 100 * MSEC;
+        if (!o->backoff_max_usec)
+                o->backoff_max_usec = 5 * SEC;
+        if (o->backoff_max_usec < o->backoff_min_usec)
+                o->backoff_max_usec = o->backoff_min_usec;
+        if (!o->ping_interval_usec)
+                o->ping_interval_usec = 1 * SEC;
+        if (!o->dead_after_usec)
+                o->dead_after_usec = 5 * SEC;
+        if (!o->handshake_timeout_usec)
+                o->handshake_timeout_usec = 5 * SEC;
+        if (!o->max_unidentified)
+                o->max_unidentified = 16;
+        if (!o->seed) {
+                uint64_t now = 0;
+                (void) sd_event_now(e, CLOCK_REALTIME, &now);
+                o->seed = now ^ (uint64_t) getpid() << 32;
+        }
+        s->prng = o->seed;
+
+        s->self = vs_conf_find_node(&s->conf, s->conf.name);
+        if (!s->self)
+                return -EINVAL;
+        s->peers = calloc(s->conf.n_nodes, sizeof *s->peers);
+        if (!s->peers)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->conf.n_nodes; i++) {
+                const struct vs_conf_node *n = &s->conf.nodes[i];
+                if (n == s->self)
+                        continue;
+                s->peers[s->n_peers++] = (struct peer) {
+                        .set = s,
+                        .node = n,
+                        .dials = strcmp(s->self->name, n->name) < 0,
+                        .connect_fd = -1,
+                        .backoff_usec = o->backoff_min_usec,
+                };
+        }
+
+        for (size_t i = 0; i < s->n_peers; i++) {
+                struct peer *p = &s->peers[i];
+                if (!p->dials)
+                        continue;
+                int r = sd_event_add_time_relative(e, &p->retry, CLOCK_MONOTONIC, 0, 0, on_retry, p);
+                if (r < 0)
+                        return r;
+        }
+        int r = sd_event_add_time_relative(e, &s->ping_timer, CLOCK_MONOTONIC, o->ping_interval_usec, 0,
+                                           on_ping_timer, s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int vs_peer_set_listen(struct vs_peer_set *s) {
+        vs_peer_set_unlisten(s);
+        /* Every peer plus the unidentified allowance: the set refuses beyond that itself too. */
+        unsigned slots = (unsigned) s->n_peers + s->opts.max_unidentified;
+        return vs_listener_new(s->event, &s->self->peer, slots, on_accept, s, &s->listener);
+}
+
+void vs_peer_set_unlisten(struct vs_peer_set *s) {
+        s->listener = vs_listener_free(s->listener);
+        s->listener_gen++;
+}
+
+int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env) {
+        const struct peer *p = find_peer(s, node);
+        if (!p)
+                return -ENOENT;
+        if (!p->link || !p->link->up)
+                return -ENOTCONN;
+        return send_stamped(s, p->link->conn, env);
+}
+
+bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node) {
+        const struct peer *p = find_peer(s, node);
+        return p && p->link && p->link->up;
+}
+
+size_t vs_peer_set_n_up(const struct vs_peer_set *s) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_peers; i++)
+                n += s->peers[i].link && s->peers[i].link->up;
+        return n;
+}

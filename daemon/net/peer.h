@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The node-to-node links of one viewstampd: exactly one TCP connection per pair of nodes,
+ * carrying the messages of every tenant.
+ *
+ * Who connects: of two nodes, the one whose name sorts lower (strcmp) dials the other's peer
+ * address; the other only accepts. So two nodes never race to open two connections, whichever
+ * starts first. The first frame each way is a Hello (node name, cluster id): the dialler sends
+ * its Hello at once, the acceptor checks it (a known node that is due to dial it, same cluster)
+ * and answers with its own, which the dialler checks in turn (the address it dialled must
+ * answer as the node it meant). A connection that fails these checks, or sends anything else
+ * first, is closed with a log line naming its address and why. The link is up once the Hellos
+ * are exchanged; if a node dials again while its old link still looks up here (the old one died
+ * without a FIN), the new connection replaces the old.
+ *
+ * Seam for authentication (issue 9): the Hello exchange is the only place a connection becomes a
+ * link; a mutual-authentication handshake takes its place without touching the rest.
+ *
+ * Reconnecting: the dialler retries after a failed connect or a lost link with capped
+ * exponential backoff (backoff_min doubling to backoff_max, each delay drawn uniformly from
+ * [backoff/2, backoff] by a seeded PRNG so that restarted nodes do not retry in lockstep); the
+ * backoff returns to backoff_min once a link is up. connect() is non-blocking; nothing here
+ * blocks the loop.
+ *
+ * Liveness: every up link carries a Ping every ping_interval; a link on which nothing arrives for
+ * dead_after is closed (a peer that vanished without a FIN is noticed). Pings are answered with a
+ * Pong by the set itself.
+ *
+ * Sending never waits: to a peer without an up link it fails at once with -ENOTCONN, and with
+ * -ENOBUFS when the link's send queue is full (the message is dropped and the link stays: the
+ * VR protocol retransmits what matters, and a dead link is closed by the liveness check). The
+ * set stamps the header's version and cluster id; the caller sets only header.tenant (or
+ * leaves the header out for node-level messages).
+ *
+ * Every envelope but Hello that arrives on an up link, Pings and Pongs included, is handed to
+ * on_envelope with the sending node's name. on_peer_state reports each link going up or down
+ * (not a replacement of an up link). Callbacks run on the loop; they may send, but must not free
+ * the set.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "conf/conf.h"
+#include "wire/envelope.h"
+
+struct vs_peer_set;
+
+/* Zero fields take the defaults in brackets. */
+struct vs_peer_set_options {
+        uint64_t cluster_id;
+        uint64_t backoff_min_usec;       /* [100 ms] */
+        uint64_t backoff_max_usec;       /* [5 s] */
+        uint64_t ping_interval_usec;     /* [1 s] */
+        uint64_t dead_after_usec;        /* [5 s] */
+        uint64_t handshake_timeout_usec; /* [5 s]: Hello due within, after connecting */
+        size_t max_send_queue;           /* [64 MiB] per link */
+        unsigned max_unidentified;       /* [16] accepted connections still owing a Hello */
+        uint64_t seed;                   /* jitter PRNG [from the clock] */
+};
+
+struct vs_peer_set_callbacks {
+        void (*on_envelope)(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env,
+                            void *userdata);
+        void (*on_peer_state)(struct vs_peer_set *s, const char *node, bool up, void *userdata);
+};
+
+/*
+ * The links of node conf->name to every other node in conf->nodes; conf is copied, frames up to
+ * conf->max_frame_bytes. Dialling starts on the next loop iteration; accepting starts with
+ * vs_peer_set_listen(). -EINVAL if conf->name is not among conf->nodes.
+ */
+int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
+                    const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret);
+struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s);
+
+/*
+ * Binds this node's peer address (again: a previous listener is closed first, so the daemon
+ * calls this when the address returns after its link went away). Up links are not affected.
+ * Errors as vs_listener_new().
+ */
+int vs_peer_set_listen(struct vs_peer_set *s);
+void vs_peer_set_unlisten(struct vs_peer_set *s);
+
+/* -ENOENT unknown node (or this node), -ENOTCONN no up link, else as vs_conn_send(). */
+int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env);
+
+bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node);
+size_t vs_peer_set_n_up(const struct vs_peer_set *s);
+
+static inline void vs_peer_set_freep(struct vs_peer_set **s) {
+        vs_peer_set_free(*s);
+}
+#define _cleanup_peer_set_ __attribute__((cleanup(vs_peer_set_freep)))
