@@ -354,12 +354,13 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
 
         struct vs_log_ctx ctx = log_ctx(c);
-        if (!c->got_frame)
-                log_warning(&ctx, "closing connection: no frame within %.1f s of connecting",
-                            (double) (usec - c->start_usec) / 1e6);
+        if (!c->got_frame && c->opts.handshake_timeout_usec > 0 &&
+            c->start_usec + c->opts.handshake_timeout_usec <= usec)
+                log_warning(&ctx, "closing connection: no frame within %g s of connecting",
+                            (double) c->opts.handshake_timeout_usec / 1e6);
         else
-                log_warning(&ctx, "closing connection: nothing received for %.1f s",
-                            (double) (usec - c->last_frame_usec) / 1e6);
+                log_warning(&ctx, "closing connection: nothing received for %g s",
+                            (double) c->opts.idle_timeout_usec / 1e6);
         conn_close(c, -ETIMEDOUT);
         return 0;
 }
