@@ -171,6 +171,10 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
                             name, (unsigned long long) hello->cluster_id, (unsigned long long) s->opts.cluster_id);
                 return -EPERM;
         }
+        if (strcmp(name, s->self->name) == 0) {
+                log_warning(&ctx, "refusing peer connection: Hello claims this node's own name '%s'", name);
+                return -EPERM;
+        }
         struct peer *p = find_peer(s, name);
         if (!p) {
                 log_warning(&ctx, "refusing peer connection: Hello from unknown node '%.64s'", name);

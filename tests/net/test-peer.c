@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop.h"
+#include "net/peer.h"
+#include "wire/envelope.h"
+
+#define CLUSTER 0x5eed5eed5eed5eedULL
+#define N 3
+#define MAX_SEEN 64
+
+static const char *const names[N] = { "alpha", "bravo", "charlie" };
+
+/* One node: its set and what its callbacks saw. */
+struct node {
+        struct vs_peer_set *set;
+        unsigned ups[N], downs[N];
+        uint64_t pings[N][MAX_SEEN], pongs[N][MAX_SEEN];
+        size_t n_pings[N], n_pongs[N];
+        size_t n_other;
+};
+
+static sd_event *event;
+static int holders[N];
+static uint16_t ports[N];
+static struct node nodes[N];
+static struct vs_peer_set_options opts;
+
+static int index_of(const char *name) {
+        for (int i = 0; i < N; i++)
+                if (strcmp(names[i], name) == 0)
+                        return i;
+        ck_abort_msg("unknown node %s", name);
+        return -1;
+}
+
+static void on_envelope(struct vs_peer_set *s, const char *from, const Viewstamp__Envelope *env, void *userdata) {
+        struct node *n = userdata;
+        int i = index_of(from);
+        ck_assert_uint_eq(env->header->cluster_id, CLUSTER);
+        if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING && n->n_pings[i] < MAX_SEEN)
+                n->pings[i][n->n_pings[i]++] = env->ping->nonce;
+        else if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PONG && n->n_pongs[i] < MAX_SEEN)
+                n->pongs[i][n->n_pongs[i]++] = env->pong->nonce;
+        else
+                n->n_other++;
+}
+
+static void on_peer_state(struct vs_peer_set *s, const char *peer, bool up, void *userdata) {
+        struct node *n = userdata;
+        int i = index_of(peer);
+        if (up)
+                n->ups[i]++;
+        else
+                n->downs[i]++;
+}
+
+static const struct vs_peer_set_callbacks callbacks = { on_envelope, on_peer_state };
+
+static void make_conf(int self, int n_nodes, struct vs_conf *c) {
+        vs_conf_defaults(c);
+        strcpy(c->name, names[self]);
+        for (int i = 0; i < n_nodes; i++) {
+                struct vs_conf_node *cn = &c->nodes[c->n_nodes++];
+                strcpy(cn->name, names[i]);
+                cn->peer = loopback(ports[i]);
+                cn->client = loopback(1); /* unused here */
+        }
+}
+
+static void node_start(int i, int n_nodes) {
+        struct vs_conf c;
+        make_conf(i, n_nodes, &c);
+        memset(&nodes[i], 0, sizeof nodes[i]);
+        struct vs_peer_set_options o = opts;
+        o.seed = (uint64_t) i + 1;
+        ck_assert_int_eq(vs_peer_set_new(event, &c, &o, &callbacks, &nodes[i], &nodes[i].set), 0);
+        ck_assert_int_eq(vs_peer_set_listen(nodes[i].set), 0);
+}
+
+static void node_stop(int i) {
+        nodes[i].set = vs_peer_set_free(nodes[i].set);
+}
+
+static void setup(void) {
+        ck_assert_int_ge(sd_event_new(&event), 0);
+        for (int i = 0; i < N; i++)
+                ports[i] = reserve_port(&holders[i]);
+        opts = (struct vs_peer_set_options) {
+                .cluster_id = CLUSTER,
+                .backoff_min_usec = 20000,
+                .backoff_max_usec = 200000,
+                .ping_interval_usec = 50000,
+                .dead_after_usec = 300000,
+                .handshake_timeout_usec = 300000,
+        };
+}
+
+static void teardown(void) {
+        for (int i = 0; i < N; i++) {
+                node_stop(i);
+                close(holders[i]);
+        }
+        event = sd_event_unref(event);
+}
+
+struct link_want {
+        int a, b;
+        bool up;
+};
+
+static bool link_is(void *arg) {
+        const struct link_want *w = arg;
+        return nodes[w->a].set && nodes[w->b].set && vs_peer_set_is_up(nodes[w->a].set, names[w->b]) == w->up &&
+               vs_peer_set_is_up(nodes[w->b].set, names[w->a]) == w->up;
+}
+
+static bool wait_link(int a, int b, bool up) {
+        struct link_want w = { a, b, up };
+        return run_until(event, link_is, &w, 5000000);
+}
+
+/* Established TCP connections between two loopback ports, counted from the kernel's table. */
+static unsigned tcp_connections(uint16_t port) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/net/tcp", "re");
+        ck_assert_ptr_nonnull(f);
+        char line[512];
+        unsigned n = 0;
+        while (fgets(line, sizeof line, f)) {
+                unsigned lport, rport, st;
+                if (sscanf(line, " %*u: %*x:%x %*x:%x %x", &lport, &rport, &st) == 3 && st == 1 &&
+                    (lport == port || rport == port))
+                        n++;
+        }
+        return n; /* both ends of each connection are listed */
+}
+
+static void send_ping(int from, int to, uint64_t nonce, int expect) {
+        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
+        p.nonce = nonce;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &p;
+        ck_assert_int_eq(vs_peer_set_send(nodes[from].set, names[to], &env), expect);
+}
+
+struct nonce_want {
+        int at, from;
+        uint64_t nonce;
+        bool pong;
+};
+
+static bool has_nonce(void *arg) {
+        const struct nonce_want *w = arg;
+        const struct node *n = &nodes[w->at];
+        size_t k = w->pong ? n->n_pongs[w->from] : n->n_pings[w->from];
+        for (size_t i = 0; i < k; i++)
+                if ((w->pong ? n->pongs[w->from][i] : n->pings[w->from][i]) == w->nonce)
+                        return true;
+        return false;
+}
+
+/* from pings to with a fresh nonce; to sees the Ping, from sees the Pong. */
+static void ping_round_trip(int from, int to, uint64_t nonce) {
+        send_ping(from, to, nonce, 0);
+        struct nonce_want ping = { to, from, nonce, false }, pong = { from, to, nonce, true };
+        ck_assert(run_until(event, has_nonce, &ping, 2000000));
+        ck_assert(run_until(event, has_nonce, &pong, 2000000));
+}
+
+/* expected: established connections ending at the acceptor's port, one per running dialler. */
+static void check_link(int a, int b, unsigned expected) {
+        ck_assert(wait_link(a, b, true));
+        run_for(event, 100000); /* let any duplicate show itself */
+        ck_assert(vs_peer_set_is_up(nodes[a].set, names[b]));
+        ck_assert_uint_eq(nodes[a].ups[b], 1);
+        ck_assert_uint_eq(nodes[b].ups[a], 1);
+        ck_assert_uint_eq(nodes[a].downs[b], 0);
+        ck_assert_uint_eq(nodes[b].downs[a], 0);
+        ck_assert_uint_eq(tcp_connections(ports[a < b ? b : a]), 2 * expected);
+}
+
+START_TEST(test_dialler_first) {
+        /* alpha sorts lower and dials; bravo starts later, so alpha's first tries fail. */
+        node_start(0, 2);
+        run_for(event, 150000);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
+        send_ping(0, 1, 1, -ENOTCONN);
+        node_start(1, 2);
+        check_link(0, 1, 1);
+        ping_round_trip(0, 1, 11);
+        ping_round_trip(1, 0, 12);
+}
+END_TEST
+
+START_TEST(test_acceptor_first) {
+        node_start(1, 2);
+        run_for(event, 150000);
+        send_ping(1, 0, 1, -ENOTCONN);
+        node_start(0, 2);
+        check_link(0, 1, 1);
+        ping_round_trip(1, 0, 21);
+        ping_round_trip(0, 1, 22);
+}
+END_TEST
+
+START_TEST(test_three_nodes) {
+        for (int i = N - 1; i >= 0; i--)
+                node_start(i, N);
+        for (int a = 0; a < N; a++)
+                for (int b = a + 1; b < N; b++) {
+                        check_link(a, b, (unsigned) (a < b ? b : a));
+                        ping_round_trip(a, b, (uint64_t) (100 + a * 10 + b));
+                        ping_round_trip(b, a, (uint64_t) (200 + a * 10 + b));
+                }
+        for (int i = 0; i < N; i++)
+                ck_assert_uint_eq(vs_peer_set_n_up(nodes[i].set), N - 1);
+}
+END_TEST
+
+START_TEST(test_send_errors) {
+        node_start(0, 2);
+        send_ping(0, 1, 1, -ENOTCONN);
+        send_ping(0, 0, 1, -ENOENT); /* itself */
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        ck_assert_int_eq(vs_peer_set_send(nodes[0].set, "zulu", &env), -ENOENT);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, "zulu"));
+}
+END_TEST
+
+START_TEST(test_keepalive) {
+        node_start(0, 2);
+        node_start(1, 2);
+        ck_assert(wait_link(0, 1, true));
+        /* Nothing sent by the test for several dead_after periods: Pings keep the link up. */
+        run_for(event, 4 * opts.dead_after_usec / 3 * 2);
+        ck_assert(vs_peer_set_is_up(nodes[0].set, "bravo"));
+        ck_assert_uint_eq(nodes[0].downs[1], 0);
+        ck_assert_uint_gt(nodes[0].n_pongs[1], 3);
+        ck_assert_uint_gt(nodes[1].n_pings[0], 3);
+}
+END_TEST
+
+static void restart(int stopped, int other) {
+        node_stop(stopped);
+        for (uint64_t end = now_usec() + 2000000; nodes[other].downs[stopped] == 0 && now_usec() < end;)
+                sd_event_run(event, 10000);
+        ck_assert_uint_eq(nodes[other].downs[stopped], 1);
+        ck_assert(!vs_peer_set_is_up(nodes[other].set, names[stopped]));
+        send_ping(other, stopped, 1, -ENOTCONN);
+
+        run_for(event, 300000); /* the dialler backs off meanwhile */
+        node_start(stopped, 2);
+        ck_assert(wait_link(0, 1, true));
+        ck_assert_uint_eq(nodes[other].ups[stopped], 2);
+        ping_round_trip(0, 1, 31);
+        ping_round_trip(1, 0, 32);
+}
+
+START_TEST(test_acceptor_restarts) {
+        node_start(0, 2);
+        node_start(1, 2);
+        ck_assert(wait_link(0, 1, true));
+        restart(1, 0);
+}
+END_TEST
+
+START_TEST(test_dialler_restarts) {
+        node_start(0, 2);
+        node_start(1, 2);
+        ck_assert(wait_link(0, 1, true));
+        restart(0, 1);
+}
+END_TEST
+
+static size_t hello_frame(const char *name, uint64_t cluster, uint8_t **ret) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        h.cluster_id = cluster;
+        Viewstamp__Hello hello = VIEWSTAMP__HELLO__INIT;
+        hello.node = (char *) name;
+        hello.cluster_id = cluster;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_HELLO;
+        env.hello = &hello;
+        size_t len;
+        ck_assert_int_eq(vs_envelope_frame(&env, 4096, ret, &len), 0);
+        return len;
+}
+
+static bool closed_fd(void *arg) {
+        return raw_closed(*(int *) arg);
+}
+
+/* A rogue client dials charlie (who accepts from everyone sorting lower) with one first frame;
+ * it must be refused with a log line containing why, and the real links stay up. */
+static void refused(const void *frame, size_t len, const char *why) {
+        for (int i = 0; i < N; i++)
+                node_start(i, N);
+        ck_assert(wait_link(0, 2, true));
+        ck_assert(wait_link(1, 2, true));
+
+        struct vs_address a = loopback(ports[2]);
+        int fd = raw_connect(&a);
+        struct capture cap;
+        capture_begin(&cap);
+        if (len > 0)
+                raw_write(fd, frame, len);
+        bool closed = run_until(event, closed_fd, &fd, 2000000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert(closed);
+        ck_assert_ptr_nonnull(strstr(log, why));
+        ck_assert_ptr_nonnull(strstr(log, "127.0.0.1:"));
+        close(fd);
+
+        ck_assert(vs_peer_set_is_up(nodes[2].set, "alpha"));
+        ck_assert(vs_peer_set_is_up(nodes[2].set, "bravo"));
+        ck_assert_uint_eq(nodes[2].ups[0] + nodes[2].ups[1], 2);
+        ck_assert_uint_eq(nodes[2].downs[0] + nodes[2].downs[1], 0);
+        ping_round_trip(0, 2, 41);
+}
+
+START_TEST(test_unknown_node) {
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("mallory", CLUSTER, &f);
+        refused(f, len, "Hello from unknown node 'mallory'");
+}
+END_TEST
+
+START_TEST(test_other_cluster) {
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("alpha", CLUSTER + 1, &f);
+        refused(f, len, "cluster");
+}
+END_TEST
+
+START_TEST(test_own_name) {
+        /* Two nodes configured with one name must not pass for each other. */
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("charlie", CLUSTER, &f);
+        refused(f, len, "Hello claims this node's own name 'charlie'");
+}
+END_TEST
+
+START_TEST(test_not_hello_first) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        h.cluster_id = CLUSTER;
+        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &p;
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len;
+        ck_assert_int_eq(vs_envelope_frame(&env, 4096, &f, &len), 0);
+        refused(f, len, "first frame is not a Hello");
+}
+END_TEST
+
+START_TEST(test_silent_connection) {
+        refused(NULL, 0, "no frame within");
+}
+END_TEST
+
+START_TEST(test_garbage) {
+        refused("\0\0\0\3abc", 7, "garbage");
+}
+END_TEST
+
+START_TEST(test_dialler_refused_direction) {
+        /* bravo sorts higher than alpha, so a Hello claiming bravo at alpha is refused. */
+        node_start(0, 2);
+        struct vs_address a = loopback(ports[0]);
+        int fd = raw_connect(&a);
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("bravo", CLUSTER, &f);
+        struct capture cap;
+        capture_begin(&cap);
+        raw_write(fd, f, len);
+        bool closed = run_until(event, closed_fd, &fd, 2000000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert(closed);
+        ck_assert_ptr_nonnull(strstr(log, "sorts lower and dials it"));
+        ck_assert_uint_eq(nodes[0].ups[1], 0);
+        close(fd);
+}
+END_TEST
+
+START_TEST(test_redial_replaces) {
+        /* bravo's link from alpha is replaced when "alpha" dials again, without a down/up. */
+        node_start(1, 2);
+        node_start(0, 2);
+        ck_assert(wait_link(0, 1, true));
+        struct vs_address a = loopback(ports[1]);
+        int fd = raw_connect(&a);
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("alpha", CLUSTER, &f);
+        raw_write(fd, f, len);
+        /* The real alpha's connection is closed by bravo: alpha sees it go down and redials,
+         * which in turn replaces the impostor's connection. */
+        ck_assert(run_until(event, closed_fd, &fd, 3000000));
+        close(fd);
+        ck_assert(wait_link(0, 1, true));
+        ck_assert_uint_eq(nodes[1].downs[0], 0);
+        ck_assert_uint_ge(nodes[0].downs[1], 1);
+        ping_round_trip(0, 1, 51);
+}
+END_TEST
+
+static Suite *peer_suite(void) {
+        Suite *s = suite_create("peer");
+        TCase *tc = tcase_create("loopback");
+        tcase_set_timeout(tc, 30);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_dialler_first);
+        tcase_add_test(tc, test_acceptor_first);
+        tcase_add_test(tc, test_three_nodes);
+        tcase_add_test(tc, test_send_errors);
+        tcase_add_test(tc, test_keepalive);
+        tcase_add_test(tc, test_acceptor_restarts);
+        tcase_add_test(tc, test_dialler_restarts);
+        tcase_add_test(tc, test_unknown_node);
+        tcase_add_test(tc, test_other_cluster);
+        tcase_add_test(tc, test_own_name);
+        tcase_add_test(tc, test_not_hello_first);
+        tcase_add_test(tc, test_silent_connection);
+        tcase_add_test(tc, test_garbage);
+        tcase_add_test(tc, test_dialler_refused_direction);
+        tcase_add_test(tc, test_redial_replaces);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        SRunner *sr = srunner_create(peer_suite());
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
