@@ -378,11 +378,12 @@ static int start_timer(struct vs_conn *c) {
 
 int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
                 void *userdata, struct vs_conn **ret) {
-        _cleanup_close_ int owned = fd;
         _cleanup_conn_ struct vs_conn *c = calloc(1, sizeof *c);
-        if (!c)
+        if (!c) {
+                close(fd);
                 return -ENOMEM;
-        c->fd = TAKE_FD(owned);
+        }
+        c->fd = fd;
         c->event = sd_event_ref(e);
         c->cb = *cb;
         c->userdata = userdata;
