@@ -31,8 +31,7 @@ void vs_conf_defaults(struct vs_conf *c) {
         strcpy(c->state_dir, VS_CONF_DEFAULT_STATE_DIR);
 }
 
-/* Node names end up in D-Bus object paths, file names and log fields: keep them plain. */
-static bool name_valid(const char *s) {
+bool vs_conf_name_valid(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > VS_CONF_NAME_MAX || s[0] == '-' || s[0] == '.')
                 return false;
@@ -65,7 +64,7 @@ static int fail(struct parse_ctx *p, const char *fmt, ...) {
 }
 
 static int parse_name(struct parse_ctx *p, const char *v, void *field, uint32_t min, uint32_t max) {
-        if (!name_valid(v))
+        if (!vs_conf_name_valid(v))
                 return fail(p, "invalid node name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
                             v, VS_CONF_NAME_MAX);
         strcpy(field, v);

@@ -71,5 +71,9 @@ void vs_conf_defaults(struct vs_conf *c);
  */
 int vs_conf_load(struct vs_conf *c, const char *path, char **error);
 
+/* Node names end up in D-Bus object paths, file names and log fields, so they are plain:
+ * 1..VS_CONF_NAME_MAX of A-Z a-z 0-9 . _ -, not starting with . or -. */
+bool vs_conf_name_valid(const char *s);
+
 /* The entry of the named node in c->nodes, or NULL. */
 const struct vs_conf_node *vs_conf_find_node(const struct vs_conf *c, const char *name);

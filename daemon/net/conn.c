@@ -30,7 +30,7 @@ struct queued_frame {
 struct vs_conn {
         sd_event *event;
         int fd;
-        sd_event_source *io, *timer, *defer;
+        sd_event_source *io, *timer, *flush;
         uint32_t io_events;
 
         struct vs_conn_options opts;
@@ -51,7 +51,6 @@ struct vs_conn {
         unsigned busy;     /* callbacks in progress: freeing waits for them */
         bool free_pending;
         bool closed;
-        int pending_error; /* a send failed: close from the loop with this */
 };
 
 static struct vs_log_ctx log_ctx(const struct vs_conn *c) {
@@ -73,7 +72,7 @@ static void queue_clear(struct vs_conn *c) {
 static void release_io(struct vs_conn *c) {
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
-        c->defer = sd_event_source_disable_unref(c->defer);
+        c->flush = sd_event_source_disable_unref(c->flush);
         closep(&c->fd);
         c->fd = -1;
         queue_clear(c);
@@ -180,14 +179,19 @@ static void close_with_socket_error(struct vs_conn *c, int err) {
         conn_close(c, err);
 }
 
-static int on_defer(sd_event_source *s, void *userdata) {
+/* Runs in the loop iteration after frames were queued, so that every frame queued while
+ * handling one batch of events leaves in one sendmsg() (one segment where they fit) rather than
+ * one system call each. */
+static int on_flush(sd_event_source *s, void *userdata) {
         struct vs_conn *c = userdata;
-        close_with_socket_error(c, c->pending_error);
+        int r = flush(c);
+        if (r < 0)
+                close_with_socket_error(c, r);
         return 0;
 }
 
 int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
-        if (c->closed || c->pending_error)
+        if (c->closed)
                 return -ENOTCONN;
 
         size_t need = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(env);
@@ -204,6 +208,12 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
         _cleanup_free_ struct queued_frame *q = malloc(sizeof *q);
         if (!q)
                 return -ENOMEM;
+        /* While EPOLLOUT is armed the socket is full and on_io writes when it drains. */
+        if (!(c->io_events & EPOLLOUT)) {
+                r = sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return r;
+        }
         *q = (struct queued_frame) { .data = TAKE_PTR(data), .len = len };
         if (c->tail)
                 c->tail->next = q;
@@ -211,17 +221,6 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
                 c->head = q;
         c->tail = TAKE_PTR(q);
         c->queued += len;
-
-        /* Write now rather than after the next epoll round trip: lower latency, and most
-         * frames never wait in the queue at all. */
-        r = flush(c);
-        if (r < 0) {
-                /* Without the defer source (out of memory) the socket's EPOLLERR/EPOLLHUP still
-                 * brings the same error to on_io. */
-                c->pending_error = r;
-                (void) sd_event_add_defer(c->event, &c->defer, on_defer, c);
-                return r;
-        }
         return 0;
 }
 
@@ -410,6 +409,12 @@ int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const s
         if (r < 0)
                 return r;
         c->io_events = EPOLLIN;
+        r = sd_event_add_defer(e, &c->flush, on_flush, c);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(c->flush, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
         r = start_timer(c);
         if (r < 0)
                 return r;

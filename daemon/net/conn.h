@@ -8,20 +8,21 @@
  * body is decoded (wire/envelope.h) and handed to on_envelope, in order, one at a time. The
  * envelope is borrowed: it is freed when on_envelope returns.
  *
- * Sending: vs_conn_send() frames an envelope and writes what the socket takes at once; the rest
- * waits in a send queue that is written when the socket becomes writable (EPOLLOUT is asked
- * for only while the queue is non-empty). The queue is bounded in bytes: a send that would
- * take it over the limit fails with -ENOBUFS, nothing is queued and the connection stays open;
- * the caller decides whether to drop the message or close the connection. Frames are never
- * split or interleaved: the peer sees either all of a frame or the connection end.
+ * Sending: vs_conn_send() frames an envelope into the send queue and returns; it never does
+ * I/O. The queue is written on the next loop iteration, all frames queued meanwhile in one
+ * sendmsg() (so a burst of messages produced by one event costs one system call), and what the
+ * socket does not take waits for EPOLLOUT (asked for only while the queue is non-empty). The
+ * queue is bounded in bytes: a send that would take it over the limit fails with -ENOBUFS,
+ * nothing is queued and the connection stays open; the caller decides whether to drop the
+ * message or close the connection. Frames are never split or interleaved: the peer sees either
+ * all of a frame or the connection end.
  *
  * Closing: garbage (an empty frame or a body that is not a valid envelope), an oversize frame
  * header, an unsupported protocol version, a frame cut short by EOF, an orderly EOF, a socket
  * error (reset, ...) or a timeout closes the connection: the socket is closed, exactly one log
  * line names the peer address and the reason, and on_close is called once with the reason as a
  * negative errno (0 for an orderly EOF on a frame boundary). on_close is never called from
- * inside vs_conn_send() or vs_conn_free(): failures found while sending are reported from the
- * loop. A connection whose on_envelope returns a negative errno is closed the same way without
+ * inside vs_conn_send() or vs_conn_free(). A connection whose on_envelope returns a negative errno is closed the same way without
  * a log line of its own (the handler knows why and says so).
  *
  * Lifetime: the owner frees the connection with vs_conn_free(), also from inside its own
@@ -68,11 +69,8 @@ int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const s
                 void *userdata, struct vs_conn **ret);
 struct vs_conn *vs_conn_free(struct vs_conn *c);
 
-/*
- * 0 when the frame is written or queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the
- * queue limit would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error.
- * A socket error seen while writing is returned and also closes the connection from the loop.
- */
+/* 0 when the frame is queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the queue limit
+ * would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error. */
 int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env);
 
 /* Bytes waiting in the send queue. */

@@ -167,8 +167,14 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         const char *name = hello->node;
 
         if (hello->cluster_id != s->opts.cluster_id) {
-                log_warning(&ctx, "refusing peer connection: Hello from node '%.64s' of cluster %016llx, this is cluster %016llx",
-                            name, (unsigned long long) hello->cluster_id, (unsigned long long) s->opts.cluster_id);
+                log_warning(&ctx, "refusing peer connection: Hello from cluster %016llx, this is cluster %016llx",
+                            (unsigned long long) hello->cluster_id, (unsigned long long) s->opts.cluster_id);
+                return -EPERM;
+        }
+        /* Names from the wire reach the log only once known to be plain (no control characters
+         * to forge log lines with). */
+        if (!vs_conf_name_valid(name)) {
+                log_warning(&ctx, "refusing peer connection: Hello with an invalid node name (%zu bytes)", strlen(name));
                 return -EPERM;
         }
         if (strcmp(name, s->self->name) == 0) {
@@ -177,7 +183,7 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         }
         struct peer *p = find_peer(s, name);
         if (!p) {
-                log_warning(&ctx, "refusing peer connection: Hello from unknown node '%.64s'", name);
+                log_warning(&ctx, "refusing peer connection: Hello from unknown node '%s'", name);
                 return -EPERM;
         }
         if (p->dials) {
@@ -210,8 +216,9 @@ static int check_answer(struct link *l, const Viewstamp__Hello *hello) {
         struct peer *p = l->peer;
         struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
         if (strcmp(hello->node, p->node->name) != 0 || hello->cluster_id != s->opts.cluster_id) {
-                log_warning(&ctx, "dropping peer connection: dialled node '%s' but node '%.64s' of cluster %016llx answered",
-                            p->node->name, hello->node, (unsigned long long) hello->cluster_id);
+                log_warning(&ctx, "dropping peer connection: dialled node '%s' of cluster %016llx, but %s answered",
+                            p->node->name, (unsigned long long) s->opts.cluster_id,
+                            vs_conf_name_valid(hello->node) ? hello->node : "a node with an invalid name");
                 return -EPERM;
         }
         link_up(l, true);

@@ -315,6 +315,7 @@ static void refused(const void *frame, size_t len, const char *why) {
         ck_assert(closed);
         ck_assert_ptr_nonnull(strstr(log, why));
         ck_assert_ptr_nonnull(strstr(log, "127.0.0.1:"));
+        ck_assert_ptr_null(strstr(log, "forged"));
         close(fd);
 
         ck_assert(vs_peer_set_is_up(nodes[2].set, "alpha"));
@@ -328,6 +329,13 @@ START_TEST(test_unknown_node) {
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = hello_frame("mallory", CLUSTER, &f);
         refused(f, len, "Hello from unknown node 'mallory'");
+}
+END_TEST
+
+START_TEST(test_forged_log_line) {
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("x\nerr: forged entry", CLUSTER, &f);
+        refused(f, len, "Hello with an invalid node name (19 bytes)");
 }
 END_TEST
 
@@ -425,6 +433,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_acceptor_restarts);
         tcase_add_test(tc, test_dialler_restarts);
         tcase_add_test(tc, test_unknown_node);
+        tcase_add_test(tc, test_forged_log_line);
         tcase_add_test(tc, test_other_cluster);
         tcase_add_test(tc, test_own_name);
         tcase_add_test(tc, test_not_hello_first);
