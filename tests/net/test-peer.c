@@ -420,6 +420,56 @@ START_TEST(test_redial_replaces) {
 }
 END_TEST
 
+struct fake {
+        int listen_fd, fd;
+};
+
+static bool fake_accepted(void *arg) {
+        struct fake *f = arg;
+        f->fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        return f->fd >= 0;
+}
+
+static bool readable(void *arg) {
+        struct pollfd p = { .fd = *(int *) arg, .events = POLLIN };
+        return poll(&p, 1, 0) == 1;
+}
+
+static bool down_seen(void *arg) {
+        return nodes[0].downs[1] > 0;
+}
+
+START_TEST(test_silent_peer_detected) {
+        /* A fake bravo answers alpha's Hello and then says nothing, like a frozen node whose
+         * kernel still holds the connection: alpha must give the link up after dead_after. */
+        struct fake f = { .listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), .fd = -1 };
+        ck_assert_int_ge(f.listen_fd, 0);
+        ck_assert_int_eq(setsockopt(f.listen_fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
+        struct vs_address a = loopback(ports[1]);
+        ck_assert_int_eq(bind(f.listen_fd, &a.sa, a.len), 0);
+        ck_assert_int_eq(listen(f.listen_fd, 4), 0);
+
+        node_start(0, 2);
+        ck_assert(run_until(event, fake_accepted, &f, 2000000));
+        ck_assert(run_until(event, readable, &f.fd, 2000000));
+        char buf[256];
+        ck_assert_int_gt(recv(f.fd, buf, sizeof buf, 0), 0);
+        _cleanup_free_ uint8_t *hello = NULL;
+        size_t len = hello_frame("bravo", CLUSTER, &hello);
+        raw_write(f.fd, hello, len);
+
+        for (uint64_t end = now_usec() + 2000000; !vs_peer_set_is_up(nodes[0].set, "bravo") && now_usec() < end;)
+                ck_assert_int_ge(sd_event_run(event, 10000), 0);
+        ck_assert(vs_peer_set_is_up(nodes[0].set, "bravo"));
+        uint64_t start = now_usec();
+        ck_assert(run_until(event, down_seen, NULL, 3000000));
+        ck_assert_uint_ge(now_usec() - start, opts.dead_after_usec * 9 / 10);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
+        close(f.fd);
+        close(f.listen_fd);
+}
+END_TEST
+
 static Suite *peer_suite(void) {
         Suite *s = suite_create("peer");
         TCase *tc = tcase_create("loopback");
@@ -441,6 +491,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_garbage);
         tcase_add_test(tc, test_dialler_refused_direction);
         tcase_add_test(tc, test_redial_replaces);
+        tcase_add_test(tc, test_silent_peer_detected);
         suite_add_tcase(s, tc);
         return s;
 }
