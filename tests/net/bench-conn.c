@@ -17,6 +17,7 @@
 #include <systemd/sd-event.h>
 #include <time.h>
 
+#include "msg.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "util/cleanup.h"
@@ -35,24 +36,13 @@ static size_t window, in_flight;
 static bool measuring;
 
 static int send_ping(struct vs_conn *c, uint64_t nonce) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        p.nonce = nonce;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
-        return vs_conn_send(c, &env);
+        struct msg m;
+        return vs_conn_send(c, msg_ping(&m, 0, nonce));
 }
 
 static int server_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
-        Viewstamp__Pong p = VIEWSTAMP__PONG__INIT;
-        p.nonce = env->ping->nonce;
-        Viewstamp__Envelope out = *env;
-        out.body_case = VIEWSTAMP__ENVELOPE__BODY_PONG;
-        out.pong = &p;
-        return vs_conn_send(c, &out);
+        struct msg m;
+        return vs_conn_send(c, msg_pong(&m, 0, env->ping->nonce));
 }
 
 static int client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {

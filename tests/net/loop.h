@@ -21,6 +21,8 @@
 
 #include "conf/address.h"
 #include "util/cleanup.h"
+#include "wire/envelope.h"
+#include "wire/frame.h"
 
 static inline uint64_t now_usec(void) {
         struct timespec ts;
@@ -96,6 +98,13 @@ static inline bool raw_closed(int fd) {
                 if (k < 0)
                         return false;
         }
+}
+
+/* env as a complete frame on the wire (malloc'ed); returns its length. */
+static inline size_t frame_of(const Viewstamp__Envelope *env, uint8_t **ret) {
+        size_t len;
+        ck_assert_int_eq(vs_envelope_frame(env, VS_FRAME_MAX_DEFAULT, ret, &len), 0);
+        return len;
 }
 
 /* stderr goes to a temporary file between capture_begin() and capture_end(), which returns

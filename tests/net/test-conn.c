@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "loop.h"
+#include "msg.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "wire/envelope.h"
@@ -30,15 +31,8 @@ struct server {
 static struct server srv;
 
 static void send_ping(struct vs_conn *c, uint64_t nonce, int expect) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        p.nonce = nonce;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
-        ck_assert_int_eq(vs_conn_send(c, &env), expect);
+        struct msg m;
+        ck_assert_int_eq(vs_conn_send(c, msg_ping(&m, 0, nonce)), expect);
 }
 
 #define NONCE_REFUSED UINT64_MAX
@@ -51,12 +45,8 @@ static int server_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, vo
         if (srv.n_seen < MAX_SEEN)
                 srv.nonces[srv.n_seen++] = env->ping->nonce;
         if (srv.echo) {
-                Viewstamp__Pong p = VIEWSTAMP__PONG__INIT;
-                p.nonce = env->ping->nonce;
-                Viewstamp__Envelope out = *env;
-                out.body_case = VIEWSTAMP__ENVELOPE__BODY_PONG;
-                out.pong = &p;
-                ck_assert_int_eq(vs_conn_send(c, &out), 0);
+                struct msg m;
+                ck_assert_int_eq(vs_conn_send(c, msg_pong(&m, 0, env->ping->nonce)), 0);
         }
         return 0;
 }
@@ -190,17 +180,8 @@ START_TEST(test_pipelined) {
 END_TEST
 
 static size_t frame_ping(uint64_t nonce, uint8_t **ret) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        p.nonce = nonce;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
-        size_t len;
-        ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, ret, &len), 0);
-        return len;
+        struct msg m;
+        return frame_of(msg_ping(&m, 0, nonce), ret);
 }
 
 static bool seen_n(void *arg) {
@@ -313,16 +294,11 @@ START_TEST(test_truncated_then_eof) {
 END_TEST
 
 START_TEST(test_wrong_version) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION + 1;
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
+        struct msg m;
+        msg_ping(&m, 0, 1);
+        m.header.version = VS_WIRE_VERSION + 1;
         uint8_t *f;
-        size_t len;
-        ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &f, &len), 0);
+        size_t len = frame_of(&m.env, &f);
         bad_input(f, len, false, -EPROTONOSUPPORT, "unsupported wire protocol version");
         free(f);
 }
@@ -360,18 +336,12 @@ START_TEST(test_send_queue_limit) {
         char name[1000];
         memset(name, 'n', sizeof name - 1);
         name[sizeof name - 1] = 0;
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        Viewstamp__Hello hello = VIEWSTAMP__HELLO__INIT;
-        hello.node = name;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_HELLO;
-        env.hello = &hello;
+        struct msg m;
+        const Viewstamp__Envelope *env = msg_hello(&m, 0, name);
 
         size_t sent = 0;
         int r = 0;
-        while (sent < 200000 && (r = vs_conn_send(c, &env)) == 0) {
+        while (sent < 200000 && (r = vs_conn_send(c, env)) == 0) {
                 sent++;
                 if (sent % 64 == 0)
                         run_for(srv.event, 100);
@@ -382,7 +352,7 @@ START_TEST(test_send_queue_limit) {
         ck_assert_int_eq(srv.reasons[0], 1); /* still open */
 
         /* The reader catches up: the queue drains and sending works again. */
-        size_t frame = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(&env);
+        size_t frame = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(env);
         size_t total = 0;
         while (total < sent * frame) {
                 char buf[65536];
@@ -395,7 +365,7 @@ START_TEST(test_send_queue_limit) {
         }
         ck_assert_uint_eq(total, sent * frame);
         ck_assert_uint_eq(vs_conn_queued(c), 0);
-        ck_assert_int_eq(vs_conn_send(c, &env), 0);
+        ck_assert_int_eq(vs_conn_send(c, env), 0);
         close(fd);
         server_stop();
 }

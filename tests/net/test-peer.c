@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "loop.h"
+#include "msg.h"
 #include "net/peer.h"
 #include "wire/envelope.h"
 
@@ -139,12 +140,11 @@ static unsigned tcp_connections(uint16_t port) {
 }
 
 static void send_ping(int from, int to, uint64_t nonce, int expect) {
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        p.nonce = nonce;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
-        ck_assert_int_eq(vs_peer_set_send(nodes[from].set, names[to], &env), expect);
+        /* The set stamps version and cluster id itself: send without a header. */
+        struct msg m;
+        Viewstamp__Envelope *env = msg_ping(&m, 0, nonce);
+        env->header = NULL;
+        ck_assert_int_eq(vs_peer_set_send(nodes[from].set, names[to], env), expect);
 }
 
 struct nonce_want {
@@ -277,19 +277,8 @@ START_TEST(test_dialler_restarts) {
 END_TEST
 
 static size_t hello_frame(const char *name, uint64_t cluster, uint8_t **ret) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        h.cluster_id = cluster;
-        Viewstamp__Hello hello = VIEWSTAMP__HELLO__INIT;
-        hello.node = (char *) name;
-        hello.cluster_id = cluster;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_HELLO;
-        env.hello = &hello;
-        size_t len;
-        ck_assert_int_eq(vs_envelope_frame(&env, 4096, ret, &len), 0);
-        return len;
+        struct msg m;
+        return frame_of(msg_hello(&m, cluster, name), ret);
 }
 
 static bool closed_fd(void *arg) {
@@ -325,47 +314,37 @@ static void refused(const void *frame, size_t len, const char *why) {
         ping_round_trip(0, 2, 41);
 }
 
-START_TEST(test_unknown_node) {
+static void refused_hello(const char *name, uint64_t cluster, const char *why) {
         _cleanup_free_ uint8_t *f = NULL;
-        size_t len = hello_frame("mallory", CLUSTER, &f);
-        refused(f, len, "Hello from unknown node 'mallory'");
+        size_t len = hello_frame(name, cluster, &f);
+        refused(f, len, why);
+}
+
+START_TEST(test_unknown_node) {
+        refused_hello("mallory", CLUSTER, "Hello from unknown node 'mallory'");
 }
 END_TEST
 
 START_TEST(test_forged_log_line) {
-        _cleanup_free_ uint8_t *f = NULL;
-        size_t len = hello_frame("x\nerr: forged entry", CLUSTER, &f);
-        refused(f, len, "Hello with an invalid node name (19 bytes)");
+        refused_hello("x\nerr: forged entry", CLUSTER, "Hello with an invalid node name (19 bytes)");
 }
 END_TEST
 
 START_TEST(test_other_cluster) {
-        _cleanup_free_ uint8_t *f = NULL;
-        size_t len = hello_frame("alpha", CLUSTER + 1, &f);
-        refused(f, len, "cluster");
+        refused_hello("alpha", CLUSTER + 1, "cluster");
 }
 END_TEST
 
 START_TEST(test_own_name) {
         /* Two nodes configured with one name must not pass for each other. */
-        _cleanup_free_ uint8_t *f = NULL;
-        size_t len = hello_frame("charlie", CLUSTER, &f);
-        refused(f, len, "Hello claims this node's own name 'charlie'");
+        refused_hello("charlie", CLUSTER, "Hello claims this node's own name 'charlie'");
 }
 END_TEST
 
 START_TEST(test_not_hello_first) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        h.cluster_id = CLUSTER;
-        Viewstamp__Ping p = VIEWSTAMP__PING__INIT;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &p;
+        struct msg m;
         _cleanup_free_ uint8_t *f = NULL;
-        size_t len;
-        ck_assert_int_eq(vs_envelope_frame(&env, 4096, &f, &len), 0);
+        size_t len = frame_of(msg_ping(&m, CLUSTER, 1), &f);
         refused(f, len, "first frame is not a Hello");
 }
 END_TEST
