@@ -36,7 +36,8 @@ struct peer {
 
         /* dialling side only */
         int connect_fd;
-        sd_event_source *connect_io, *retry;
+        sd_event_source *connect_io;
+        sd_event_source *timer;  /* the backoff wait, then the connect() deadline */
         uint64_t backoff_usec;
         unsigned failures;       /* since the last up link: only the first is logged above debug */
 };
@@ -323,9 +324,17 @@ static void dial_failed(struct peer *p, int err) {
         schedule_dial(p);
 }
 
-static void connect_done(struct peer *p) {
+/* Forgets a connect() in progress. */
+static void connect_abort(struct peer *p) {
         p->connect_io = sd_event_source_disable_unref(p->connect_io);
+        p->timer = sd_event_source_disable_unref(p->timer);
+        closep(&p->connect_fd);
+        p->connect_fd = -1;
+}
+
+static void connect_done(struct peer *p) {
         int fd = TAKE_FD(p->connect_fd);
+        connect_abort(p);
         struct link *l;
         int r = link_new(p->set, fd, p, &l);
         if (r < 0)
@@ -345,13 +354,19 @@ static int on_connect_io(sd_event_source *src, int fd, uint32_t revents, void *u
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                 err = errno;
         if (err != 0) {
-                p->connect_io = sd_event_source_disable_unref(p->connect_io);
-                closep(&p->connect_fd);
-                p->connect_fd = -1;
+                connect_abort(p);
                 dial_failed(p, -err);
                 return 0;
         }
         connect_done(p);
+        return 0;
+}
+
+/* A peer whose host drops SYNs would leave connect() pending for minutes of kernel retries. */
+static int on_connect_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct peer *p = userdata;
+        connect_abort(p);
+        dial_failed(p, -ETIMEDOUT);
         return 0;
 }
 
@@ -365,16 +380,18 @@ static void dial(struct peer *p) {
         int r = -errno;
         if (r == -EINPROGRESS)
                 r = sd_event_add_io(p->set->event, &p->connect_io, p->connect_fd, EPOLLOUT, on_connect_io, p);
+        if (r >= 0)
+                r = sd_event_add_time_relative(p->set->event, &p->timer, CLOCK_MONOTONIC,
+                                               p->set->opts.handshake_timeout_usec, 0, on_connect_timeout, p);
         if (r < 0) {
-                closep(&p->connect_fd);
-                p->connect_fd = -1;
+                connect_abort(p);
                 dial_failed(p, r);
         }
 }
 
 static int on_retry(sd_event_source *src, uint64_t usec, void *userdata) {
         struct peer *p = userdata;
-        p->retry = sd_event_source_disable_unref(p->retry);
+        p->timer = sd_event_source_disable_unref(p->timer);
         dial(p);
         return 0;
 }
@@ -385,8 +402,8 @@ static void schedule_dial(struct peer *p) {
         uint64_t delay = b / 2 + prng_next(&s->prng) % (b / 2 + 1);
         p->backoff_usec = b * 2 < s->opts.backoff_max_usec ? b * 2 : s->opts.backoff_max_usec;
 
-        p->retry = sd_event_source_disable_unref(p->retry);
-        int r = sd_event_add_time_relative(s->event, &p->retry, CLOCK_MONOTONIC, delay, 0, on_retry, p);
+        p->timer = sd_event_source_disable_unref(p->timer);
+        int r = sd_event_add_time_relative(s->event, &p->timer, CLOCK_MONOTONIC, delay, 0, on_retry, p);
         if (r < 0) {
                 /* Without a timer this peer would never be dialled again: say so loudly. */
                 struct vs_log_ctx ctx = peer_ctx(p);
@@ -421,9 +438,7 @@ struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s) {
         for (size_t i = 0; i < s->n_peers; i++) {
                 struct peer *p = &s->peers[i];
                 link_free(p->link);
-                sd_event_source_disable_unref(p->connect_io);
-                sd_event_source_disable_unref(p->retry);
-                closep(&p->connect_fd);
+                connect_abort(p);
         }
         while (s->unidentified)
                 link_free(s->unidentified);
@@ -491,7 +506,7 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_pee
                 struct peer *p = &s->peers[i];
                 if (!p->dials)
                         continue;
-                int r = sd_event_add_time_relative(e, &p->retry, CLOCK_MONOTONIC, 0, 0, on_retry, p);
+                int r = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, 0, 0, on_retry, p);
                 if (r < 0)
                         return r;
         }

@@ -448,6 +448,51 @@ START_TEST(test_silent_peer_detected) {
 }
 END_TEST
 
+static bool log_has_timeout(void *arg) {
+        fflush(stderr);
+        FILE *f = arg;
+        char line[512];
+        rewind(f);
+        while (fgets(line, sizeof line, f))
+                if (strstr(line, "cannot connect to") && strstr(line, "timed out"))
+                        return true;
+        return false;
+}
+
+START_TEST(test_connect_timeout) {
+        /* bravo's port is a listener whose accept queue is full: the kernel drops further SYNs,
+         * so alpha's connect() neither completes nor fails on its own. */
+        int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(lfd, 0);
+        ck_assert_int_eq(setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
+        struct vs_address a = loopback(ports[1]);
+        ck_assert_int_eq(bind(lfd, &a.sa, a.len), 0);
+        ck_assert_int_eq(listen(lfd, 0), 0);
+        int fillers[8], n_fill = 0;
+        for (; n_fill < 8; n_fill++) {
+                fillers[n_fill] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                ck_assert_int_ge(fillers[n_fill], 0);
+                int r = connect(fillers[n_fill], &a.sa, a.len);
+                struct pollfd pfd = { .fd = fillers[n_fill], .events = POLLOUT };
+                if (r < 0 && errno == EINPROGRESS && poll(&pfd, 1, 100) == 0) {
+                        n_fill++;
+                        break; /* this one hangs: the queue is full */
+                }
+        }
+
+        struct capture cap;
+        capture_begin(&cap);
+        node_start(0, 2);
+        bool seen = run_until(event, log_has_timeout, cap.f, 3000000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert_msg(seen, "no connect timeout logged");
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
+        for (int i = 0; i < n_fill; i++)
+                close(fillers[i]);
+        close(lfd);
+}
+END_TEST
+
 static Suite *peer_suite(void) {
         Suite *s = suite_create("peer");
         TCase *tc = tcase_create("loopback");
@@ -470,6 +515,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_dialler_refused_direction);
         tcase_add_test(tc, test_redial_replaces);
         tcase_add_test(tc, test_silent_peer_detected);
+        tcase_add_test(tc, test_connect_timeout);
         suite_add_tcase(s, tc);
         return s;
 }
