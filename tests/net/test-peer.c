@@ -486,6 +486,8 @@ START_TEST(test_connect_timeout) {
         bool seen = run_until(event, log_has_timeout, cap.f, 3000000);
         _cleanup_free_ char *log = capture_end(&cap);
         ck_assert_msg(seen, "no connect timeout logged");
+        char buf[VS_ADDRESS_STRING_MAX];
+        ck_assert_ptr_nonnull(strstr(log, vs_address_to_string(&a, buf))); /* names the address */
         ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
         for (int i = 0; i < n_fill; i++)
                 close(fillers[i]);
