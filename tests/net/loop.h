@@ -62,18 +62,24 @@ static inline uint16_t port_of(const struct vs_address *a) {
 }
 
 /*
- * A free loopback port, held by a bound (not listening) SO_REUSEADDR socket in *holder so no
- * other socket in the system can take it meanwhile; a listener with SO_REUSEADDR can still bind it.
+ * A free loopback port, held by a bound socket in *holder (no SO_REUSEADDR: with it, another
+ * process's bind to port 0 could be handed the same port) until release_port() just before the
+ * code under test binds it.
  */
 static inline uint16_t reserve_port(int *holder) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
         struct vs_address a = loopback(0);
         ck_assert_int_eq(bind(fd, &a.sa, a.len), 0);
         ck_assert_int_eq(getsockname(fd, &a.sa, &a.len), 0);
         *holder = fd;
         return port_of(&a);
+}
+
+static inline void release_port(int *holder) {
+        if (*holder >= 0)
+                close(*holder);
+        *holder = -1;
 }
 
 /* A blocking client socket connected to a (loopback connects complete in the backlog). */

@@ -79,6 +79,7 @@ static void node_start(int i, int n_nodes) {
         struct vs_peer_set_options o = opts;
         o.seed = (uint64_t) i + 1;
         ck_assert_int_eq(vs_peer_set_new(event, &c, &o, &callbacks, &nodes[i], &nodes[i].set), 0);
+        release_port(&holders[i]);
         ck_assert_int_eq(vs_peer_set_listen(nodes[i].set), 0);
 }
 
@@ -103,7 +104,7 @@ static void setup(void) {
 static void teardown(void) {
         for (int i = 0; i < N; i++) {
                 node_stop(i);
-                close(holders[i]);
+                release_port(&holders[i]);
         }
         event = sd_event_unref(event);
 }
@@ -424,6 +425,7 @@ START_TEST(test_silent_peer_detected) {
         ck_assert_int_ge(f.listen_fd, 0);
         ck_assert_int_eq(setsockopt(f.listen_fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
         struct vs_address a = loopback(ports[1]);
+        release_port(&holders[1]);
         ck_assert_int_eq(bind(f.listen_fd, &a.sa, a.len), 0);
         ck_assert_int_eq(listen(f.listen_fd, 4), 0);
 
@@ -466,6 +468,7 @@ START_TEST(test_connect_timeout) {
         ck_assert_int_ge(lfd, 0);
         ck_assert_int_eq(setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
         struct vs_address a = loopback(ports[1]);
+        release_port(&holders[1]);
         ck_assert_int_eq(bind(lfd, &a.sa, a.len), 0);
         ck_assert_int_eq(listen(lfd, 0), 0);
         int fillers[8], n_fill = 0;
