@@ -68,12 +68,16 @@ static int server_accept(struct vs_listener *l, int fd, const struct vs_address 
         return vs_conn_new(srv.event, fd, &srv.opts, &server_cb, (void *) (uintptr_t) i, &srv.conns[i]);
 }
 
-static void server_start(unsigned max_connections) {
+static void server_start_at(const struct vs_address *a, unsigned max_connections) {
         memset(&srv, 0, sizeof srv);
         srv.echo = true;
         ck_assert_int_ge(sd_event_new(&srv.event), 0);
+        ck_assert_int_eq(vs_listener_new(srv.event, a, max_connections, server_accept, NULL, &srv.listener), 0);
+}
+
+static void server_start(unsigned max_connections) {
         struct vs_address a = loopback(0);
-        ck_assert_int_eq(vs_listener_new(srv.event, &a, max_connections, server_accept, NULL, &srv.listener), 0);
+        server_start_at(&a, max_connections);
         ck_assert_int_ne(port_of(vs_listener_address(srv.listener)), 0);
 }
 
@@ -157,6 +161,23 @@ START_TEST(test_round_trip_both_ways) {
         vs_conn_free(cl.conn);
         ck_assert(run_until(srv.event, closed_n, &one, 2000000));
         ck_assert_int_eq(srv.reasons[0], 0); /* orderly EOF */
+        server_stop();
+}
+END_TEST
+
+START_TEST(test_ipv6) {
+        struct vs_address a = { .len = sizeof a.in6 };
+        a.in6.sin6_family = AF_INET6;
+        a.in6.sin6_addr = in6addr_loopback;
+        server_start_at(&a, 4);
+        ck_assert_int_ne(vs_listener_address(srv.listener)->in6.sin6_port, 0);
+        struct client cl;
+        client_open(&cl);
+        send_ping(cl.conn, 6, 0);
+        ck_assert(want_pongs(&cl, 1));
+        ck_assert_uint_eq(cl.pongs[0], 6);
+        ck_assert(strncmp(vs_conn_remote_string(srv.conns[0]), "[::1]:", 6) == 0);
+        vs_conn_free(cl.conn);
         server_stop();
 }
 END_TEST
@@ -497,6 +518,7 @@ static Suite *conn_suite(void) {
         TCase *tc = tcase_create("loopback");
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_round_trip_both_ways);
+        tcase_add_test(tc, test_ipv6);
         tcase_add_test(tc, test_pipelined);
         tcase_add_test(tc, test_split_frame);
         tcase_add_test(tc, test_garbage);

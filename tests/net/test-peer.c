@@ -288,6 +288,28 @@ START_TEST(test_dialler_restarts) {
 }
 END_TEST
 
+START_TEST(test_relisten) {
+        /* Rebinding (what the daemon does when its address comes back) leaves up links alone. */
+        node_start(0, 2);
+        node_start(1, 2);
+        ck_assert(wait_link(0, 1, true));
+        vs_peer_set_unlisten(nodes[1].set);
+        ck_assert_int_eq(vs_peer_set_listen(nodes[1].set), 0);
+        ping_round_trip(0, 1, 61);
+        ck_assert_uint_eq(nodes[1].downs[0], 0);
+
+        /* Without a listener alpha cannot come back; with one it does. */
+        vs_peer_set_unlisten(nodes[1].set);
+        node_stop(0);
+        node_start(0, 2);
+        run_for(event, 300000);
+        ck_assert(!vs_peer_set_is_up(nodes[1].set, "alpha"));
+        ck_assert_int_eq(vs_peer_set_listen(nodes[1].set), 0);
+        ck_assert(wait_link(0, 1, true));
+        ping_round_trip(0, 1, 62);
+}
+END_TEST
+
 static size_t hello_frame(const char *name, uint64_t cluster, uint8_t **ret) {
         struct msg m;
         return frame_of(msg_hello(&m, cluster, name), ret);
@@ -522,6 +544,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_send_errors);
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);
+        tcase_add_test(tc, test_relisten);
         tcase_add_test(tc, test_dialler_restarts);
         tcase_add_test(tc, test_unknown_node);
         tcase_add_test(tc, test_forged_log_line);
