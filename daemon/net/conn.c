@@ -422,6 +422,11 @@ int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const s
         return 0;
 }
 
+void vs_conn_set_max_frame(struct vs_conn *c, uint32_t max_frame) {
+        c->opts.max_frame = max_frame ? max_frame : VS_FRAME_MAX_DEFAULT;
+        c->reader.max_body = c->opts.max_frame;
+}
+
 size_t vs_conn_queued(const struct vs_conn *c) {
         return c->queued;
 }

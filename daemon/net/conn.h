@@ -73,6 +73,11 @@ struct vs_conn *vs_conn_free(struct vs_conn *c);
  * would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error. */
 int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env);
 
+/* Changes the largest frame accepted and sent from the next frame on: a protocol keeps it small
+ * until the other side has identified itself, so an unauthenticated peer cannot make it buffer
+ * a large frame. 0: VS_FRAME_MAX_DEFAULT. */
+void vs_conn_set_max_frame(struct vs_conn *c, uint32_t max_frame);
+
 /* Bytes waiting in the send queue. */
 size_t vs_conn_queued(const struct vs_conn *c);
 /* The peer's address ("(none)" family for non-IP sockets) and its printable form. */

@@ -11,6 +11,10 @@
 #include "net/peer.h"
 #include "util/cleanup.h"
 
+/* Frames are limited to this until the other side's Hello is accepted: a Hello is far smaller,
+ * and a stranger cannot make the node buffer more. */
+#define HELLO_MAX_FRAME 1024u
+
 #define MSEC 1000ULL
 #define SEC (1000ULL * MSEC)
 
@@ -134,6 +138,7 @@ static void schedule_dial(struct peer *p);
 static void link_up(struct link *l, bool notify) {
         struct peer *p = l->peer;
         l->up = true;
+        vs_conn_set_max_frame(l->conn, p->set->conf.max_frame_bytes);
         p->backoff_usec = p->set->opts.backoff_min_usec;
         p->failures = 0;
         (void) vs_conn_set_label(l->conn, p->node->name);
@@ -278,7 +283,7 @@ static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link *
         l->set = s;
         l->peer = p;
         struct vs_conn_options o = {
-                .max_frame = s->conf.max_frame_bytes,
+                .max_frame = HELLO_MAX_FRAME,
                 .max_send_queue = s->opts.max_send_queue,
                 .handshake_timeout_usec = s->opts.handshake_timeout_usec,
                 .idle_timeout_usec = s->opts.dead_after_usec,

@@ -10,8 +10,9 @@
  * starts first. The first frame each way is a Hello (node name, cluster id): the dialler sends
  * its Hello at once, the acceptor checks it (a known node that is due to dial it, same cluster)
  * and answers with its own, which the dialler checks in turn (the address it dialled must
- * answer as the node it meant). A connection that fails these checks, or sends anything else
- * first, is closed with a log line naming its address and why. The link is up once the Hellos
+ * answer as the node it meant). A connection that fails these checks, sends anything else
+ * first, or announces a frame above 1 KiB before its Hello is accepted, is closed with a log
+ * line naming its address and why. The link is up once the Hellos
  * are exchanged; if a node dials again while its old link still looks up here (the old one died
  * without a FIN), the new connection replaces the old.
  *

@@ -388,6 +388,12 @@ START_TEST(test_silent_connection) {
 }
 END_TEST
 
+START_TEST(test_large_frame_before_hello) {
+        /* Far below the configured frame limit, but no stranger gets to send it. */
+        refused("\0\0\x08\0", 4, "oversize frame");
+}
+END_TEST
+
 START_TEST(test_garbage) {
         refused("\0\0\0\3abc", 7, "garbage");
 }
@@ -553,6 +559,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_not_hello_first);
         tcase_add_test(tc, test_silent_connection);
         tcase_add_test(tc, test_garbage);
+        tcase_add_test(tc, test_large_frame_before_hello);
         tcase_add_test(tc, test_dialler_refused_direction);
         tcase_add_test(tc, test_redial_replaces);
         tcase_add_test(tc, test_silent_peer_detected);
