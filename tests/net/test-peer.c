@@ -22,6 +22,7 @@ struct node {
         uint64_t pings[N][MAX_SEEN], pongs[N][MAX_SEEN];
         size_t n_pings[N], n_pongs[N];
         size_t n_other;
+        size_t last_tenant_len;
 };
 
 static sd_event *event;
@@ -42,6 +43,7 @@ static void on_envelope(struct vs_peer_set *s, const char *from, const Viewstamp
         struct node *n = userdata;
         int i = index_of(from);
         ck_assert_uint_eq(env->header->cluster_id, CLUSTER);
+        n->last_tenant_len = strlen(env->header->tenant);
         if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING && n->n_pings[i] < MAX_SEEN)
                 n->pings[i][n->n_pings[i]++] = env->ping->nonce;
         else if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PONG && n->n_pongs[i] < MAX_SEEN)
@@ -285,6 +287,28 @@ START_TEST(test_dialler_restarts) {
         node_start(1, 2);
         ck_assert(wait_link(0, 1, true));
         restart(0, 1);
+}
+END_TEST
+
+static bool big_arrived(void *arg) {
+        return nodes[1].last_tenant_len == *(size_t *) arg;
+}
+
+START_TEST(test_large_frame_after_hello) {
+        node_start(0, 2);
+        node_start(1, 2);
+        ck_assert(wait_link(0, 1, true));
+        size_t n = 100000;
+        _cleanup_free_ char *tenant = malloc(n + 1);
+        ck_assert_ptr_nonnull(tenant);
+        memset(tenant, 't', n);
+        tenant[n] = 0;
+        struct msg m;
+        Viewstamp__Envelope *env = msg_ping(&m, 0, 71);
+        m.header.tenant = tenant;
+        ck_assert_int_eq(vs_peer_set_send(nodes[0].set, "bravo", env), 0);
+        ck_assert(run_until(event, big_arrived, &n, 2000000));
+        ck_assert(vs_peer_set_is_up(nodes[1].set, "alpha"));
 }
 END_TEST
 
@@ -551,6 +575,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);
         tcase_add_test(tc, test_relisten);
+        tcase_add_test(tc, test_large_frame_after_hello);
         tcase_add_test(tc, test_dialler_restarts);
         tcase_add_test(tc, test_unknown_node);
         tcase_add_test(tc, test_forged_log_line);
