@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "log/log.h"
+#include "net/backoff.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/peer.h"
@@ -42,7 +43,7 @@ struct peer {
         int connect_fd;
         sd_event_source *connect_io;
         sd_event_source *timer;  /* the backoff wait, then the connect() deadline */
-        uint64_t backoff_usec;
+        struct vs_backoff backoff;
         unsigned failures;       /* since the last up link: only the first is logged above debug */
 };
 
@@ -63,16 +64,7 @@ struct vs_peer_set {
         unsigned listener_gen;
         sd_event_source *ping_timer;
         uint64_t ping_nonce;
-        uint64_t prng;
 };
-
-/* splitmix64: the jitter only has to decorrelate nodes, and a seed makes tests repeatable. */
-static uint64_t prng_next(uint64_t *state) {
-        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-}
 
 static struct vs_log_ctx peer_ctx(const struct peer *p) {
         return (struct vs_log_ctx) { .peer = p->node->name };
@@ -139,7 +131,7 @@ static void link_up(struct link *l, bool notify) {
         struct peer *p = l->peer;
         l->up = true;
         vs_conn_set_max_frame(l->conn, p->set->conf.max_frame_bytes);
-        p->backoff_usec = p->set->opts.backoff_min_usec;
+        vs_backoff_reset(&p->backoff);
         p->failures = 0;
         (void) vs_conn_set_label(l->conn, p->node->name);
         struct vs_log_ctx ctx = peer_ctx(p);
@@ -403,10 +395,7 @@ static int on_retry(sd_event_source *src, uint64_t usec, void *userdata) {
 
 static void schedule_dial(struct peer *p) {
         struct vs_peer_set *s = p->set;
-        uint64_t b = p->backoff_usec;
-        uint64_t delay = b / 2 + prng_next(&s->prng) % (b / 2 + 1);
-        p->backoff_usec = b * 2 < s->opts.backoff_max_usec ? b * 2 : s->opts.backoff_max_usec;
-
+        uint64_t delay = vs_backoff_next(&p->backoff);
         p->timer = sd_event_source_disable_unref(p->timer);
         int r = sd_event_add_time_relative(s->event, &p->timer, CLOCK_MONOTONIC, delay, 0, on_retry, p);
         if (r < 0) {
@@ -471,8 +460,6 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_pee
                 o->backoff_min_usec = 100 * MSEC;
         if (!o->backoff_max_usec)
                 o->backoff_max_usec = 5 * SEC;
-        if (o->backoff_max_usec < o->backoff_min_usec)
-                o->backoff_max_usec = o->backoff_min_usec;
         if (!o->ping_interval_usec)
                 o->ping_interval_usec = 1 * SEC;
         if (!o->dead_after_usec)
@@ -486,7 +473,6 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_pee
                 (void) sd_event_now(e, CLOCK_REALTIME, &now);
                 o->seed = now ^ (uint64_t) getpid() << 32;
         }
-        s->prng = o->seed;
 
         s->self = vs_conf_find_node(&s->conf, s->conf.name);
         if (!s->self)
@@ -503,8 +489,10 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_pee
                         .node = n,
                         .dials = strcmp(s->self->name, n->name) < 0,
                         .connect_fd = -1,
-                        .backoff_usec = o->backoff_min_usec,
                 };
+                /* One generator per peer, all from the set's seed. */
+                vs_backoff_init(&s->peers[s->n_peers - 1].backoff, o->backoff_min_usec, o->backoff_max_usec,
+                                o->seed + i);
         }
 
         for (size_t i = 0; i < s->n_peers; i++) {
