@@ -38,7 +38,7 @@
  * Every envelope but Hello that arrives on an up link, Pings and Pongs included, is handed to
  * on_envelope with the sending node's name. on_peer_state reports each link going up or down
  * (not a replacement of an up link). Callbacks run on the loop; they may send, but must not free
- * the set.
+ * the set. Freeing the set closes every connection and calls nothing back.
  */
 
 #include <stdbool.h>
