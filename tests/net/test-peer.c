@@ -23,7 +23,12 @@ struct node {
         size_t n_pings[N], n_pongs[N];
         size_t n_other;
         size_t last_tenant_len;
+        /* Stream test: Pings with nonces from STREAM_BASE, checked for order and loss. */
+        uint64_t stream_next[N];
+        unsigned stream_disorder;
 };
+
+#define STREAM_BASE (1ULL << 40)
 
 static sd_event *event;
 static int holders[N];
@@ -44,6 +49,12 @@ static void on_envelope(struct vs_peer_set *s, const char *from, const Viewstamp
         int i = index_of(from);
         ck_assert_uint_eq(env->header->cluster_id, CLUSTER);
         n->last_tenant_len = strlen(env->header->tenant);
+        if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING && env->ping->nonce >= STREAM_BASE) {
+                if (env->ping->nonce != STREAM_BASE + n->stream_next[i])
+                        n->stream_disorder++;
+                n->stream_next[i]++;
+                return;
+        }
         if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING && n->n_pings[i] < MAX_SEEN)
                 n->pings[i][n->n_pings[i]++] = env->ping->nonce;
         else if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PONG && n->n_pongs[i] < MAX_SEEN)
@@ -312,6 +323,43 @@ START_TEST(test_large_frame_after_hello) {
 }
 END_TEST
 
+static bool streams_done(void *arg) {
+        uint64_t want = *(uint64_t *) arg;
+        for (int a = 0; a < N; a++)
+                for (int b = 0; b < N; b++)
+                        if (a != b && nodes[a].stream_next[b] < want)
+                                return false;
+        return true;
+}
+
+START_TEST(test_streams) {
+        /* Every node sends a numbered stream to every other, interleaved, while keepalive Pings
+         * share the links: each stream arrives whole and in order. */
+        for (int i = 0; i < N; i++)
+                node_start(i, N);
+        for (int a = 0; a < N; a++)
+                for (int b = a + 1; b < N; b++)
+                        ck_assert(wait_link(a, b, true));
+        const uint64_t count = 20000;
+        for (uint64_t k = 0; k < count; k++) {
+                for (int a = 0; a < N; a++)
+                        for (int b = 0; b < N; b++)
+                                if (a != b)
+                                        send_ping(a, b, STREAM_BASE + k, 0);
+                if (k % 500 == 0)
+                        run_for(event, 1000);
+        }
+        uint64_t want = count;
+        ck_assert(run_until(event, streams_done, &want, 20000000));
+        for (int i = 0; i < N; i++) {
+                ck_assert_uint_eq(nodes[i].stream_disorder, 0);
+                for (int j = 0; j < N; j++)
+                        ck_assert_uint_eq(nodes[i].stream_next[j], i == j ? 0 : count);
+                ck_assert_uint_eq(vs_peer_set_n_up(nodes[i].set), N - 1);
+        }
+}
+END_TEST
+
 START_TEST(test_relisten) {
         /* Rebinding (what the daemon does when its address comes back) leaves up links alone. */
         node_start(0, 2);
@@ -575,6 +623,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);
         tcase_add_test(tc, test_relisten);
+        tcase_add_test(tc, test_streams);
         tcase_add_test(tc, test_large_frame_after_hello);
         tcase_add_test(tc, test_dialler_restarts);
         tcase_add_test(tc, test_unknown_node);
