@@ -64,16 +64,20 @@ static int on_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* Out of file descriptors: the pending connection stays in the backlog and epoll would report
- * it again at once, so stop listening for a moment rather than spin. */
+ * it again at once, so stop listening for a moment rather than spin. The timer exists from the
+ * start: creating one now could need the very file descriptor that is missing. */
 static int pause_accepting(struct vs_listener *l, int err) {
         struct vs_log_ctx ctx = {};
         log_warning_errno(&ctx, err, "pausing accept on %s for %u ms", l->addr_str, EMFILE_PAUSE_USEC / 1000);
-        int r = sd_event_source_set_enabled(l->io, SD_EVENT_OFF);
-        if (r < 0)
-                return r;
-        l->pause = sd_event_source_disable_unref(l->pause);
-        return sd_event_add_time_relative(l->event, &l->pause, CLOCK_MONOTONIC, EMFILE_PAUSE_USEC, 0,
-                                          on_pause_end, l);
+        uint64_t now;
+        int r = sd_event_now(l->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_source_set_time(l->pause, now + EMFILE_PAUSE_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->pause, SD_EVENT_ONESHOT);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->io, SD_EVENT_OFF);
+        return r;
 }
 
 static int on_listen_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -134,6 +138,10 @@ int vs_listener_new(sd_event *e, const struct vs_address *addr, unsigned max_con
         vs_address_to_string(&l->addr, l->addr_str);
 
         int r = sd_event_add_io(e, &l->io, l->fd, EPOLLIN, on_listen_io, l);
+        if (r >= 0)
+                r = sd_event_add_time(e, &l->pause, CLOCK_MONOTONIC, 0, 0, on_pause_end, l);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(l->pause, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(&ctx, r, "cannot watch %s", l->addr_str);
         log_debug(&ctx, "listening on %s", l->addr_str);

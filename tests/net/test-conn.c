@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "loop.h"
 #include "msg.h"
@@ -499,6 +500,46 @@ START_TEST(test_owner_free) {
 }
 END_TEST
 
+START_TEST(test_out_of_fds) {
+        /* Six connections wait in the backlog while the process may open only two more files:
+         * accept() fails with EMFILE, and the listener must pause rather than spin on a
+         * permanently readable socket, then take the rest once files are free again. */
+        server_start(MAX_CONNS);
+        int clients[6];
+        for (unsigned i = 0; i < ELEMENTSOF(clients); i++)
+                clients[i] = raw_connect(vs_listener_address(srv.listener));
+        struct capture cap;
+        capture_begin(&cap);
+
+        /* New descriptors take the lowest free numbers and must stay below the limit: with the
+         * two lowest free numbers adjacent, a limit just above them leaves exactly two. */
+        int lowest = 0;
+        while (fcntl(lowest, F_GETFD) >= 0)
+                lowest++;
+        ck_assert_int_lt(fcntl(lowest + 1, F_GETFD), 0);
+        struct rlimit old;
+        ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+        struct rlimit low = { (rlim_t) lowest + 2, old.rlim_max };
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+
+        unsigned iterations = 0;
+        for (uint64_t end = now_usec() + 300000; now_usec() < end; iterations++)
+                ck_assert_int_ge(sd_event_run(srv.event, 10000), 0);
+        ck_assert_uint_eq(srv.accepted, 2);
+        ck_assert_uint_lt(iterations, 100); /* a spinning loop would run thousands */
+
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+        unsigned all = ELEMENTSOF(clients);
+        bool done = run_until(srv.event, accepted_n, &all, 2000000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert(done);
+        ck_assert_ptr_nonnull(strstr(log, "pausing accept"));
+        for (unsigned i = 0; i < ELEMENTSOF(clients); i++)
+                close(clients[i]);
+        server_stop();
+}
+END_TEST
+
 START_TEST(test_bind_error) {
         server_start(4);
         struct vs_listener *l = NULL;
@@ -535,6 +576,7 @@ static Suite *conn_suite(void) {
         tcase_add_test(tc, test_handler_refuses);
         tcase_add_test(tc, test_owner_free);
         tcase_add_test(tc, test_bind_error);
+        tcase_add_test(tc, test_out_of_fds);
         suite_add_tcase(s, tc);
         return s;
 }
