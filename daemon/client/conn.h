@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One non-blocking TCP connection to a node: connect, a growable output buffer that frames are
+ * packed into directly, and a frame reader for input. It knows nothing about requests; the
+ * client decides what to do when any of these calls fails (close and reconnect elsewhere).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/address.h"
+#include "wire/frame.h"
+
+struct conn {
+        int fd;         /* -1 when closed */
+        bool connected; /* the TCP handshake completed */
+        struct vs_address addr;
+        char name[VS_ADDRESS_STRING_MAX];
+        struct vs_frame_reader reader;
+        uint8_t *out;
+        size_t out_start, out_end, out_cap;
+};
+
+void conn_init(struct conn *c);
+/* Starts connecting to a. 0 (in progress or done) or the negative errno of an immediate failure. */
+int conn_open(struct conn *c, const struct vs_address *a, uint32_t max_frame);
+/* Drops the socket and all buffered bytes in both directions. Idempotent. */
+void conn_close(struct conn *c);
+/* The socket became writable while connecting: 0 when connected, else the connect error. */
+int conn_finish_connect(struct conn *c);
+
+/* Space for n more output bytes, valid until the next call; NULL on ENOMEM. */
+uint8_t *conn_reserve(struct conn *c, size_t n);
+void conn_commit(struct conn *c, size_t n);
+static inline bool conn_has_output(const struct conn *c) {
+        return c->out_end > c->out_start;
+}
+/* Writes what the socket takes. 0 (possibly with output left) or a negative errno. */
+int conn_flush(struct conn *c);
+/* Feeds what the socket has into the reader. 1 when bytes came, 0 at end of stream, -EAGAIN when
+ * nothing was there, or a negative errno. */
+int conn_fill(struct conn *c);
