@@ -163,6 +163,16 @@ static void complete_error(struct vs_client *c, struct request *r, int error, co
         complete(c, r, result_new_error(error, message));
 }
 
+/* Fails r; if r registers a session, the requests waiting for one would meet the same fate, so
+ * they fail with it. */
+static void fail_and_dependents(struct vs_client *c, struct request *r, int error) {
+        bool registration = r->registration;
+        complete_error(c, r, error, NULL);
+        if (registration)
+                while (c->pending.head)
+                        complete_error(c, c->pending.head, error, NULL);
+}
+
 void client_fail_all(struct vs_client *c, int error, const char *message) {
         while (c->inflight.head)
                 complete_error(c, c->inflight.head, error, message);
@@ -362,7 +372,7 @@ static void follow_redirect(struct vs_client *c, struct request *r, const char *
         for (struct request *q = c->inflight.head, *next; q; q = next) {
                 next = q->next;
                 if (q->sent && ++q->redirects > c->max_redirects)
-                        complete_error(c, q, -ELOOP, NULL);
+                        fail_and_dependents(c, q, -ELOOP);
         }
         c->redirect = a;
         c->have_redirect = true;
@@ -581,8 +591,7 @@ size_t vs_client_outstanding(const struct vs_client *c) {
         return n;
 }
 
-int vs_submit(struct vs_client *c, struct vs_op *op, vs_callback callback, void *userdata) {
-        _cleanup_(vs_op_freep) struct vs_op *owned = op;
+static int submit(struct vs_client *c, const struct vs_op *op, vs_callback callback, void *userdata) {
         if (!c || !op || op->kind == OP_CHECK || c->closing)
                 return -EINVAL;
         if (c->n_nodes == 0)
@@ -601,4 +610,11 @@ int vs_submit(struct vs_client *c, struct vs_op *op, vs_callback callback, void 
         list_append(&c->pending, r);
         client_kick(c);
         return 0;
+}
+
+int vs_submit(struct vs_client *c, struct vs_op *op, vs_callback callback, void *userdata) {
+        /* The op is consumed either way, so callers have one rule for it. */
+        int k = submit(c, op, callback, userdata);
+        vs_op_free(op);
+        return k;
 }

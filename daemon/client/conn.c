@@ -16,7 +16,7 @@ void conn_init(struct conn *c) {
 
 int conn_open(struct conn *c, const struct vs_address *a, uint32_t max_frame) {
         conn_close(c);
-        _cleanup_close_ int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+        int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
         if (fd < 0)
                 return -errno;
         /* Requests are small and latency-bound; never wait for more to fill a segment. */
@@ -24,13 +24,15 @@ int conn_open(struct conn *c, const struct vs_address *a, uint32_t max_frame) {
         (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->addr = *a;
         vs_address_to_string(a, c->name);
-        if (connect(fd, &a->sa, a->len) < 0) {
-                if (errno != EINPROGRESS)
-                        return -errno;
-        } else
+        if (connect(fd, &a->sa, a->len) == 0)
                 c->connected = true;
+        else if (errno != EINPROGRESS) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
         vs_frame_reader_init(&c->reader, max_frame);
-        c->fd = TAKE_FD(fd);
+        c->fd = fd;
         return 0;
 }
 

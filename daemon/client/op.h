@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "client/viewstamp.h"
-#include "util/cleanup.h"
 
 enum op_kind {
         OP_CREATE,
@@ -38,4 +37,3 @@ struct vs_op {
 /* Encodes op into a malloc()ed TreeRequest. -ENOMEM. */
 int op_encode(const struct vs_op *op, uint8_t **ret, size_t *ret_len);
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct vs_op *, vs_op_free)
