@@ -270,7 +270,7 @@ static void *run(void *userdata) {
         return NULL;
 }
 
-int fake_start(struct fake *f) {
+int fake_start(struct fake *f, uint16_t port) {
         *f = (struct fake) { .listen_fd = -1, .stop_pipe = { -1, -1 } };
         pthread_mutex_init(&f->lock, NULL);
         int r = tree_new(NULL, &f->tree);
@@ -281,7 +281,9 @@ int fake_start(struct fake *f) {
         f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (f->listen_fd < 0)
                 return -errno;
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int one = 1;
+        (void) setsockopt(f->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         socklen_t len = sizeof a;
         if (bind(f->listen_fd, (struct sockaddr *) &a, sizeof a) < 0 || listen(f->listen_fd, 64) < 0 ||
             getsockname(f->listen_fd, (struct sockaddr *) &a, &len) < 0)

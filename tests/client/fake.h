@@ -57,8 +57,8 @@ struct fake {
         size_t n_sessions;
 };
 
-/* Starts serving on 127.0.0.1 at an ephemeral port (f->address). */
-int fake_start(struct fake *f);
+/* Starts serving on 127.0.0.1 at port (0: an ephemeral one), named in f->address. */
+int fake_start(struct fake *f, uint16_t port);
 void fake_stop(struct fake *f);
 
 void fake_lock(struct fake *f);

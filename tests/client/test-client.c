@@ -17,8 +17,8 @@
 static struct fake fa, fb;
 
 static void setup(void) {
-        ck_assert_int_eq(fake_start(&fa), 0);
-        ck_assert_int_eq(fake_start(&fb), 0);
+        ck_assert_int_eq(fake_start(&fa, 0), 0);
+        ck_assert_int_eq(fake_start(&fb, 0), 0);
 }
 
 static void teardown(void) {
@@ -309,7 +309,7 @@ END_TEST
 START_TEST(test_connect_refused) {
         /* A port that was just free: nothing listens there. */
         struct fake gone;
-        ck_assert_int_eq(fake_start(&gone), 0);
+        ck_assert_int_eq(fake_start(&gone, 0), 0);
         char address[64];
         strcpy(address, gone.address);
         fake_stop(&gone);
@@ -387,7 +387,7 @@ END_TEST
 
 START_TEST(test_second_node_when_first_is_down) {
         struct fake gone;
-        ck_assert_int_eq(fake_start(&gone), 0);
+        ck_assert_int_eq(fake_start(&gone, 0), 0);
         char address[64];
         strcpy(address, gone.address);
         fake_stop(&gone);
