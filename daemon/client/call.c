@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "client/viewstamp.h"
+#include "client/client.h"
 
 struct call {
         bool done;
@@ -23,6 +23,8 @@ int vs_call(vs_client *c, vs_op *op, vs_result **ret) {
         int r = vs_submit(c, op, call_done, &call);
         if (r < 0)
                 return r;
+        /* Called from a callback, the submission was not sent yet: send it before waiting. */
+        client_kick(c);
         /* Every request completes by its deadline (a timer in the client's own descriptor), so
          * this ends even if waiting itself keeps failing. */
         while (!call.done)

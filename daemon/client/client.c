@@ -182,6 +182,7 @@ void client_fail_all(struct vs_client *c, int error, const char *message) {
 
 void client_run_callbacks(struct vs_client *c) {
         struct request *r;
+        c->callback_depth++;
         while ((r = c->done.head)) {
                 list_remove(&c->done, r);
                 struct vs_result *res = TAKE_PTR(r->result);
@@ -195,6 +196,7 @@ void client_run_callbacks(struct vs_client *c) {
                 else
                         vs_result_free(res);
         }
+        c->callback_depth--;
 }
 
 /* --- The connection --- */
@@ -608,7 +610,9 @@ static int submit(struct vs_client *c, const struct vs_op *op, vs_callback callb
         r->userdata = userdata;
         r->deadline = client_now() + c->timeout_usec;
         list_append(&c->pending, r);
-        client_kick(c);
+        /* Requests submitted by callbacks go out together once they all ran: one write. */
+        if (c->callback_depth == 0)
+                client_kick(c);
         return 0;
 }
 

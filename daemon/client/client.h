@@ -72,6 +72,7 @@ struct vs_client {
         uint64_t timer_at;           /* armed expiry, UINT64_MAX: disarmed */
         struct sd_event_source *event_source;
         bool closing;                /* being freed: no new requests */
+        unsigned callback_depth;     /* callbacks running: submissions wait for one kick */
 };
 
 uint64_t client_now(void);

@@ -96,8 +96,8 @@ int vs_client_process(struct vs_client *c) {
                         client_socket_event(c, ev[i].events);
         }
         client_run_timers(c);
-        client_kick(c);
         client_run_callbacks(c);
+        client_kick(c);
         return 0;
 }
 
