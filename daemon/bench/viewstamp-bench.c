@@ -381,13 +381,17 @@ int main(int argc, char **argv) {
                 .prefix = "/bench",
         };
         int r = parse_args(argc, argv, &cfg);
-        _cleanup_free_ const char **nodes = cfg.nodes;
-        if (r < 0)
+        if (r < 0) {
+                free(cfg.nodes);
                 return 2;
-        if (cfg.n_nodes == 0) {
-                cfg.nodes = (const char **) &default_node;
-                cfg.n_nodes = 1;
         }
+        if (cfg.n_nodes == 0) {
+                cfg.nodes = malloc(sizeof *cfg.nodes);
+                if (!cfg.nodes)
+                        return 1;
+                cfg.nodes[cfg.n_nodes++] = default_node;
+        }
+        _cleanup_free_ const char **nodes = cfg.nodes; /* cppcheck-suppress unreadVariable */
         _cleanup_free_ char *value = malloc(cfg.value_size + 1);
         _cleanup_free_ _Atomic uint64_t *versions = calloc(cfg.keys, sizeof *versions);
         if (!value || !versions)
