@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The man pages are lint-clean and document exactly what the code has: every configuration key
-of daemon/conf/conf.c in viewstampd.conf(5) and back, and every viewstampd option in
-viewstampd(8) and back."""
+of daemon/conf/conf.c in viewstampd.conf(5) and back, every viewstampd option in viewstampd(8)
+and back, every viewstampctl command and data-command option in viewstampctl(1) and back, and
+every viewstamp-bench option in viewstamp-bench(1) and back."""
 import os
 import re
 import subprocess
@@ -39,7 +40,30 @@ options_section = read("man/viewstampd.8").split(".SH OPTIONS", 1)[1].split(".SH
 doc_opts = set(o.replace("\\-", "-") for o in re.findall(r'\\-\\-([a-z](?:[a-z]|\\-)*)', options_section))
 check_same("viewstampd option", code_opts, doc_opts)
 
+
+
+def section(page, name):
+    return read(page).split(".SH " + name, 1)[1].split("\n.SH ", 1)[0]
+
+
+def long_options(source):
+    return set(re.findall(r'\{ "([\w-]+)", (?:no|required)_argument', read(source)))
+
+
+def documented_options(page):
+    return set(o.replace("\\-", "-")
+               for o in re.findall(r'\\-\\-([a-z](?:[a-z]|\\-)*)', section(page, "OPTIONS")))
+
+
+# viewstampctl's commands are the rows of its table: { "name", "args", "help", function }.
+code_cmds = set(re.findall(r'^\s*\{ "([a-z-]+)", "[^"]*", "', read("daemon/ctl/viewstampctl.c"), re.M))
+doc_cmds = set(re.findall(r'^\.TP\n\.BI? "?([a-z-]+)', section("man/viewstampctl.1", "COMMANDS"), re.M))
+check_same("viewstampctl command", code_cmds, doc_cmds)
+check_same("viewstampctl option", long_options("daemon/ctl/data.c"), documented_options("man/viewstampctl.1"))
+check_same("viewstamp-bench option", long_options("daemon/bench/viewstamp-bench.c"),
+           documented_options("man/viewstamp-bench.1"))
+
 for f in failures:
     print("FAIL:", f)
-print(f"{len(code_keys)} keys, {len(code_opts)} options checked")
+print(f"{len(code_keys)} keys, {len(code_opts)} options, {len(code_cmds)} viewstampctl commands checked")
 sys.exit(1 if failures else 0)
