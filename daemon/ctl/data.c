@@ -42,11 +42,13 @@ struct ctl {
         uint64_t version;
         char **args;
         int n_args;
+        char *input; /* a value read from standard input */
         vs_client *client;
 };
 
 static void ctl_done(struct ctl *x) {
         free(x->nodes);
+        free(x->input);
         vs_client_free(x->client);
 }
 
@@ -195,10 +197,10 @@ static int exit_for(int error) {
 }
 
 /* Reports a failed request and returns the exit status for it. */
-static int report(const struct ctl *x, const vs_result *res, int error, const char *path) {
+static int report(const struct ctl *x, const vs_result *res, int error, const char *where) {
         const char *detail = res ? vs_result_message(res) : NULL;
-        fprintf(stderr, "viewstampctl %s %s: %s%s%s\n", x->command, path ? path : "", vs_strerror(error),
-                detail ? ": " : "", detail ? detail : "");
+        fprintf(stderr, "viewstampctl %s%s%s: %s%s%s\n", x->command, *where ? " " : "", where,
+                vs_strerror(error), detail ? ": " : "", detail ? detail : "");
         if (x->json) {
                 _cleanup_(json_object_putp) json_object *o = show_error_json(error, detail);
                 if (o)
@@ -207,19 +209,42 @@ static int report(const struct ctl *x, const vs_result *res, int error, const ch
         return exit_for(error);
 }
 
-/* Runs op; on failure reports it. Returns -1 with *ret set on success, else an exit status. */
-static int run(struct ctl *x, vs_op *op, const char *path, vs_result **ret) {
-        int r = connect_client(x);
-        if (r >= 0) {
+/* A data command: how its arguments are checked, the request they make, how a success prints. */
+struct data_verb {
+        unsigned takes;
+        int min_args, max_args;
+        const char *synopsis;
+        /* Returns -1 with *ret set, or an exit status. */
+        int (*make)(struct ctl *x, vs_op **ret);
+        int (*print)(const struct ctl *x, const vs_result *res);
+};
+
+static int run_verb(const struct data_verb *v, int argc, char **argv) {
+        _cleanup_(ctl_done) struct ctl x = {};
+        int r = parse(&x, argc, argv, v->takes, v->min_args, v->max_args, v->synopsis);
+        if (r >= 0)
+                return r;
+        vs_op *op = NULL;
+        if ((r = v->make(&x, &op)) >= 0)
+                return r;
+        if ((r = connect_client(&x)) >= 0) {
                 vs_op_free(op);
                 return r;
         }
         _cleanup_(vs_result_freep) vs_result *res = NULL;
-        int e = vs_call(x->client, op, &res);
-        if (e != 0)
-                return report(x, res, e, path);
-        *ret = TAKE_PTR(res);
-        return -1;
+        int e = vs_call(x.client, op, &res);
+        if (e == 0)
+                return v->print(&x, res);
+        char where[32] = "";
+        if (x.n_args > 0)
+                snprintf(where, sizeof where, "%s", x.args[0]);
+        else if (e > 0) /* multi: which op */
+                snprintf(where, sizeof where, "(op %zu)", vs_result_failed_op(res) + 1);
+        return report(&x, res, e, where);
+}
+
+static const char *path_arg(const struct ctl *x) {
+        return x->args[0];
 }
 
 static int print_stat_json(const char *path, const vs_result *res) {
@@ -234,37 +259,9 @@ static int print_stat_json(const char *path, const vs_result *res) {
         return CTL_EXIT_OK;
 }
 
-int vs_verb_get(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, 0, 1, 1, "[OPTIONS...] PATH");
-        if (r >= 0)
-                return r;
-        const char *path = x.args[0];
-        vs_op *op;
-        if (vs_op_get(&op, path) < 0)
-                return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        if ((r = run(&x, op, path, &res)) >= 0)
-                return r;
-
-        size_t len;
-        const char *v = vs_result_value(res, &len);
-        if (x.json) {
-                struct vs_stat st;
-                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-                if (!o || show_bytes_json(o, "value", v, len) < 0)
-                        return CTL_EXIT_LOCAL;
-                json_object_object_add(o, "path", json_object_new_string(path));
-                if (vs_result_stat(res, &st) == 0)
-                        json_object_object_add(o, "stat", show_stat_json(&st));
-                show_json(stdout, o, false);
-                return CTL_EXIT_OK;
-        }
-        fwrite(v, 1, len, stdout);
-        /* Raw bytes for pipes; a terminal gets its line finished. */
-        if (isatty(STDOUT_FILENO) && len > 0 && v[len - 1] != '\n')
-                putchar('\n');
-        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_LOCAL;
+/* set, cas, delete: quiet on success, the node's stat with --json. */
+static int print_quiet(const struct ctl *x, const vs_result *res) {
+        return x->json ? print_stat_json(path_arg(x), res) : CTL_EXIT_OK;
 }
 
 static int read_stdin(char **ret, size_t *ret_len) {
@@ -290,129 +287,133 @@ static int read_stdin(char **ret, size_t *ret_len) {
         return 0;
 }
 
-/* set and cas: the value is an argument, or stdin for "-". */
-static int do_set(struct ctl *x, const char *path, const char *value_arg) {
-        _cleanup_free_ char *input = NULL;
-        const char *value = value_arg;
-        size_t len = strlen(value_arg);
-        if (strcmp(value_arg, "-") == 0) {
-                if (read_stdin(&input, &len) < 0) {
-                        fprintf(stderr, "viewstampctl %s: cannot read the value from standard input\n", x->command);
-                        return CTL_EXIT_LOCAL;
-                }
-                value = input;
+/* A VALUE argument: itself, or standard input for "-". -1 to go on, or an exit status. */
+static int value_arg(struct ctl *x, const char *arg, const char **ret, size_t *ret_len) {
+        if (strcmp(arg, "-") != 0) {
+                *ret = arg;
+                *ret_len = strlen(arg);
+                return -1;
         }
-        vs_op *op;
-        if (vs_op_set(&op, path, value, len, x->version) < 0)
+        if (read_stdin(&x->input, ret_len) < 0) {
+                fprintf(stderr, "viewstampctl %s: cannot read the value from standard input\n", x->command);
                 return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        int r = run(x, op, path, &res);
-        if (r >= 0)
-                return r;
-        return x->json ? print_stat_json(path, res) : CTL_EXIT_OK;
-}
-
-int vs_verb_set(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, TAKES_VERSION, 2, 2, "[OPTIONS...] [--version=N] PATH VALUE|-");
-        return r >= 0 ? r : do_set(&x, x.args[0], x.args[1]);
-}
-
-int vs_verb_cas(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, 0, 3, 3, "[OPTIONS...] PATH VERSION VALUE|-");
-        if (r >= 0)
-                return r;
-        if (parse_u64(x.args[1], &x.version) < 0 || x.version == VS_VERSION_ANY)
-                return usage_error(&x, "VERSION must be a version number");
-        return do_set(&x, x.args[0], x.args[2]);
-}
-
-int vs_verb_create(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, TAKES_SEQUENTIAL, 1, 2, "[OPTIONS...] [--sequential] PATH [VALUE|-]");
-        if (r >= 0)
-                return r;
-        const char *path = x.args[0];
-        _cleanup_free_ char *input = NULL;
-        const char *value = x.n_args > 1 ? x.args[1] : "";
-        size_t len = strlen(value);
-        if (strcmp(value, "-") == 0) {
-                if (read_stdin(&input, &len) < 0)
-                        return CTL_EXIT_LOCAL;
-                value = input;
         }
-        vs_op *op;
-        if (vs_op_create(&op, path, value, len, x.sequential ? VS_CREATE_SEQUENTIAL : 0) < 0)
-                return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        if ((r = run(&x, op, path, &res)) >= 0)
+        *ret = x->input;
+        return -1;
+}
+
+static int make_get(struct ctl *x, vs_op **ret) {
+        return vs_op_get(ret, path_arg(x)) < 0 ? CTL_EXIT_LOCAL : -1;
+}
+
+static int print_get(const struct ctl *x, const vs_result *res) {
+        size_t len;
+        const char *v = vs_result_value(res, &len);
+        if (x->json) {
+                struct vs_stat st;
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o || show_bytes_json(o, "value", v, len) < 0)
+                        return CTL_EXIT_LOCAL;
+                json_object_object_add(o, "path", json_object_new_string(path_arg(x)));
+                if (vs_result_stat(res, &st) == 0)
+                        json_object_object_add(o, "stat", show_stat_json(&st));
+                show_json(stdout, o, false);
+                return CTL_EXIT_OK;
+        }
+        fwrite(v, 1, len, stdout);
+        /* Raw bytes for pipes; a terminal gets its line finished. */
+        if (isatty(STDOUT_FILENO) && len > 0 && v[len - 1] != '\n')
+                putchar('\n');
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_LOCAL;
+}
+
+/* set and cas: the value is the last argument; x->version is set (or VS_VERSION_ANY). */
+static int make_set(struct ctl *x, vs_op **ret) {
+        const char *value;
+        size_t len;
+        int r = value_arg(x, x->args[x->n_args - 1], &value, &len);
+        if (r >= 0)
                 return r;
-        const char *made = vs_result_path(res) ? vs_result_path(res) : path;
-        if (x.json)
+        return vs_op_set(ret, path_arg(x), value, len, x->version) < 0 ? CTL_EXIT_LOCAL : -1;
+}
+
+static int make_cas(struct ctl *x, vs_op **ret) {
+        if (parse_u64(x->args[1], &x->version) < 0 || x->version == VS_VERSION_ANY)
+                return usage_error(x, "VERSION must be a version number");
+        return make_set(x, ret);
+}
+
+static int make_create(struct ctl *x, vs_op **ret) {
+        const char *value = "";
+        size_t len = 0;
+        int r = x->n_args > 1 ? value_arg(x, x->args[1], &value, &len) : -1;
+        if (r >= 0)
+                return r;
+        return vs_op_create(ret, path_arg(x), value, len, x->sequential ? VS_CREATE_SEQUENTIAL : 0) < 0
+                       ? CTL_EXIT_LOCAL
+                       : -1;
+}
+
+static int print_create(const struct ctl *x, const vs_result *res) {
+        const char *made = vs_result_path(res) ? vs_result_path(res) : path_arg(x);
+        if (x->json)
                 return print_stat_json(made, res);
         printf("%s\n", made);
         return CTL_EXIT_OK;
 }
 
-int vs_verb_delete(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, TAKES_RECURSIVE | TAKES_VERSION, 1, 1,
-                      "[OPTIONS...] [--recursive] [--version=N] PATH");
-        if (r >= 0)
-                return r;
-        const char *path = x.args[0];
-        vs_op *op;
-        if (vs_op_delete(&op, path, x.version, x.recursive ? VS_DELETE_RECURSIVE : 0) < 0)
+static int make_delete(struct ctl *x, vs_op **ret) {
+        return vs_op_delete(ret, path_arg(x), x->version, x->recursive ? VS_DELETE_RECURSIVE : 0) < 0
+                       ? CTL_EXIT_LOCAL
+                       : -1;
+}
+
+static int make_ls(struct ctl *x, vs_op **ret) {
+        return vs_op_list(ret, path_arg(x), x->stat ? VS_LIST_STAT : 0) < 0 ? CTL_EXIT_LOCAL : -1;
+}
+
+static int print_ls(const struct ctl *x, const vs_result *res) {
+        if (!x->json) {
+                show_list_human(stdout, res, x->stat);
+                return CTL_EXIT_OK;
+        }
+        _cleanup_(json_object_putp) json_object *o = show_list_json(path_arg(x), res, x->stat);
+        if (!o)
                 return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        if ((r = run(&x, op, path, &res)) >= 0)
-                return r;
-        if (x.json)
-                return print_stat_json(path, res);
+        show_json(stdout, o, false);
         return CTL_EXIT_OK;
 }
 
-int vs_verb_ls(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, TAKES_STAT, 1, 1, "[OPTIONS...] [--stat] PATH");
-        if (r >= 0)
-                return r;
-        const char *path = x.args[0];
-        vs_op *op;
-        if (vs_op_list(&op, path, x.stat ? VS_LIST_STAT : 0) < 0)
-                return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        if ((r = run(&x, op, path, &res)) >= 0)
-                return r;
-        if (x.json) {
-                _cleanup_(json_object_putp) json_object *o = show_list_json(path, res, x.stat);
-                if (!o)
-                        return CTL_EXIT_LOCAL;
-                show_json(stdout, o, false);
-        } else
-                show_list_human(stdout, res, x.stat);
-        return CTL_EXIT_OK;
+static int make_stat(struct ctl *x, vs_op **ret) {
+        return vs_op_exists(ret, path_arg(x)) < 0 ? CTL_EXIT_LOCAL : -1;
 }
 
-int vs_verb_stat(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, 0, 1, 1, "[OPTIONS...] PATH");
-        if (r >= 0)
-                return r;
-        const char *path = x.args[0];
-        vs_op *op;
-        if (vs_op_exists(&op, path) < 0)
-                return CTL_EXIT_LOCAL;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        if ((r = run(&x, op, path, &res)) >= 0)
-                return r;
-        if (x.json)
-                return print_stat_json(path, res);
+static int print_stat(const struct ctl *x, const vs_result *res) {
+        if (x->json)
+                return print_stat_json(path_arg(x), res);
         struct vs_stat st = {};
         (void) vs_result_stat(res, &st);
-        show_stat_human(stdout, path, &st);
+        show_stat_human(stdout, path_arg(x), &st);
         return CTL_EXIT_OK;
+}
+
+static int make_multi(struct ctl *x, vs_op **ret) {
+        _cleanup_(vs_op_freep) vs_op *op = NULL;
+        if (vs_op_multi(&op) < 0)
+                return CTL_EXIT_LOCAL;
+        unsigned line;
+        const char *error = NULL;
+        int r = multi_read(stdin, op, &line, &error);
+        if (r == -EINVAL) {
+                fprintf(stderr, "viewstampctl multi: standard input line %u: %s\n", line, error);
+                return CTL_EXIT_USAGE;
+        }
+        if (r < 0)
+                return CTL_EXIT_LOCAL;
+        if (vs_op_multi_count(op) == 0)
+                return usage_error(x, "no ops on standard input");
+        *ret = TAKE_PTR(op);
+        return -1;
 }
 
 static int print_multi(const struct ctl *x, const vs_result *res) {
@@ -448,36 +449,47 @@ static int print_multi(const struct ctl *x, const vs_result *res) {
         return CTL_EXIT_OK;
 }
 
-int vs_verb_multi(int argc, char **argv) {
-        _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, 0, 0, 0, "[OPTIONS...] < OPS");
-        if (r >= 0)
-                return r;
-        _cleanup_(vs_op_freep) vs_op *op = NULL;
-        if (vs_op_multi(&op) < 0)
-                return CTL_EXIT_LOCAL;
-        unsigned line;
-        const char *error = NULL;
-        r = multi_read(stdin, op, &line, &error);
-        if (r == -EINVAL) {
-                fprintf(stderr, "viewstampctl multi: standard input line %u: %s\n", line, error);
-                return CTL_EXIT_USAGE;
-        }
-        if (r < 0)
-                return CTL_EXIT_LOCAL;
-        if (vs_op_multi_count(op) == 0)
-                return usage_error(&x, "no ops on standard input");
+static const struct data_verb verb_get = { 0, 1, 1, "[OPTIONS...] PATH", make_get, print_get };
+static const struct data_verb verb_set = { TAKES_VERSION, 2, 2, "[OPTIONS...] [--version=N] PATH VALUE|-", make_set,
+                                           print_quiet };
+static const struct data_verb verb_cas = { 0, 3, 3, "[OPTIONS...] PATH VERSION VALUE|-", make_cas, print_quiet };
+static const struct data_verb verb_create = { TAKES_SEQUENTIAL, 1, 2, "[OPTIONS...] [--sequential] PATH [VALUE|-]",
+                                              make_create, print_create };
+static const struct data_verb verb_delete = { TAKES_RECURSIVE | TAKES_VERSION, 1, 1,
+                                              "[OPTIONS...] [--recursive] [--version=N] PATH", make_delete,
+                                              print_quiet };
+static const struct data_verb verb_ls = { TAKES_STAT, 1, 1, "[OPTIONS...] [--stat] PATH", make_ls, print_ls };
+static const struct data_verb verb_stat = { 0, 1, 1, "[OPTIONS...] PATH", make_stat, print_stat };
+static const struct data_verb verb_multi = { 0, 0, 0, "[OPTIONS...] < OPS", make_multi, print_multi };
 
-        if ((r = connect_client(&x)) >= 0)
-                return r;
-        _cleanup_(vs_result_freep) vs_result *res = NULL;
-        int e = vs_call(x.client, TAKE_PTR(op), &res);
-        if (e > 0) {
-                char where[32];
-                snprintf(where, sizeof where, "(op %zu)", vs_result_failed_op(res) + 1);
-                return report(&x, res, e, where);
-        }
-        if (e < 0)
-                return report(&x, res, e, NULL);
-        return print_multi(&x, res);
+int vs_verb_get(int argc, char **argv) {
+        return run_verb(&verb_get, argc, argv);
+}
+
+int vs_verb_set(int argc, char **argv) {
+        return run_verb(&verb_set, argc, argv);
+}
+
+int vs_verb_cas(int argc, char **argv) {
+        return run_verb(&verb_cas, argc, argv);
+}
+
+int vs_verb_create(int argc, char **argv) {
+        return run_verb(&verb_create, argc, argv);
+}
+
+int vs_verb_delete(int argc, char **argv) {
+        return run_verb(&verb_delete, argc, argv);
+}
+
+int vs_verb_ls(int argc, char **argv) {
+        return run_verb(&verb_ls, argc, argv);
+}
+
+int vs_verb_stat(int argc, char **argv) {
+        return run_verb(&verb_stat, argc, argv);
+}
+
+int vs_verb_multi(int argc, char **argv) {
+        return run_verb(&verb_multi, argc, argv);
 }
