@@ -311,14 +311,17 @@ START_TEST(test_timeout) {
 }
 END_TEST
 
-START_TEST(test_connect_refused) {
-        /* A port that was just free: nothing listens there. */
+/* A loopback port that was just free: nothing listens there. */
+static void dead_address(char address[64]) {
         struct fake gone;
         ck_assert_int_eq(fake_start(&gone, 0), 0);
-        char address[64];
         strcpy(address, gone.address);
         fake_stop(&gone);
+}
 
+START_TEST(test_connect_refused) {
+        char address[64];
+        dead_address(address);
         vs_client *c = client_for(address, 300000);
         ck_assert_int_eq(vs_get(c, "/", NULL), -ECONNREFUSED);
         vs_client_free(c);
@@ -391,12 +394,8 @@ START_TEST(test_no_tenant) {
 END_TEST
 
 START_TEST(test_second_node_when_first_is_down) {
-        struct fake gone;
-        ck_assert_int_eq(fake_start(&gone, 0), 0);
         char address[64];
-        strcpy(address, gone.address);
-        fake_stop(&gone);
-
+        dead_address(address);
         vs_client *c = client_for(address, 5000000);
         ck_assert_int_eq(vs_client_add_node(c, fb.address), 0);
         ck_assert_int_eq(vs_create(c, "/n", "", 0, 0, NULL), 0);
