@@ -386,6 +386,17 @@ static void switch_node(struct vs_client *c) {
         c->have_redirect = false;
 }
 
+/* Notes that the connected node does not host the tenant; true once every node said so. */
+static bool no_node_hosts_tenant(struct vs_client *c) {
+        bool all = true;
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                if (vs_address_equal(&c->nodes[i], &c->conn.addr))
+                        c->no_tenant[i] = true;
+                all = all && c->no_tenant[i];
+        }
+        return all;
+}
+
 static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
         struct session *s = session_table_find(&c->sessions, m->client_id);
         /* A late reply to an earlier number, or one for nobody: the request it answers is gone. */
@@ -397,7 +408,7 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
         switch (m->status) {
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_OK: {
                 c->unavailable = 0;
-                c->no_tenant = 0;
+                memset(c->no_tenant, 0, c->n_nodes * sizeof *c->no_tenant);
                 if (r->registration) {
                         s->registered = true;
                         complete(c, r, NULL);
@@ -426,11 +437,9 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
                 complete_error(c, r, -ESTALE, msg);
                 return;
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT:
-                if (++c->no_tenant >= (c->n_nodes ? c->n_nodes : 1)) {
-                        c->no_tenant = 0;
+                if (no_node_hosts_tenant(c)) {
+                        memset(c->no_tenant, 0, c->n_nodes * sizeof *c->no_tenant);
                         client_fail_all(c, -ENXIO, msg);
-                        switch_node(c);
-                        return;
                 }
                 switch_node(c);
                 return;
@@ -538,6 +547,7 @@ void vs_client_free(struct vs_client *c) {
         session_table_done(&c->sessions);
         event_done(c);
         free(c->nodes);
+        free(c->no_tenant);
         free(c->tenant);
         free(c);
 }
@@ -549,8 +559,13 @@ int vs_client_add_node(struct vs_client *c, const char *address) {
         struct vs_address *v = reallocarray(c->nodes, c->n_nodes + 1, sizeof *v);
         if (!v)
                 return -ENOMEM;
-        v[c->n_nodes++] = a;
         c->nodes = v;
+        bool *t = reallocarray(c->no_tenant, c->n_nodes + 1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        c->no_tenant = t;
+        t[c->n_nodes] = false;
+        v[c->n_nodes++] = a;
         return 0;
 }
 

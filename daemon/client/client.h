@@ -46,6 +46,7 @@ struct request_list {
 struct vs_client {
         char *tenant;
         struct vs_address *nodes;
+        bool *no_tenant;             /* per node: said it hosts no replica of the tenant */
         size_t n_nodes, next_node;
         bool have_redirect;
         struct vs_address redirect;
@@ -59,7 +60,6 @@ struct vs_client {
         uint64_t last_rx;            /* when the current connection last delivered a frame */
         unsigned unavailable;        /* consecutive "no primary here" answers on this connection */
         unsigned failed_connects;    /* consecutive connection failures */
-        unsigned no_tenant;          /* consecutive nodes that do not host the tenant */
         uint64_t reconnect_at;
         int last_connect_error;
 

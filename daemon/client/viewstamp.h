@@ -19,7 +19,9 @@
  *   - call vs_client_wait() to block until something happened and process it, or
  *   - vs_client_attach_event() to an sd-event loop, which then does both for you.
  * Completion callbacks run only inside vs_client_process()/vs_client_wait() (or the sd-event
- * dispatch), never from inside a submit call; a callback may submit new requests.
+ * dispatch), never from inside a submit call; a callback may submit new requests (they leave
+ * together once the callbacks of that round ran) and may call vs_call(), but must not free the
+ * client.
  *
  * Sessions and at-most-once: the server remembers, per session (a random 64-bit client id
  * registered through the replicated log), the latest request number and its reply. The library

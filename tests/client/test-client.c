@@ -380,13 +380,21 @@ START_TEST(test_bad_replies) {
 END_TEST
 
 START_TEST(test_no_tenant) {
+        /* A node without the tenant sends the client on to the next one. */
         fake_lock(&fa);
         fa.no_tenant = true;
         fake_unlock(&fa);
+        vs_client *c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_client_add_node(c, fb.address), 0);
+        ck_assert_int_eq(vs_create(c, "/t", "", 0, 0, NULL), 0);
+        ck_assert_str_eq(vs_client_current_node(c), fb.address);
+        vs_client_free(c);
+
+        /* Once every node said so, requests fail at once instead of at their deadline. */
         fake_lock(&fb);
         fb.no_tenant = true;
         fake_unlock(&fb);
-        vs_client *c = client_for(fa.address, 5000000);
+        c = client_for(fa.address, 5000000);
         ck_assert_int_eq(vs_client_add_node(c, fb.address), 0);
         ck_assert_int_eq(vs_get(c, "/", NULL), -ENXIO);
         vs_client_free(c);
