@@ -20,7 +20,8 @@
 
 /* A sent request with no reply this long is resent (or its silent connection given up). */
 #define RESEND_USEC (1000u * 1000u)
-/* Backoff for "come back later" answers and for rounds of failed connects. */
+/* Backoff (with jitter, so clients do not return in lockstep) for "come back later" answers and
+ * for rounds of failed connects. */
 #define BACKOFF_MIN_USEC (20u * 1000u)
 #define BACKOFF_MAX_USEC (1000u * 1000u)
 /* "No primary here" answers in a row before trying another node: it may be cut off. */
@@ -31,13 +32,6 @@ uint64_t client_now(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static uint64_t backoff(unsigned n) {
-        uint64_t d = BACKOFF_MIN_USEC;
-        while (n-- > 0 && d < BACKOFF_MAX_USEC)
-                d *= 2;
-        return d < BACKOFF_MAX_USEC ? d : BACKOFF_MAX_USEC;
 }
 
 static void list_append(struct request_list *l, struct request *r) {
@@ -223,7 +217,7 @@ static void connection_lost(struct vs_client *c, int error) {
         c->failed_connects++;
         /* After a whole round of refusals, slow down instead of spinning over the list. */
         size_t round = c->n_nodes ? c->n_nodes : 1;
-        c->reconnect_at = c->failed_connects % round == 0 ? now + backoff(c->failed_connects / round) : now;
+        c->reconnect_at = c->failed_connects % round == 0 ? now + vs_backoff_next(&c->connect_backoff) : now;
 }
 
 static void connect_next(struct vs_client *c) {
@@ -367,7 +361,7 @@ static void follow_redirect(struct vs_client *c, struct request *r, const char *
         if (vs_address_parse(primary, &a) < 0 || vs_address_equal(&a, &c->conn.addr)) {
                 /* Names no usable primary (or this very node): as good as "none yet". */
                 r->sent = false;
-                r->at = client_now() + backoff(r->holds++);
+                r->at = client_now() + vs_backoff_next(&c->retry_backoff);
                 return;
         }
         /* Every request sent here was turned away, or will be: count it for all of them. */
@@ -408,6 +402,7 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
         switch (m->status) {
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_OK: {
                 c->unavailable = 0;
+                vs_backoff_reset(&c->retry_backoff);
                 memset(c->no_tenant, 0, c->n_nodes * sizeof *c->no_tenant);
                 if (r->registration) {
                         s->registered = true;
@@ -446,7 +441,7 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE:
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_BUSY:
                 r->sent = false;
-                r->at = client_now() + backoff(r->holds++);
+                r->at = client_now() + vs_backoff_next(&c->retry_backoff);
                 if (m->status == VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE &&
                     ++c->unavailable >= UNAVAILABLE_SWITCH)
                         switch_node(c);
@@ -503,6 +498,7 @@ void client_socket_event(struct vs_client *c, uint32_t events) {
                 }
                 c->failed_connects = 0;
                 c->last_connect_error = 0;
+                vs_backoff_reset(&c->connect_backoff);
                 c->last_rx = client_now();
         }
         if (events & ~(uint32_t) EPOLLOUT)
@@ -525,6 +521,11 @@ int vs_client_new(struct vs_client **ret, const char *tenant) {
         c->max_sessions = 64;
         c->epoll_fd = c->timer_fd = -1;
         c->timer_at = UINT64_MAX;
+        uint64_t seed[2];
+        if (getrandom(seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+                seed[0] = seed[1] = client_now() ^ (uintptr_t) c;
+        vs_backoff_init(&c->connect_backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, seed[0]);
+        vs_backoff_init(&c->retry_backoff, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC, seed[1]);
         c->tenant = strdup(tenant);
         int r = c->tenant ? event_init(c) : -ENOMEM;
         if (r < 0) {

@@ -17,6 +17,7 @@
 #include "client/conn.h"
 #include "client/session.h"
 #include "client/viewstamp.h"
+#include "net/backoff.h"
 
 struct sd_event_source;
 
@@ -31,7 +32,6 @@ struct request {
         uint64_t deadline;         /* CLOCK_MONOTONIC usec: completes with an error then */
         uint64_t at;               /* unsent: not before; sent: check for a lost reply */
         uint64_t sent_at;
-        unsigned holds;            /* times told to come back later, for the backoff */
         unsigned redirects;
         struct vs_result *result;  /* once completed */
         vs_callback callback;
@@ -61,6 +61,7 @@ struct vs_client {
         unsigned unavailable;        /* consecutive "no primary here" answers on this connection */
         unsigned failed_connects;    /* consecutive connection failures */
         uint64_t reconnect_at;
+        struct vs_backoff connect_backoff, retry_backoff;
         int last_connect_error;
 
         struct request_list pending, inflight, done;
