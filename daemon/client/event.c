@@ -107,9 +107,10 @@ int vs_client_wait(struct vs_client *c, uint64_t usec) {
         if (c->done.n == 0) {
                 struct pollfd p = { .fd = c->epoll_fd, .events = POLLIN };
                 int ms = -1;
-                if (usec != UINT64_MAX)
-                        ms = usec / 1000u + (usec % 1000u != 0) > INT_MAX ? INT_MAX
-                                                                         : (int) (usec / 1000u + (usec % 1000u != 0));
+                if (usec != UINT64_MAX) {
+                        uint64_t rounded_up = usec / 1000u + (usec % 1000u != 0);
+                        ms = rounded_up > INT_MAX ? INT_MAX : (int) rounded_up;
+                }
                 if (poll(&p, 1, ms) < 0)
                         return -errno;
         }
