@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,6 +413,48 @@ START_TEST(test_second_node_when_first_is_down) {
 }
 END_TEST
 
+static void on_count(vs_client *c, vs_result *r, void *userdata) {
+        ck_assert_int_eq(vs_result_error(r), 0);
+        ++*(unsigned *) userdata;
+        vs_result_free(r);
+}
+
+START_TEST(test_poll_driven_and_session_limit) {
+        /* The application's own poll loop on the client's descriptor, with 2 sessions for 20
+         * requests: they queue and reuse the two. */
+        vs_client *c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_client_set_max_sessions(c, 2), 0);
+        unsigned done = 0;
+        for (int i = 0; i < 20; i++) {
+                char path[16];
+                snprintf(path, sizeof path, "/p%d", i);
+                vs_op *op;
+                ck_assert_int_eq(vs_op_create(&op, path, NULL, 0, 0), 0);
+                ck_assert_int_eq(vs_submit(c, op, on_count, &done), 0);
+        }
+        int fd = vs_client_get_fd(c);
+        ck_assert_int_ge(fd, 0);
+        while (done < 20) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ck_assert_int_eq(poll(&p, 1, 5000), 1);
+                ck_assert_int_eq(vs_client_process(c), 0);
+                ck_assert_int_eq(vs_client_get_fd(c), fd);
+        }
+        fake_lock(&fa);
+        size_t ids = 0;
+        for (size_t i = 0; i < fa.n_log; i++)
+                ids += fa.log[i].registration;
+        ck_assert_uint_eq(ids, 2);
+        ck_assert_uint_eq(fa.executed, 20);
+        fake_unlock(&fa);
+
+        /* Nothing to do: waiting returns after its time. */
+        ck_assert_int_eq(vs_client_wait(c, 10000), 0);
+        ck_assert_uint_eq(vs_client_outstanding(c), 0);
+        vs_client_free(c);
+}
+END_TEST
+
 static void on_cancel(vs_client *c, vs_result *r, void *userdata) {
         *(int *) userdata = vs_result_error(r);
         vs_result_free(r);
@@ -483,6 +526,7 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_bad_replies);
         tcase_add_test(tc, test_no_tenant);
         tcase_add_test(tc, test_second_node_when_first_is_down);
+        tcase_add_test(tc, test_poll_driven_and_session_limit);
         tcase_add_test(tc, test_free_cancels);
         tcase_add_test(tc, test_sd_event);
         tcase_add_test(tc, test_strerror);
