@@ -4,15 +4,20 @@
  * viewstamp-bench: a closed-loop load generator on libviewstamp. Each connection is a vs_client
  * on its own thread keeping --outstanding requests in flight (one session each); every
  * completion immediately submits the next request. Keys are /PREFIX/k0 ... picked uniformly; a
- * read is a get, a write a set, a cas a set expecting the version last seen for that key (a
- * mismatch is counted as a conflict, not an error). Prints throughput and latency quantiles.
+ * read is a get, a write a set, a cas a set expecting the version this connection last saw for
+ * that key (a mismatch is counted as a conflict, not an error). Prints throughput and latency
+ * quantiles.
+ *
+ * With --history, every op is also recorded for the linearizability checker (bench/history.h):
+ * each request slot is a process, writes store unique integers as decimal text, the keys start
+ * empty (absent), and a cas's expected value is the one this connection saw with that version
+ * (a node's version identifies its value, so the cas succeeds exactly when the value is that).
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include <time.h>
 
 #include "bench/histogram.h"
+#include "bench/history.h"
 #include "client/viewstamp.h"
 #include "util/cleanup.h"
 
@@ -36,18 +42,22 @@ struct config {
         double duration;
         const char *prefix;
         char *value;
-        _Atomic uint64_t *versions; /* last version seen per key: a hint for cas */
+        const char *history_path;
+        struct history *history; /* NULL: not recording */
 };
 
 struct slot {
         struct worker *w;
+        uint64_t process;
         uint64_t start;
         enum kind kind;
         unsigned key;
+        int64_t written;  /* history: the value a write or cas stores */
 };
 
 struct worker {
         const struct config *cfg;
+        unsigned index;
         pthread_t thread;
         vs_client *client;
         uint64_t rng;
@@ -59,6 +69,9 @@ struct worker {
         struct histogram hist;
         uint64_t done[_KIND_MAX], conflicts, errors;
         int first_error;
+        uint64_t *version;  /* per key: the version this connection last saw */
+        int64_t *seen;      /* history: per key, the value that went with it */
+        uint64_t written;   /* history: writes so far, for unique values */
 };
 
 static uint64_t now_ns(void) {
@@ -81,6 +94,36 @@ static void key_path(const struct config *cfg, unsigned key, char *buf, size_t s
 
 static void on_done(vs_client *c, vs_result *r, void *userdata);
 
+static const enum history_fn history_fns[] = {
+        [KIND_READ] = HISTORY_READ,
+        [KIND_WRITE] = HISTORY_WRITE,
+        [KIND_CAS] = HISTORY_CAS,
+};
+
+static void record(struct slot *s, enum history_type type, int64_t value, int64_t expected) {
+        const struct config *cfg = s->w->cfg;
+        if (!cfg->history)
+                return;
+        char path[256];
+        key_path(cfg, s->key, path, sizeof path);
+        history_add(cfg->history, s->process, type, history_fns[s->kind], path, value, expected);
+}
+
+/* Whether a failed request certainly did not take effect (see viewstamp.h), or might have. */
+static enum history_type failure_type(int error) {
+        switch (error) {
+        case -ESTALE:
+        case -ENXIO:
+        case -EPROTO:
+        case -ECONNREFUSED:
+        case -EHOSTUNREACH:
+        case -ENETUNREACH:
+                return HISTORY_FAIL;
+        default:
+                return error > 0 ? HISTORY_FAIL : HISTORY_INFO;
+        }
+}
+
 static void submit_next(struct worker *w) {
         const struct config *cfg = w->cfg;
         struct slot *s = w->free_slots[--w->n_free];
@@ -95,16 +138,28 @@ static void submit_next(struct worker *w) {
 
         vs_op *op = NULL;
         int r;
-        if (s->kind == KIND_READ)
+        if (s->kind == KIND_READ) {
                 r = vs_op_get(&op, path);
-        else
-                r = vs_op_set(&op, path, cfg->value, cfg->value_size,
-                              s->kind == KIND_CAS ? atomic_load_explicit(&cfg->versions[s->key], memory_order_relaxed)
-                                                  : VS_VERSION_ANY);
+                record(s, HISTORY_INVOKE, HISTORY_NIL, HISTORY_NIL);
+        } else {
+                const char *value = cfg->value;
+                size_t len = cfg->value_size;
+                char number[24];
+                int64_t expected = HISTORY_NIL;
+                if (cfg->history) {
+                        s->written = (int64_t) ((uint64_t) (w->index + 1) << 40 | ++w->written);
+                        len = (size_t) snprintf(number, sizeof number, "%" PRId64, s->written);
+                        value = number;
+                        expected = w->seen[s->key];
+                }
+                r = vs_op_set(&op, path, value, len, s->kind == KIND_CAS ? w->version[s->key] : VS_VERSION_ANY);
+                record(s, HISTORY_INVOKE, s->written, expected);
+        }
         s->start = now_ns();
         if (r >= 0)
                 r = vs_submit(w->client, op, on_done, s);
         if (r < 0) {
+                record(s, HISTORY_FAIL, HISTORY_NIL, HISTORY_NIL);
                 w->errors++;
                 if (!w->first_error)
                         w->first_error = r;
@@ -112,6 +167,19 @@ static void submit_next(struct worker *w) {
                 return;
         }
         w->inflight++;
+}
+
+/* A read's result as the history's integer: empty is absent, anything not a number we wrote
+ * becomes -1, which no write stores, so the checker reports it. */
+static int64_t read_value(const vs_result *r) {
+        size_t len;
+        const char *v = vs_result_value(r, &len);
+        if (len == 0)
+                return HISTORY_NIL;
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        return errno || (size_t) (end - v) != len || n < 0 ? -1 : n;
 }
 
 static void on_done(vs_client *c, vs_result *r, void *userdata) {
@@ -123,15 +191,22 @@ static void on_done(vs_client *c, vs_result *r, void *userdata) {
         if (e == 0) {
                 histogram_record(&w->hist, t - s->start);
                 w->done[s->kind]++;
-                if (vs_result_stat(r, &st) == 0)
-                        atomic_store_explicit(&w->cfg->versions[s->key], st.version, memory_order_relaxed);
+                int64_t value = s->kind == KIND_READ ? read_value(r) : s->written;
+                if (vs_result_stat(r, &st) == 0) {
+                        w->version[s->key] = st.version;
+                        if (w->seen)
+                                w->seen[s->key] = value;
+                }
+                record(s, HISTORY_OK, s->kind == KIND_READ ? value : HISTORY_NIL, HISTORY_NIL);
         } else if (e == VS_ERR_BAD_VERSION && s->kind == KIND_CAS) {
                 histogram_record(&w->hist, t - s->start);
                 w->conflicts++;
+                record(s, HISTORY_FAIL, HISTORY_NIL, HISTORY_NIL);
         } else {
                 w->errors++;
                 if (!w->first_error)
                         w->first_error = e;
+                record(s, failure_type(e), HISTORY_NIL, HISTORY_NIL);
         }
         vs_result_free(r);
         w->inflight--;
@@ -170,31 +245,33 @@ static int client_new(const struct config *cfg, unsigned sessions, vs_client **r
 struct setup {
         unsigned next, inflight, failed;
         int error;
+        bool reset; /* second pass: empty every value */
         const struct config *cfg;
 };
 
-static void submit_create(vs_client *c, struct setup *s);
+static void submit_setup(vs_client *c, struct setup *s);
 
-static void on_created(vs_client *c, vs_result *r, void *userdata) {
+static void on_setup(vs_client *c, vs_result *r, void *userdata) {
         struct setup *s = userdata;
         int e = vs_result_error(r);
-        if (e != 0 && e != VS_ERR_NODE_EXISTS) {
+        if (e != 0 && (s->reset || e != VS_ERR_NODE_EXISTS)) {
                 s->failed++;
                 s->error = e;
         }
         vs_result_free(r);
         s->inflight--;
         if (s->next < s->cfg->keys && s->failed == 0)
-                submit_create(c, s);
+                submit_setup(c, s);
 }
 
-static void submit_create(vs_client *c, struct setup *s) {
+static void submit_setup(vs_client *c, struct setup *s) {
         char path[256];
         key_path(s->cfg, s->next++, path, sizeof path);
         vs_op *op;
-        int r = vs_op_create(&op, path, s->cfg->value, s->cfg->value_size, 0);
+        int r = s->reset ? vs_op_set(&op, path, NULL, 0, VS_VERSION_ANY)
+                         : vs_op_create(&op, path, s->cfg->value, s->cfg->history ? 0 : s->cfg->value_size, 0);
         if (r >= 0)
-                r = vs_submit(c, op, on_created, s);
+                r = vs_submit(c, op, on_setup, s);
         if (r < 0) {
                 s->failed++;
                 s->error = r;
@@ -203,24 +280,31 @@ static void submit_create(vs_client *c, struct setup *s) {
         s->inflight++;
 }
 
-/* Creates the prefix and every key (keeping what exists), pipelined. */
+static int setup_pass(vs_client *c, const struct config *cfg, bool reset) {
+        struct setup s = { .cfg = cfg, .reset = reset };
+        while (s.next < cfg->keys && s.inflight < 64 && s.failed == 0)
+                submit_setup(c, &s);
+        while (s.inflight > 0)
+                (void) vs_client_wait(c, UINT64_MAX);
+        return s.failed ? s.error : 0;
+}
+
+/* Creates the prefix and every key (keeping what exists), pipelined; for a history, every key
+ * then starts empty, that is absent. */
 static int create_keys(const struct config *cfg) {
         vs_client *c;
         int r = client_new(cfg, 64, &c);
         if (r < 0)
                 return r;
         r = vs_create(c, cfg->prefix, NULL, 0, 0, NULL);
-        if (r != 0 && r != VS_ERR_NODE_EXISTS) {
-                vs_client_free(c);
-                return r;
-        }
-        struct setup s = { .cfg = cfg };
-        while (s.next < cfg->keys && s.inflight < 64 && s.failed == 0)
-                submit_create(c, &s);
-        while (s.inflight > 0)
-                (void) vs_client_wait(c, UINT64_MAX);
+        if (r == VS_ERR_NODE_EXISTS)
+                r = 0;
+        if (r == 0)
+                r = setup_pass(c, cfg, false);
+        if (r == 0 && cfg->history)
+                r = setup_pass(c, cfg, true);
         vs_client_free(c);
-        return s.failed ? s.error : 0;
+        return r;
 }
 
 static int parse_mix(const char *s, unsigned mix[_KIND_MAX]) {
@@ -244,7 +328,8 @@ static void help(void) {
                "  -s --value-size=BYTES   bytes per written value (default 100)\n"
                "  -k --keys=N             distinct keys (default 1000)\n"
                "  -d --duration=SECONDS   how long to run (default 10)\n"
-               "  -p --prefix=PATH        parent of the keys (default /bench)\n");
+               "  -p --prefix=PATH        parent of the keys (default /bench)\n"
+               "  -H --history=FILE       record every op for vs-lincheck (values become integers)\n");
 }
 
 static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret) {
@@ -268,12 +353,13 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                 { "keys", required_argument, NULL, 'k' },
                 { "duration", required_argument, NULL, 'd' },
                 { "prefix", required_argument, NULL, 'p' },
+                { "history", required_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
         int c;
         unsigned size;
-        while ((c = getopt_long(argc, argv, "t:n:c:o:m:s:k:d:p:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "t:n:c:o:m:s:k:d:p:H:h", options, NULL)) >= 0) {
                 int r = 0;
                 switch (c) {
                 case 't':
@@ -311,6 +397,9 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                 }
                 case 'p':
                         cfg->prefix = optarg;
+                        break;
+                case 'H':
+                        cfg->history_path = optarg;
                         break;
                 case 'h':
                         help();
@@ -363,6 +452,8 @@ static void report(const struct config *cfg, struct worker *w, double elapsed) {
 static void free_workers(struct worker *w, unsigned n) {
         for (unsigned i = 0; i < n; i++) {
                 vs_client_free(w[i].client);
+                free(w[i].version);
+                free(w[i].seen);
                 free(w[i].slots);
                 free(w[i].free_slots);
         }
@@ -393,12 +484,19 @@ int main(int argc, char **argv) {
         }
         _cleanup_free_ const char **nodes = cfg.nodes; /* cppcheck-suppress unreadVariable */
         _cleanup_free_ char *value = malloc(cfg.value_size + 1);
-        _cleanup_free_ _Atomic uint64_t *versions = calloc(cfg.keys, sizeof *versions);
-        if (!value || !versions)
+        if (!value)
                 return 1;
         memset(value, 'v', cfg.value_size);
         cfg.value = value;
-        cfg.versions = versions;
+        struct history history;
+        if (cfg.history_path) {
+                r = history_open(&history, cfg.history_path);
+                if (r < 0) {
+                        fprintf(stderr, "viewstamp-bench: cannot write %s: %s\n", cfg.history_path, strerror(-r));
+                        return 1;
+                }
+                cfg.history = &history;
+        }
 
         r = create_keys(&cfg);
         if (r != 0) {
@@ -411,15 +509,21 @@ int main(int argc, char **argv) {
                 return 1;
         for (unsigned i = 0; i < cfg.connections; i++) {
                 w[i].cfg = &cfg;
+                w[i].index = i;
                 w[i].rng = UINT64_C(0x9e3779b97f4a7c15) * (i + 1);
                 w[i].slots = calloc(cfg.outstanding, sizeof *w[i].slots);
                 w[i].free_slots = calloc(cfg.outstanding, sizeof *w[i].free_slots);
-                if (!w[i].slots || !w[i].free_slots || client_new(&cfg, cfg.outstanding, &w[i].client) < 0) {
+                w[i].version = calloc(cfg.keys, sizeof *w[i].version);
+                if (cfg.history && (w[i].seen = malloc(cfg.keys * sizeof *w[i].seen)))
+                        for (unsigned k = 0; k < cfg.keys; k++)
+                                w[i].seen[k] = HISTORY_NIL;
+                if (!w[i].slots || !w[i].free_slots || !w[i].version || (cfg.history && !w[i].seen) ||
+                    client_new(&cfg, cfg.outstanding, &w[i].client) < 0) {
                         free_workers(w, cfg.connections);
                         return 1;
                 }
                 for (unsigned k = 0; k < cfg.outstanding; k++) {
-                        w[i].slots[k].w = &w[i];
+                        w[i].slots[k] = (struct slot) { .w = &w[i], .process = (uint64_t) i * cfg.outstanding + k };
                         w[i].free_slots[w[i].n_free++] = &w[i].slots[k];
                 }
         }
@@ -435,5 +539,9 @@ int main(int argc, char **argv) {
 
         report(&cfg, w, elapsed);
         free_workers(w, cfg.connections);
+        if (cfg.history && (r = history_close(cfg.history)) < 0) {
+                fprintf(stderr, "viewstamp-bench: writing %s failed: %s\n", cfg.history_path, strerror(-r));
+                return 1;
+        }
         return started == cfg.connections ? 0 : 1;
 }
