@@ -165,6 +165,10 @@ static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e
                 f->drop--;
                 return false;
         }
+        if (f->mute > 0) {
+                f->mute--;
+                return true;
+        }
         if (f->garbage > 0) {
                 f->garbage--;
                 static const uint8_t junk[] = { 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -178,8 +182,6 @@ static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e
                 send_reply(cn->fd, tenant, m->client_id ^ 1, m->request, VIEWSTAMP__CLIENT_STATUS__CLIENT_OK,
                            s->reply, s->len, NULL, NULL);
         }
-        if (f->delay_ms > 0)
-                usleep(f->delay_ms * 1000u);
         if (f->hold > 0) {
                 struct held *h = reallocarray(cn->held, cn->n_held + 1, sizeof *h);
                 if (!h)

@@ -5,7 +5,8 @@
  * A fake node for testing clients: a thread serving the client protocol on a loopback port,
  * executing commands on a real tree (tree_sm_ops) with a client table of its own (register,
  * at-most-once retries, SESSION_EXPIRED for unknown ids), and misbehaving on request: redirect,
- * drop the connection after executing, stay silent, expire sessions, answer unavailable, send
+ * drop the connection after executing, execute without answering, stay silent, expire sessions,
+ * answer unavailable, send
  * garbage or replies with wrong numbers, hold replies and release them in reverse order.
  *
  * Every knob is a counter or flag set under fake_lock(); it applies to requests that arrive
@@ -44,7 +45,7 @@ struct fake {
         unsigned garbage;     /* answer with a frame that is not an envelope */
         unsigned wrong;       /* precede the answer by replies naming other numbers and ids */
         unsigned hold;        /* keep answers until this many are held, then send newest first */
-        unsigned delay_ms;    /* before each answer to a user request */
+        unsigned mute;        /* execute, then answer nothing and keep the connection */
 
         /* What arrived (under lock). */
         struct fake_entry *log;

@@ -285,6 +285,28 @@ START_TEST(test_retry_after_drop_keeps_number) {
 }
 END_TEST
 
+START_TEST(test_lost_reply_resent_on_a_new_connection) {
+        vs_client *c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_create(c, "/l", "0", 1, 0, NULL), 0);
+
+        /* The fake executes the set and never answers, on a connection that stays open: after
+         * the resend interval the client gives that connection up and asks again. */
+        fake_lock(&fa);
+        fa.mute = 1;
+        size_t from = fa.n_log;
+        fake_unlock(&fa);
+        uint64_t t0 = now_usec();
+        ck_assert_int_eq(vs_set(c, "/l", "1", 1, 0, NULL), 0); /* not BadVersion: ran once */
+        ck_assert_uint_ge(now_usec() - t0, 1000000);
+        assert_resent(&fa, from, 2);
+        fake_lock(&fa);
+        ck_assert_uint_eq(fa.executed, 2);
+        ck_assert_uint_eq(fa.connections, 2);
+        fake_unlock(&fa);
+        vs_client_free(c);
+}
+END_TEST
+
 START_TEST(test_unavailable_retried_same_number) {
         vs_client *c = client_for(fa.address, 5000000);
         ck_assert_int_eq(vs_create(c, "/u", "0", 1, 0, NULL), 0);
@@ -519,6 +541,7 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_redirect_followed);
         tcase_add_test(tc, test_redirect_loop_bounded);
         tcase_add_test(tc, test_retry_after_drop_keeps_number);
+        tcase_add_test(tc, test_lost_reply_resent_on_a_new_connection);
         tcase_add_test(tc, test_unavailable_retried_same_number);
         tcase_add_test(tc, test_timeout);
         tcase_add_test(tc, test_connect_refused);
