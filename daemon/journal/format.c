@@ -513,12 +513,13 @@ void vs_scan_done(struct vs_scan *s) {
         *s = (struct vs_scan) {};
 }
 
-int vs_format_image_encode(struct vs_buf *b, uint64_t generation, const struct vs_scan *s) {
+int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan *s) {
         for (size_t i = 0; i < s->n_tenants; i++) {
-                const struct vs_scan_tenant *t = &s->tenants[i];
+                struct vs_scan_tenant *t = &s->tenants[i];
                 uint64_t floor = t->has_meta ? t->meta.checkpoint_op : 0;
                 size_t first = entry_lower_bound(t, floor + 1);
                 uint64_t n = (t->has_meta ? 1 : 0) + (t->missing_from ? 1 : 0) + (t->n_entries - first);
+                t->chain_seq = 0;
                 if (n == 0)
                         continue;
                 uint64_t seq = t->max_seq >= n ? t->max_seq - n + 1 : 1;
@@ -545,6 +546,13 @@ int vs_format_image_encode(struct vs_buf *b, uint64_t generation, const struct v
                                 return r;
                         prev = seq++;
                 }
+                t->chain_seq = prev;
         }
         return 0;
+}
+
+void vs_format_record_rebase(uint8_t *rec, uint64_t generation, uint64_t prev_seq) {
+        vs_put_le64(rec + 8, generation);
+        vs_put_le64(rec + 32, prev_seq);
+        vs_put_le64(rec + 64, vs_checksum(rec, 64));
 }

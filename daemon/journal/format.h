@@ -163,5 +163,11 @@ const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tena
 
 /* Appends to b a compacted image of the scanned state for a new file of `generation`: per tenant its
  * metadata, a MISSING record if a hole is unrepaired, and its entries above the checkpoint op.
- * The rewritten records carry consecutive seqs ending at the tenant's max_seq. b must already hold the new file header. Returns 0 or -ENOMEM. */
-int vs_format_image_encode(struct vs_buf *b, uint64_t generation, const struct vs_scan *s);
+ * The rewritten records carry consecutive seqs ending at the tenant's max_seq, and each tenant's
+ * chain_seq is set to its chain in the image (0 if the image holds nothing of it), so that appends
+ * can continue the chain. b must already hold the new file header. Returns 0 or -ENOMEM. */
+int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan *s);
+
+/* Moves an encoded record (as written by vs_format_record_encode()) to another file generation and
+ * chain position, resealing its header checksum. */
+void vs_format_record_rebase(uint8_t *rec, uint64_t generation, uint64_t prev_seq);

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "journal/statedir.h"
+#include "util/cleanup.h"
+
+#define DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
+#define DEFAULT_MAX_PENDING (UINT64_C(256) << 20)
+
+struct tenant {
+        uint64_t tenant;
+        uint64_t chain_seq;    /* prev_seq for its next record in the current file */
+        uint64_t last_seq;     /* last seq appended */
+        uint64_t durable_seq;
+        bool reported;         /* scratch while building one batch's completions */
+};
+
+/* One appended record of a batch: where it is in the batch buffer and whose it is. */
+struct queued {
+        size_t offset;
+        uint64_t tenant;
+        uint64_t seq;
+};
+
+struct batch {
+        struct vs_buf bytes;
+        struct queued *recs;
+        size_t n_recs;
+        size_t cap_recs;
+};
+
+struct completion {
+        uint64_t tenant;
+        uint64_t seq;
+        int error;
+};
+
+struct vs_journal {
+        struct vs_journal_options opt;
+        int dir_fd;
+        int fd;                 /* current journal file */
+        int event_fd;
+        uint64_t generation;
+        uint64_t file_end;      /* durable end; only the I/O thread changes it after open */
+        uint64_t rewrite_size;  /* size right after the last rewrite */
+
+        struct vs_buf recovery_bytes;
+        struct vs_scan recovery;
+
+        pthread_t thread;
+        bool thread_started;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        /* under lock: */
+        struct tenant *tenants; /* sorted by id */
+        size_t n_tenants;
+        size_t cap_tenants;
+        struct batch pending;   /* appended, not yet taken by the I/O thread */
+        bool commit_requested;
+        bool stop;
+        bool nospace;
+        bool retry_now;
+        int failed;             /* fatal error, 0 if none */
+        struct completion *done;
+        size_t n_done;
+        size_t cap_done;
+        /* I/O thread only: */
+        struct batch flushing;
+};
+
+static void log_msg(const struct vs_journal_options *o, int prio, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void log_msg(const struct vs_journal_options *o, int prio, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (o->log)
+                o->log(o->log_ctx, prio, msg);
+        else
+                fprintf(stderr, "viewstamp journal: %s\n", msg);
+}
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...) {
+        if (err && errlen > 0) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
+
+static int grow_array(void **p, size_t *cap, size_t need, size_t size) {
+        if (need <= *cap)
+                return 0;
+        size_t n = *cap ? *cap * 2 : 16;
+        while (n < need)
+                n *= 2;
+        void *q = reallocarray(*p, n, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *cap = n;
+        return 0;
+}
+
+static void batch_clear(struct batch *b) {
+        b->bytes.len = 0;
+        b->n_recs = 0;
+}
+
+static void batch_free(struct batch *b) {
+        vs_buf_free(&b->bytes);
+        free(b->recs);
+        *b = (struct batch) {};
+}
+
+/* Moves src's records to the end of dst, leaving src empty. */
+static int batch_move(struct batch *dst, struct batch *src) {
+        if (dst->bytes.len == 0) {
+                struct batch t = *dst;
+                *dst = *src;
+                *src = t;
+                batch_clear(src);
+                return 0;
+        }
+        int r = vs_buf_reserve(&dst->bytes, src->bytes.len);
+        if (r < 0)
+                return r;
+        r = grow_array((void **) &dst->recs, &dst->cap_recs, dst->n_recs + src->n_recs, sizeof(*dst->recs));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < src->n_recs; i++) {
+                dst->recs[dst->n_recs + i] = src->recs[i];
+                dst->recs[dst->n_recs + i].offset += dst->bytes.len;
+        }
+        memcpy(dst->bytes.data + dst->bytes.len, src->bytes.data, src->bytes.len);
+        dst->bytes.len += src->bytes.len;
+        dst->n_recs += src->n_recs;
+        batch_clear(src);
+        return 0;
+}
+
+static struct tenant *tenant_find(struct vs_journal *j, uint64_t id, size_t *ret_index) {
+        size_t lo = 0, hi = j->n_tenants;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (j->tenants[mid].tenant < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (ret_index)
+                *ret_index = lo;
+        return lo < j->n_tenants && j->tenants[lo].tenant == id ? &j->tenants[lo] : NULL;
+}
+
+static struct tenant *tenant_get(struct vs_journal *j, uint64_t id) {
+        size_t i;
+        struct tenant *t = tenant_find(j, id, &i);
+        if (t)
+                return t;
+        if (grow_array((void **) &j->tenants, &j->cap_tenants, j->n_tenants + 1, sizeof(*j->tenants)) < 0)
+                return NULL;
+        memmove(&j->tenants[i + 1], &j->tenants[i], (j->n_tenants - i) * sizeof(*j->tenants));
+        j->n_tenants++;
+        j->tenants[i] = (struct tenant) { .tenant = id };
+        return &j->tenants[i];
+}
+
+/* Makes the tenants' chains start from a freshly written image, then moves the records still
+ * queued (encoded for the previous file) onto the new file's generation and chains. */
+static void rechain(struct vs_journal *j, const struct vs_scan *image, struct batch *queued) {
+        for (size_t i = 0; i < j->n_tenants; i++) {
+                const struct vs_scan_tenant *t = vs_scan_find(image, j->tenants[i].tenant);
+                j->tenants[i].chain_seq = t ? t->chain_seq : 0;
+        }
+        for (size_t i = 0; i < queued->n_recs; i++) {
+                struct tenant *t = tenant_find(j, queued->recs[i].tenant, NULL);
+                vs_format_record_rebase(queued->bytes.data + queued->recs[i].offset, j->generation, t->chain_seq);
+                t->chain_seq = queued->recs[i].seq;
+        }
+}
+
+/* Rewrites the durable journal [0, file_end) as a compacted image in a new generation. Runs on
+ * the I/O thread (or in open, before it exists); takes the lock only to switch files. */
+static int rewrite(struct vs_journal *j) {
+        _cleanup_(vs_buf_free) struct vs_buf old = {};
+        _cleanup_(vs_buf_free) struct vs_buf img = {};
+        struct vs_scan s;
+        char name[VS_JOURNAL_NAME_MAX], old_name[VS_JOURNAL_NAME_MAX];
+
+        int r = vs_buf_reserve(&old, j->file_end);
+        if (r < 0)
+                return r;
+        r = vs_pread_full(j->fd, old.data, j->file_end, 0);
+        if (r < 0)
+                return r;
+        old.len = j->file_end;
+        r = vs_scan_buffer(old.data, old.len, &s);
+        if (r < 0)
+                return r;
+
+        uint64_t generation = j->generation + 1;
+        r = vs_buf_reserve(&img, VS_FORMAT_FILE_HEADER_SIZE);
+        if (r >= 0) {
+                vs_format_file_header_encode(img.data, &(struct vs_file_header) {
+                        .version = VS_FORMAT_VERSION, .cluster_id = j->opt.cluster_id,
+                        .node_id = j->opt.node_id, .generation = generation });
+                img.len = VS_FORMAT_FILE_HEADER_SIZE;
+                r = vs_format_image_encode(&img, generation, &s);
+        }
+        int fd = -1;
+        vs_journal_name(name, generation);
+        if (r >= 0)
+                r = vs_write_file_atomic(j->dir_fd, name, img.data, img.len, &fd);
+        if (r < 0) {
+                vs_scan_done(&s);
+                return r;
+        }
+
+        pthread_mutex_lock(&j->lock);
+        vs_journal_name(old_name, j->generation);
+        close(j->fd);
+        j->fd = fd;
+        j->generation = generation;
+        j->file_end = img.len;
+        j->rewrite_size = img.len;
+        rechain(j, &s, &j->pending);
+        pthread_mutex_unlock(&j->lock);
+        vs_scan_done(&s);
+
+        /* A crash before this unlink leaves both files; open keeps the newer. */
+        if (unlinkat(j->dir_fd, old_name, 0) < 0)
+                log_msg(&j->opt, LOG_WARNING, "cannot remove %s after rewrite: %m", old_name);
+        log_msg(&j->opt, LOG_INFO, "rewrote journal as %s: %zu bytes", name, img.len);
+        return 0;
+}
+
+static bool should_rewrite(const struct vs_journal *j) {
+        uint64_t min = j->opt.compact_bytes ? j->opt.compact_bytes : DEFAULT_COMPACT_BYTES;
+        return j->file_end >= min && j->file_end >= 2 * j->rewrite_size;
+}
+
+/* Called with the lock held: completions for the tenants of a batch, in order, one per tenant. */
+static int complete(struct vs_journal *j, const struct batch *b, int error) {
+        for (size_t i = b->n_recs; i > 0; i--) {
+                struct tenant *t = tenant_find(j, b->recs[i - 1].tenant, NULL);
+                if (t->reported)
+                        continue;
+                t->reported = true;
+                if (error == 0)
+                        t->durable_seq = b->recs[i - 1].seq;
+                int r = grow_array((void **) &j->done, &j->cap_done, j->n_done + 1, sizeof(*j->done));
+                if (r < 0)
+                        return r;
+                j->done[j->n_done++] = (struct completion) {
+                        .tenant = t->tenant, .seq = t->durable_seq, .error = error };
+        }
+        for (size_t i = 0; i < b->n_recs; i++)
+                tenant_find(j, b->recs[i].tenant, NULL)->reported = false;
+        return 0;
+}
+
+static void signal_loop(struct vs_journal *j) {
+        uint64_t one = 1;
+        /* The counter only saturates after 2^64 - 2 unread signals. */
+        (void) !write(j->event_fd, &one, sizeof(one));
+}
+
+/* Writes and syncs the flushing batch. Returns 0, -ENOSPC (retryable: the file is as before), or
+ * another negative errno (fatal). */
+static int flush(struct vs_journal *j, uint64_t max_bytes) {
+        struct batch *b = &j->flushing;
+        if (max_bytes && j->file_end + b->bytes.len > max_bytes)
+                return -ENOSPC;
+        int r = vs_pwrite_full(j->fd, b->bytes.data, b->bytes.len, j->file_end);
+        if (r == -ENOSPC || r == -EDQUOT) {
+                /* Cut the partial batch away so the file ends on the last durable record. */
+                if (ftruncate(j->fd, (off_t) j->file_end) < 0)
+                        return -errno;
+                return -ENOSPC;
+        }
+        if (r < 0)
+                return r;
+        if (fdatasync(j->fd) < 0)
+                return errno == ENOSPC ? -EIO : -errno;
+        return 0;
+}
+
+static void *io_thread(void *arg) {
+        struct vs_journal *j = arg;
+
+        pthread_mutex_lock(&j->lock);
+        for (;;) {
+                while (!j->stop && !j->failed &&
+                       !(j->commit_requested && (j->pending.n_recs > 0 || j->flushing.n_recs > 0)) &&
+                       !(j->nospace && j->retry_now)) {
+                        if (j->nospace) {
+                                struct timespec ts;
+                                clock_gettime(CLOCK_REALTIME, &ts);
+                                ts.tv_sec += 1;
+                                if (pthread_cond_timedwait(&j->wake, &j->lock, &ts) == ETIMEDOUT)
+                                        j->retry_now = true;
+                        } else
+                                pthread_cond_wait(&j->wake, &j->lock);
+                }
+                if (j->stop || j->failed)
+                        break;
+                int r = batch_move(&j->flushing, &j->pending);
+                j->commit_requested = false;
+                j->retry_now = false;
+                uint64_t max_bytes = j->opt.max_bytes;
+                pthread_mutex_unlock(&j->lock);
+
+                if (r >= 0)
+                        r = flush(j, max_bytes);
+
+                pthread_mutex_lock(&j->lock);
+                bool was_nospace = j->nospace;
+                if (r == 0) {
+                        j->file_end += j->flushing.bytes.len;
+                        j->nospace = false;
+                        r = complete(j, &j->flushing, 0);
+                        batch_clear(&j->flushing);
+                        if (was_nospace)
+                                log_msg(&j->opt, LOG_NOTICE, "space available again, journal writes resumed");
+                } else if (r == -ENOSPC) {
+                        j->nospace = true;
+                        /* Report once when writes stop, not at every retry. */
+                        if (!was_nospace) {
+                                log_msg(&j->opt, LOG_ERR, "journal out of space at %" PRIu64 " bytes; "
+                                        "acknowledgements stop until space returns", j->file_end);
+                                r = complete(j, &j->flushing, -ENOSPC);
+                        } else
+                                r = 0;
+                }
+                if (r < 0 && r != -ENOSPC) {
+                        log_msg(&j->opt, LOG_CRIT, "journal write failed, journal stopped: %s", strerror(-r));
+                        j->failed = r;
+                        (void) complete(j, &j->flushing, r);
+                }
+                pthread_mutex_unlock(&j->lock);
+                signal_loop(j);
+
+                if (!j->failed && !j->nospace && should_rewrite(j)) {
+                        r = rewrite(j);
+                        if (r < 0)
+                                log_msg(&j->opt, LOG_WARNING, "journal rewrite failed, will retry: %s", strerror(-r));
+                        /* Do not retry at every batch when the rewrite itself cannot be done. */
+                        if (r < 0)
+                                j->rewrite_size = j->file_end;
+                }
+                pthread_mutex_lock(&j->lock);
+        }
+        pthread_mutex_unlock(&j->lock);
+        return NULL;
+}
+
+static void log_damage(struct vs_journal *j, const char *name, const struct vs_scan *s) {
+        for (size_t i = 0; i < s->n_damage; i++) {
+                const struct vs_damage *d = &s->damage[i];
+                const char *why = d->reason == VS_DAMAGE_BODY ? "body checksum mismatch" : "unreadable record header";
+                if (d->tail)
+                        log_msg(&j->opt, LOG_WARNING, "%s: cut %" PRIu64 " bytes at offset %" PRIu64
+                                " (%s): torn write of a batch never reported durable",
+                                name, d->length, d->offset, why);
+                else
+                        log_msg(&j->opt, LOG_ERR, "%s: %" PRIu64 " damaged bytes at offset %" PRIu64 " (%s)%s",
+                                name, d->length, d->offset, why, d->attributed ? "" : ", owner unknown");
+        }
+        for (size_t i = 0; i < s->n_tenants; i++)
+                if (s->tenants[i].missing_from)
+                        log_msg(&j->opt, LOG_ERR, "tenant %016" PRIx64 ": ops from %" PRIu64
+                                " on are missing and must be repaired from peers",
+                                s->tenants[i].tenant, s->tenants[i].missing_from);
+}
+
+static int create_first(struct vs_journal *j, char *err, size_t errlen) {
+        uint8_t h[VS_FORMAT_FILE_HEADER_SIZE];
+        char name[VS_JOURNAL_NAME_MAX];
+
+        j->generation = 1;
+        vs_format_file_header_encode(h, &(struct vs_file_header) {
+                .version = VS_FORMAT_VERSION, .cluster_id = j->opt.cluster_id,
+                .node_id = j->opt.node_id, .generation = j->generation });
+        vs_journal_name(name, j->generation);
+        int r = vs_write_file_atomic(j->dir_fd, name, h, sizeof(h), &j->fd);
+        if (r < 0)
+                return fail(err, errlen, r, "cannot create journal %s/%s: %s", j->opt.dir, name, strerror(-r));
+        j->file_end = j->rewrite_size = sizeof(h);
+        return vs_scan_buffer(h, sizeof(h), &j->recovery);
+}
+
+/* Checks the current journal's identity before anything is changed. */
+static int check_header(struct vs_journal *j, const char *name, char *err, size_t errlen) {
+        struct vs_file_header h;
+        const struct vs_buf *b = &j->recovery_bytes;
+        int r = vs_format_file_header_decode(b->data, b->len, &h);
+        if (r == -EMEDIUMTYPE)
+                return fail(err, errlen, r, "%s/%s is not a viewstamp journal", j->opt.dir, name);
+        if (r == -EPROTONOSUPPORT)
+                return fail(err, errlen, r, "%s/%s has format version %" PRIu32 ", newer than this "
+                            "viewstamp's %d: refusing to touch it", j->opt.dir, name,
+                            b->len >= 12 ? (uint32_t) b->data[8] | (uint32_t) b->data[9] << 8 : 0, VS_FORMAT_VERSION);
+        if (r < 0)
+                return fail(err, errlen, r, "%s/%s: file header is damaged", j->opt.dir, name);
+        if (h.cluster_id != j->opt.cluster_id || h.node_id != j->opt.node_id)
+                return fail(err, errlen, -EXDEV, "%s/%s belongs to cluster %016" PRIx64 " node %016" PRIx64
+                            ", not to this node (cluster %016" PRIx64 " node %016" PRIx64 "): "
+                            "was it copied to the wrong place?", j->opt.dir, name, h.cluster_id, h.node_id,
+                            j->opt.cluster_id, j->opt.node_id);
+        if (h.generation != j->generation)
+                return fail(err, errlen, -EBADMSG, "%s/%s: header says generation %" PRIu64,
+                            j->opt.dir, name, h.generation);
+        return 0;
+}
+
+static int tenants_from_recovery(struct vs_journal *j) {
+        for (size_t i = 0; i < j->recovery.n_tenants; i++) {
+                const struct vs_scan_tenant *s = &j->recovery.tenants[i];
+                struct tenant *t = tenant_get(j, s->tenant);
+                if (!t)
+                        return -ENOMEM;
+                *t = (struct tenant) { .tenant = s->tenant, .chain_seq = s->chain_seq,
+                                       .last_seq = s->max_seq, .durable_seq = s->max_seq };
+        }
+        return 0;
+}
+
+static int remove_stale(void *ctx, const char *name) {
+        struct vs_journal *j = ctx;
+        uint64_t g;
+        size_t n = strlen(name);
+        bool stale = (vs_journal_name_parse(name, &g) && g < j->generation) ||
+                     (n > 4 && strcmp(name + n - 4, ".tmp") == 0);
+        if (stale && unlinkat(j->dir_fd, name, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+static int recover(struct vs_journal *j, char *err, size_t errlen) {
+        char name[VS_JOURNAL_NAME_MAX];
+        int r = vs_statedir_current_journal(j->dir_fd, &j->generation);
+        if (r == -ENOENT)
+                return create_first(j, err, errlen);
+        if (r < 0)
+                return fail(err, errlen, r, "cannot list %s: %s", j->opt.dir, strerror(-r));
+
+        vs_journal_name(name, j->generation);
+        r = vs_read_file_at(j->dir_fd, name, &j->recovery_bytes);
+        if (r < 0)
+                return fail(err, errlen, r, "cannot read %s/%s: %s", j->opt.dir, name, strerror(-r));
+        r = check_header(j, name, err, errlen);
+        if (r < 0)
+                return r;
+        j->fd = openat(j->dir_fd, name, O_RDWR | O_CLOEXEC);
+        if (j->fd < 0)
+                return fail(err, errlen, -errno, "cannot open %s/%s for writing: %m", j->opt.dir, name);
+        r = vs_scan_buffer(j->recovery_bytes.data, j->recovery_bytes.len, &j->recovery);
+        if (r < 0)
+                return fail(err, errlen, r, "cannot scan %s/%s: %s", j->opt.dir, name, strerror(-r));
+        log_damage(j, name, &j->recovery);
+
+        r = tenants_from_recovery(j);
+        if (r < 0)
+                return r;
+        r = vs_statedir_list(j->dir_fd, remove_stale, j);
+        if (r < 0)
+                return fail(err, errlen, r, "cannot clean %s: %s", j->opt.dir, strerror(-r));
+
+        j->file_end = j->recovery.valid_end;
+        j->rewrite_size = j->file_end;
+        if (j->recovery_bytes.len > j->file_end) {
+                if (ftruncate(j->fd, (off_t) j->file_end) < 0 || fdatasync(j->fd) < 0)
+                        return fail(err, errlen, -errno, "cannot cut torn tail of %s/%s: %m", j->opt.dir, name);
+        }
+        for (size_t i = 0; i < j->recovery.n_damage; i++)
+                if (!j->recovery.damage[i].tail) {
+                        /* Make holes explicit (MISSING records) so that later scans do not depend
+                         * on the damaged bytes staying as they are. */
+                        r = rewrite(j);
+                        if (r < 0)
+                                return fail(err, errlen, r, "cannot rewrite damaged %s/%s: %s",
+                                            j->opt.dir, name, strerror(-r));
+                        break;
+                }
+        return 0;
+}
+
+int vs_journal_open(const struct vs_journal_options *o, struct vs_journal **ret, char *err, size_t errlen) {
+        _cleanup_free_ struct vs_journal *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->opt = *o;
+        if (!j->opt.dir)
+                j->opt.dir = VS_JOURNAL_DEFAULT_DIR;
+        j->fd = j->event_fd = -1;
+        pthread_mutex_init(&j->lock, NULL);
+        pthread_cond_init(&j->wake, NULL);
+
+        j->dir_fd = open(j->opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (j->dir_fd < 0) {
+                int r = -errno;
+                return fail(err, errlen, r, "state directory %s: %s", j->opt.dir, strerror(-r));
+        }
+        int r = 0;
+        if (faccessat(j->dir_fd, ".", W_OK, AT_EACCESS) < 0)
+                r = fail(err, errlen, -errno, "state directory %s is not writable: %m", j->opt.dir);
+        else if (flock(j->dir_fd, LOCK_EX | LOCK_NB) < 0)
+                r = fail(err, errlen, errno == EWOULDBLOCK ? -EBUSY : -errno,
+                         "state directory %s is in use by another process", j->opt.dir);
+        if (r >= 0)
+                r = recover(j, err, errlen);
+        if (r >= 0) {
+                j->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                if (j->event_fd < 0)
+                        r = -errno;
+        }
+        if (r >= 0) {
+                r = -pthread_create(&j->thread, NULL, io_thread, j);
+                j->thread_started = r >= 0;
+        }
+        if (r < 0) {
+                vs_journal_close(TAKE_PTR(j));
+                return r;
+        }
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+void vs_journal_close(struct vs_journal *j) {
+        if (!j)
+                return;
+        if (j->thread_started) {
+                pthread_mutex_lock(&j->lock);
+                j->stop = true;
+                pthread_cond_signal(&j->wake);
+                pthread_mutex_unlock(&j->lock);
+                pthread_join(j->thread, NULL);
+        }
+        pthread_cond_destroy(&j->wake);
+        pthread_mutex_destroy(&j->lock);
+        vs_journal_recovery_done(j);
+        batch_free(&j->pending);
+        batch_free(&j->flushing);
+        free(j->tenants);
+        free(j->done);
+        if (j->fd >= 0)
+                close(j->fd);
+        if (j->event_fd >= 0)
+                close(j->event_fd);
+        if (j->dir_fd >= 0)
+                close(j->dir_fd);
+        free(j);
+}
+
+const struct vs_scan *vs_journal_recovery(const struct vs_journal *j) {
+        return &j->recovery;
+}
+
+void vs_journal_recovery_done(struct vs_journal *j) {
+        vs_scan_done(&j->recovery);
+        vs_buf_free(&j->recovery_bytes);
+}
+
+int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r) {
+        size_t size = vs_format_record_size(r);
+        if (size == 0)
+                return r->kind == VR_RECORD_ENTRY && r->entry.len > VS_FORMAT_MAX_COMMAND ? -EMSGSIZE : -EINVAL;
+
+        pthread_mutex_lock(&j->lock);
+        int ret = j->failed;
+        struct tenant *t = NULL;
+        uint64_t max_pending = j->opt.max_pending ? j->opt.max_pending : DEFAULT_MAX_PENDING;
+        if (ret == 0 && j->nospace && j->pending.bytes.len + j->flushing.bytes.len + size > max_pending)
+                ret = -ENOBUFS;
+        if (ret == 0) {
+                t = tenant_get(j, tenant);
+                if (!t)
+                        ret = -ENOMEM;
+                else if (r->seq <= t->last_seq)
+                        ret = -EINVAL;
+        }
+        if (ret == 0)
+                ret = grow_array((void **) &j->pending.recs, &j->pending.cap_recs, j->pending.n_recs + 1,
+                                 sizeof(*j->pending.recs));
+        if (ret == 0) {
+                size_t offset = j->pending.bytes.len;
+                ret = vs_format_record_encode(&j->pending.bytes, j->generation, tenant, t->chain_seq, r);
+                if (ret == 0) {
+                        j->pending.recs[j->pending.n_recs++] = (struct queued) {
+                                .offset = offset, .tenant = tenant, .seq = r->seq };
+                        t->chain_seq = t->last_seq = r->seq;
+                }
+        }
+        pthread_mutex_unlock(&j->lock);
+        return ret;
+}
+
+void vs_journal_commit(struct vs_journal *j) {
+        pthread_mutex_lock(&j->lock);
+        if (j->pending.n_recs > 0) {
+                j->commit_requested = true;
+                j->retry_now = true;
+                pthread_cond_signal(&j->wake);
+        }
+        pthread_mutex_unlock(&j->lock);
+}
+
+int vs_journal_fd(const struct vs_journal *j) {
+        return j->event_fd;
+}
+
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, void *ctx) {
+        uint64_t n;
+        (void) !read(j->event_fd, &n, sizeof(n));
+
+        pthread_mutex_lock(&j->lock);
+        struct completion *done = TAKE_PTR(j->done);
+        size_t n_done = j->n_done;
+        j->n_done = j->cap_done = 0;
+        pthread_mutex_unlock(&j->lock);
+
+        for (size_t i = 0; i < n_done; i++)
+                fn(ctx, done[i].tenant, done[i].seq, done[i].error);
+        free(done);
+        return (int) n_done;
+}
+
+void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes) {
+        pthread_mutex_lock(&j->lock);
+        j->opt.max_bytes = max_bytes;
+        j->retry_now = true;
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+}
+
+uint64_t vs_journal_size(struct vs_journal *j) {
+        pthread_mutex_lock(&j->lock);
+        uint64_t n = j->file_end;
+        pthread_mutex_unlock(&j->lock);
+        return n;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The node's durable journal: every tenant's vr_records (vr/record.h) in one file, written by group
+ * commit from an I/O thread, recovered on open by the scan in journal/format.h.
+ *
+ * One node-wide journal rather than one per tenant, by measurement (bench-journal on this
+ * project's disk, see README): the cost of a batch is one fdatasync, nearly independent of its size,
+ * so 100 tenants sharing a file pay one sync per event-loop turn, while 100 files need 100 syncs
+ * per turn; per-tenant files measured about two orders of magnitude fewer records per second with
+ * 100 active tenants. The shared file's price, a hole of unknown owner in the middle of the file,
+ * is bounded by the per-tenant prev_seq chain (format.h).
+ *
+ * State directory layout (default /var/lib/viewstamp):
+ *   journal.lock                    flock()ed while a journal is open: one writer per directory
+ *   journal-<generation:016x>.vsj   the journal (format.h); the highest generation is current
+ *   *.tmp                           unfinished rewrites, deleted on open
+ *
+ * Contract:
+ *  - vs_journal_open() refuses, with a negative errno and a message, a missing (-ENOENT) or
+ *    unwritable (-EACCES, -EROFS) directory, one locked by another process (-EBUSY), a foreign file
+ *    (-EMEDIUMTYPE), a newer format (-EPROTONOSUPPORT), a journal of another cluster or node
+ *    (-EXDEV), an unreadable header (-EBADMSG); it changes nothing on disk when it refuses.
+ *  - On success it has recovered: torn tails are cut (truncated away), holes are logged and kept as
+ *    explicit MISSING records by an immediate rewrite, and vs_journal_recovery() describes each
+ *    tenant's state (its metadata, entries, missing_from, max_seq) until vs_journal_recovery_done().
+ *  - vs_journal_append() only encodes into memory (never blocks on I/O). Records of one tenant must
+ *    come with increasing seqs; they are written in append order. The caller ends each event-loop
+ *    turn with vs_journal_commit(): everything appended since the last batch goes to disk with one
+ *    write and one fdatasync, across tenants, while the caller keeps running.
+ *  - When a batch is durable the journal's eventfd (vs_journal_fd()) becomes readable; then
+ *    vs_journal_dispatch() calls back "tenant T durable up to seq S", once per tenant per batch, in
+ *    order. Only after that callback may the core act on those records.
+ *  - Out of space (a real ENOSPC/EDQUOT, or the max_bytes limit): the batch is not made durable, the
+ *    file is cut back to its last durable end, the callback reports -ENOSPC for the tenants waiting
+ *    (their durable seq does not move, so they stop acknowledging), and the batch is retried every
+ *    second and at each commit, in order, until space returns; appends keep queueing in memory up
+ *    to max_pending bytes, then fail with -ENOBUFS. Nothing already durable is touched.
+ *  - Any other write or sync error is fatal for this journal instance (after a failed fdatasync the
+ *    page cache cannot be trusted): callbacks and later appends report it, and the daemon must
+ *    reopen (i.e. restart), which recovers from what is really on disk.
+ *  - The file is rewritten (compacted) by the I/O thread when it exceeds max(compact_bytes, twice
+ *    its size after the last rewrite): each tenant keeps its metadata and its entries above its
+ *    checkpoint op (journal/checkpoint.h), so disk use is bounded under steady load as long as
+ *    tenants checkpoint. Appends continue meanwhile.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "journal/format.h"
+#include "vr/record.h"
+
+#define VS_JOURNAL_DEFAULT_DIR "/var/lib/viewstamp"
+
+typedef void (*vs_journal_log_fn)(void *ctx, int priority, const char *msg);
+
+struct vs_journal_options {
+        const char *dir;          /* NULL: VS_JOURNAL_DEFAULT_DIR */
+        uint64_t cluster_id;
+        uint64_t node_id;
+        uint64_t max_bytes;       /* 0: no limit of our own */
+        uint64_t compact_bytes;   /* 0: 64 MiB */
+        uint64_t max_pending;     /* 0: 256 MiB */
+        vs_journal_log_fn log;    /* NULL: stderr; priority is a syslog level */
+        void *log_ctx;
+};
+
+struct vs_journal;
+
+/* Errors described in the header comment; err (may be NULL) receives a one-line explanation. */
+int vs_journal_open(const struct vs_journal_options *o, struct vs_journal **ret, char *err, size_t errlen);
+/* Waits for the I/O thread to finish the batch in flight; records not yet durable are dropped
+ * (they were never reported durable). */
+void vs_journal_close(struct vs_journal *j);
+
+const struct vs_scan *vs_journal_recovery(const struct vs_journal *j);
+void vs_journal_recovery_done(struct vs_journal *j);
+
+/* 0; -EINVAL for a malformed record or a seq not above the tenant's last; -EMSGSIZE; -ENOBUFS while
+ * out of space with max_pending queued; the fatal error once the journal has failed. Changes nothing
+ * on error. */
+int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r);
+void vs_journal_commit(struct vs_journal *j);
+
+int vs_journal_fd(const struct vs_journal *j);
+
+/* error is 0 (seq is now durable) or a negative errno (seq is the tenant's last durable seq). */
+typedef void (*vs_journal_durable_fn)(void *ctx, uint64_t tenant, uint64_t seq, int error);
+/* Drains the eventfd and reports completions. Returns how many were reported. */
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, void *ctx);
+
+/* Raises or lowers max_bytes (0: no limit); a batch waiting for space is retried at once. */
+void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes);
+/* Current size of the journal file in bytes, as durable. */
+uint64_t vs_journal_size(struct vs_journal *j);
