@@ -11,12 +11,12 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "journal/journal.h"
 #include "journal/statedir.h"
+#include "log/log.h"
 #include "util/cleanup.h"
 
 #define DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
@@ -82,21 +82,6 @@ struct vs_journal {
         /* I/O thread only: */
         struct batch flushing;
 };
-
-static void log_msg(const struct vs_journal_options *o, int prio, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void log_msg(const struct vs_journal_options *o, int prio, const char *fmt, ...) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        if (o->log)
-                o->log(o->log_ctx, prio, msg);
-        else
-                fprintf(stderr, "viewstamp journal: %s\n", msg);
-}
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -252,8 +237,8 @@ static int rewrite(struct vs_journal *j) {
 
         /* A crash before this unlink leaves both files; open keeps the newer. */
         if (unlinkat(j->dir_fd, old_name, 0) < 0)
-                log_msg(&j->opt, LOG_WARNING, "cannot remove %s after rewrite: %m", old_name);
-        log_msg(&j->opt, LOG_INFO, "rewrote journal as %s: %zu bytes", name, img.len);
+                vs_log_full(VS_LOG_WARNING, NULL, -errno, "cannot remove %s after rewrite", old_name);
+        vs_log_full(VS_LOG_INFO, NULL, 0, "rewrote journal as %s: %zu bytes", name, img.len);
         return 0;
 }
 
@@ -344,19 +329,19 @@ static void *io_thread(void *arg) {
                         r = complete(j, &j->flushing, 0);
                         batch_clear(&j->flushing);
                         if (was_nospace)
-                                log_msg(&j->opt, LOG_NOTICE, "space available again, journal writes resumed");
+                                vs_log_full(VS_LOG_NOTICE, NULL, 0, "space available again, journal writes resumed");
                 } else if (r == -ENOSPC) {
                         j->nospace = true;
                         /* Report once when writes stop, not at every retry. */
                         if (!was_nospace) {
-                                log_msg(&j->opt, LOG_ERR, "journal out of space at %" PRIu64 " bytes; "
+                                vs_log_full(VS_LOG_ERR, NULL, 0, "journal out of space at %" PRIu64 " bytes; "
                                         "acknowledgements stop until space returns", j->file_end);
                                 r = complete(j, &j->flushing, -ENOSPC);
                         } else
                                 r = 0;
                 }
                 if (r < 0 && r != -ENOSPC) {
-                        log_msg(&j->opt, LOG_CRIT, "journal write failed, journal stopped: %s", strerror(-r));
+                        vs_log_full(VS_LOG_ERR, NULL, r, "journal write failed, journal stopped");
                         j->failed = r;
                         (void) complete(j, &j->flushing, r);
                 }
@@ -366,7 +351,7 @@ static void *io_thread(void *arg) {
                 if (!j->failed && !j->nospace && should_rewrite(j)) {
                         r = rewrite(j);
                         if (r < 0)
-                                log_msg(&j->opt, LOG_WARNING, "journal rewrite failed, will retry: %s", strerror(-r));
+                                vs_log_full(VS_LOG_WARNING, NULL, r, "journal rewrite failed, will retry later");
                         /* Do not retry at every batch when the rewrite itself cannot be done. */
                         if (r < 0)
                                 j->rewrite_size = j->file_end;
@@ -382,16 +367,16 @@ static void log_damage(struct vs_journal *j, const char *name, const struct vs_s
                 const struct vs_damage *d = &s->damage[i];
                 const char *why = d->reason == VS_DAMAGE_BODY ? "body checksum mismatch" : "unreadable record header";
                 if (d->tail)
-                        log_msg(&j->opt, LOG_WARNING, "%s: cut %" PRIu64 " bytes at offset %" PRIu64
+                        vs_log_full(VS_LOG_WARNING, NULL, 0, "%s: cut %" PRIu64 " bytes at offset %" PRIu64
                                 " (%s): torn write of a batch never reported durable",
                                 name, d->length, d->offset, why);
                 else
-                        log_msg(&j->opt, LOG_ERR, "%s: %" PRIu64 " damaged bytes at offset %" PRIu64 " (%s)%s",
+                        vs_log_full(VS_LOG_ERR, NULL, 0, "%s: %" PRIu64 " damaged bytes at offset %" PRIu64 " (%s)%s",
                                 name, d->length, d->offset, why, d->attributed ? "" : ", owner unknown");
         }
         for (size_t i = 0; i < s->n_tenants; i++)
                 if (s->tenants[i].missing_from)
-                        log_msg(&j->opt, LOG_ERR, "tenant %016" PRIx64 ": ops from %" PRIu64
+                        vs_log_full(VS_LOG_ERR, NULL, 0, "tenant %016" PRIx64 ": ops from %" PRIu64
                                 " on are missing and must be repaired from peers",
                                 s->tenants[i].tenant, s->tenants[i].missing_from);
 }

@@ -54,8 +54,6 @@
 
 #define VS_JOURNAL_DEFAULT_DIR "/var/lib/viewstamp"
 
-typedef void (*vs_journal_log_fn)(void *ctx, int priority, const char *msg);
-
 struct vs_journal_options {
         const char *dir;          /* NULL: VS_JOURNAL_DEFAULT_DIR */
         uint64_t cluster_id;
@@ -63,8 +61,6 @@ struct vs_journal_options {
         uint64_t max_bytes;       /* 0: no limit of our own */
         uint64_t compact_bytes;   /* 0: 64 MiB */
         uint64_t max_pending;     /* 0: 256 MiB */
-        vs_journal_log_fn log;    /* NULL: stderr; priority is a syslog level */
-        void *log_ctx;
 };
 
 struct vs_journal;
