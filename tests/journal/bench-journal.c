@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * bench-journal [DIR [SECONDS]]: figures for the journal on the device holding DIR (default: a
+ * fresh directory under the current one; SECONDS per measurement, default 2).
+ *
+ *  1. the device's raw rate of append + fdatasync, measured here, as the ceiling (in slices
+ *     alternating with the journal's 1-record batches, because the device's rate drifts);
+ *  2. the journal, closed loop (append a batch, commit, wait until durable, repeat), for 1, 8, 64
+ *     and 512 records of 128-byte commands per batch: records/s, MB/s, and the p50/p99 latency
+ *     from append to the durable callback;
+ *        - 1 tenant;
+ *        - 100 tenants taking turns (the same records per batch, spread over tenants);
+ *        - 100 tenants each appending the batch size (100 times the records per batch);
+ *  3. the alternative design, one file per tenant, 100 tenants with one record each per turn:
+ *     one fdatasync per tenant file.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "log/log.h"
+#include "util/cleanup.h"
+
+#define COMMAND_BYTES 128
+#define MAX_TENANTS 100
+
+static double seconds = 2.0;
+static char dir[4096];
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int r) {
+        fprintf(stderr, "bench-journal: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        exit(EXIT_FAILURE);
+}
+
+static double raw_fdatasync_rate(double secs) {
+        char path[4200];
+        uint8_t rec[VS_FORMAT_RECORD_HEADER_SIZE + VS_FORMAT_ENTRY_FIXED + COMMAND_BYTES] = {};
+        snprintf(path, sizeof(path), "%s/raw", dir);
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                die(path, -errno);
+        unsigned n = 0;
+        double start = now(), t;
+        off_t off = 0;
+        do {
+                if (pwrite(fd, rec, sizeof(rec), off) != (ssize_t) sizeof(rec) || fdatasync(fd) < 0)
+                        die("raw write", -errno);
+                off += (off_t) sizeof(rec);
+                n++;
+        } while ((t = now()) - start < secs);
+        unlink(path);
+        return n / (t - start);
+}
+
+/* One file per tenant: what the node-wide journal is chosen against. */
+static double per_tenant_files_rate(unsigned tenants) {
+        int fds[MAX_TENANTS];
+        uint8_t rec[VS_FORMAT_RECORD_HEADER_SIZE + VS_FORMAT_ENTRY_FIXED + COMMAND_BYTES] = {};
+        char path[4200];
+        for (unsigned i = 0; i < tenants; i++) {
+                snprintf(path, sizeof(path), "%s/tenant-%u", dir, i);
+                fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fds[i] < 0)
+                        die(path, -errno);
+        }
+        unsigned long n = 0;
+        off_t off = 0;
+        double start = now(), t;
+        do {
+                for (unsigned i = 0; i < tenants; i++)
+                        if (pwrite(fds[i], rec, sizeof(rec), off) != (ssize_t) sizeof(rec))
+                                die("per-tenant write", -errno);
+                for (unsigned i = 0; i < tenants; i++)
+                        if (fdatasync(fds[i]) < 0)
+                                die("per-tenant fdatasync", -errno);
+                off += (off_t) sizeof(rec);
+                n += tenants;
+        } while ((t = now()) - start < seconds);
+        for (unsigned i = 0; i < tenants; i++) {
+                close(fds[i]);
+                snprintf(path, sizeof(path), "%s/tenant-%u", dir, i);
+                unlink(path);
+        }
+        return n / (t - start);
+}
+
+struct waiter {
+        uint64_t durable[MAX_TENANTS];
+};
+
+static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
+        struct waiter *w = ctx;
+        if (error != 0)
+                die("durable callback", error);
+        w->durable[tenant] = seq;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+struct result {
+        double records_per_s;
+        double mb_per_s;
+        double p50_us;
+        double p99_us;
+};
+
+/* Closed loop: per_batch records over `tenants` tenants (round robin), commit, wait, repeat. */
+static struct result run_journal(unsigned tenants, unsigned per_batch, double secs) {
+        static unsigned run_id;
+        char sub[4200];
+        snprintf(sub, sizeof(sub), "%s/j%u", dir, run_id++);
+        if (mkdir(sub, 0700) < 0)
+                die(sub, -errno);
+        struct vs_journal_options o = { .dir = sub, .cluster_id = 1, .node_id = 1,
+                                        .compact_bytes = UINT64_C(1) << 40 };
+        struct vs_journal *j;
+        char err[256] = "";
+        int r = vs_journal_open(&o, &j, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "bench-journal: %s\n", err);
+                exit(EXIT_FAILURE);
+        }
+        vs_journal_recovery_done(j);
+
+        static uint8_t command[COMMAND_BYTES];
+        uint64_t seq[MAX_TENANTS] = {};
+        struct waiter w = {};
+        size_t cap = 1 << 20, n_lat = 0;
+        double *lat = malloc(cap * sizeof(double));
+        double *issued = malloc(per_batch * sizeof(double));
+        unsigned *owner = malloc(per_batch * sizeof(unsigned));
+        uint64_t *want = malloc(per_batch * sizeof(uint64_t));
+        if (!lat || !issued || !owner || !want)
+                die("malloc", -ENOMEM);
+        uint64_t records = 0, start_size = vs_journal_size(j);
+        unsigned cursor = 0;
+
+        double start = now(), t;
+        do {
+                for (unsigned i = 0; i < per_batch; i++) {
+                        unsigned tenant = cursor++ % tenants;
+                        struct vr_record e = {
+                                .kind = VR_RECORD_ENTRY, .seq = ++seq[tenant],
+                                .entry = { .op = seq[tenant], .view = 1, .client_id = 7, .request = seq[tenant],
+                                           .len = COMMAND_BYTES, .data = command },
+                        };
+                        issued[i] = now();
+                        owner[i] = tenant;
+                        want[i] = seq[tenant];
+                        r = vs_journal_append(j, tenant, &e);
+                        if (r < 0)
+                                die("append", r);
+                }
+                vs_journal_commit(j);
+                /* Each record's latency ends when the callback covering it has run. */
+                unsigned left = per_batch;
+                while (left > 0) {
+                        struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
+                        if (poll(&p, 1, 10000) != 1)
+                                die("poll", -ETIMEDOUT);
+                        vs_journal_dispatch(j, on_durable, &w);
+                        double done = now();
+                        for (unsigned i = 0; i < per_batch; i++)
+                                if (issued[i] > 0 && w.durable[owner[i]] >= want[i]) {
+                                        if (n_lat == cap) {
+                                                cap *= 2;
+                                                lat = realloc(lat, cap * sizeof(double));
+                                                if (!lat)
+                                                        die("realloc", -ENOMEM);
+                                        }
+                                        lat[n_lat++] = done - issued[i];
+                                        issued[i] = 0;
+                                        left--;
+                                }
+                }
+                records += per_batch;
+        } while ((t = now()) - start < secs);
+
+        uint64_t bytes = vs_journal_size(j) - start_size;
+        vs_journal_close(j);
+        qsort(lat, n_lat, sizeof(double), cmp_double);
+        struct result res = {
+                .records_per_s = records / (t - start),
+                .mb_per_s = bytes / (t - start) / 1e6,
+                .p50_us = lat[n_lat / 2] * 1e6,
+                .p99_us = lat[(size_t) (n_lat * 0.99)] * 1e6,
+        };
+        free(lat);
+        free(issued);
+        free(owner);
+        free(want);
+        char cmd[4300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sub);
+        if (system(cmd) != 0)
+                die("cleanup", -EIO);
+        return res;
+}
+
+static void row(const char *what, unsigned tenants, unsigned per_batch, struct result r, double ref) {
+        printf("%-26s %7u %9u %12.0f %8.2f %9.0f %9.0f", what, tenants, per_batch, r.records_per_s, r.mb_per_s,
+               r.p50_us, r.p99_us);
+        if (ref > 0)
+                printf(" %7.1f%%", 100.0 * r.records_per_s / ref);
+        printf("\n");
+}
+
+int main(int argc, char **argv) {
+        const unsigned batches[] = { 1, 8, 64, 512 };
+
+        vs_log_set_level(VS_LOG_WARNING);
+        if (argc > 1)
+                snprintf(dir, sizeof(dir), "%s/bench-journal-XXXXXX", argv[1]);
+        else
+                snprintf(dir, sizeof(dir), "bench-journal-XXXXXX");
+        if (argc > 2)
+                seconds = atof(argv[2]);
+        if (!mkdtemp(dir))
+                die(dir, -errno);
+
+        /* The device's sync rate drifts; compare 1-record batches with it in alternating slices. */
+        double raw = 0, one_rate = 0;
+        struct result first = {};
+        for (int k = 0; k < 5; k++) {
+                raw += raw_fdatasync_rate(seconds / 5) / 5;
+                struct result r = run_journal(1, 1, seconds / 5);
+                one_rate += r.records_per_s / 5;
+                if (k == 0)
+                        first = r;
+        }
+        first.records_per_s = one_rate;
+        printf("device under %s\n", dir);
+        printf("raw append+fdatasync: %.0f syncs/s (%.0f us each)\n\n", raw, 1e6 / raw);
+        printf("%-26s %7s %9s %12s %8s %9s %9s %8s\n", "journal", "tenants", "per-batch", "records/s", "MB/s",
+               "p50(us)", "p99(us)", "vs-ref");
+
+        for (size_t i = 0; i < ELEMENTSOF(batches); i++) {
+                unsigned b = batches[i];
+                struct result one = b == 1 ? first : run_journal(1, b, seconds);
+                row("1 tenant", 1, b, one, b == 1 ? raw : 0);
+                row("100 tenants, round robin", 100, b, run_journal(100, b, seconds), one.records_per_s);
+                row("100 tenants, each a batch", 100, 100 * b, run_journal(100, 100 * b, seconds), one.records_per_s);
+        }
+        printf("\nvs-ref: 1-record batches against the raw sync rate; 100 tenants against 1 tenant at the same batch size\n");
+
+        double files = per_tenant_files_rate(100);
+        printf("\nalternative, one file per tenant, 100 tenants x 1 record per turn: %.0f records/s "
+               "(100 fdatasyncs per turn)\n", files);
+
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
