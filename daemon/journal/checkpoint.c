@@ -62,7 +62,7 @@ static int writer_put(void *ctx, const void *buf, size_t len) {
 int vs_checkpoint_write(int dir_fd, const struct vs_checkpoint_id *id,
                         int (*snapshot)(void *sm, vr_sm_write_fn write, void *ctx), void *sm) {
         char name[VS_JOURNAL_NAME_MAX], tmp[VS_JOURNAL_NAME_MAX + 8];
-        uint8_t h[HEADER_SIZE] = {}, t[TRAILER_SIZE];
+        uint8_t h[HEADER_SIZE] = {};
 
         vs_checkpoint_name(name, id->tenant, id->op);
         memcpy(tmp, name, sizeof(name));
@@ -92,6 +92,7 @@ int vs_checkpoint_write(int dir_fd, const struct vs_checkpoint_id *id,
         if (r >= 0)
                 r = snapshot(sm, writer_put, &w);
         if (r >= 0) {
+                uint8_t t[TRAILER_SIZE];
                 uint64_t length = w.length, sum = vs_checksum_final(&w.sum);
                 vs_put_le64(t, length);
                 vs_put_le64(t + 8, sum);

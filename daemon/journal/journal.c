@@ -350,11 +350,11 @@ static void *io_thread(void *arg) {
 
                 if (!j->failed && !j->nospace && should_rewrite(j)) {
                         r = rewrite(j);
-                        if (r < 0)
+                        if (r < 0) {
                                 vs_log_full(VS_LOG_WARNING, NULL, r, "journal rewrite failed, will retry later");
-                        /* Do not retry at every batch when the rewrite itself cannot be done. */
-                        if (r < 0)
+                                /* Not at every batch: only after the file has doubled again. */
                                 j->rewrite_size = j->file_end;
+                        }
                 }
                 pthread_mutex_lock(&j->lock);
         }

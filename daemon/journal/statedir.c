@@ -161,6 +161,6 @@ int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
         if (fsync(dir_fd) < 0)
                 return -errno;
         if (ret_fd)
-                *ret_fd = TAKE_FD(fd);
+                *ret_fd = TAKE_FD(fd); // cppcheck-suppress unreadVariable
         return 0;
 }

@@ -141,7 +141,8 @@ static struct result run_journal(unsigned tenants, unsigned per_batch, double se
         }
         vs_journal_recovery_done(j);
 
-        static uint8_t command[COMMAND_BYTES];
+        uint8_t command[COMMAND_BYTES];
+        memset(command, 0x5a, sizeof(command));
         uint64_t seq[MAX_TENANTS] = {};
         struct waiter w = {};
         size_t cap = 1 << 20, n_lat = 0;

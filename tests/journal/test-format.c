@@ -363,7 +363,8 @@ START_TEST(test_hole_heal_and_image) {
         b.len = VS_FORMAT_FILE_HEADER_SIZE;
         uint64_t seq = 0;
         for (uint64_t op = 1; op <= 6; op++) {
-                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = ++seq,
+                seq++;
+                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = seq,
                                        .entry = { .op = op, .view = 1, .len = sizeof(d), .data = d } };
                 if (op == 4)
                         lost_at = b.len;

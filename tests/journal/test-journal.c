@@ -501,16 +501,16 @@ static int fake_snapshot(void *sm, vr_sm_write_fn write, void *ctx) {
         struct fake_sm *f = sm;
         uint8_t chunk[1000];
         uint64_t x = f->seed;
-        for (size_t done = 0; done < f->len;) {
-                size_t n = f->len - done < sizeof(chunk) ? f->len - done : sizeof(chunk);
-                for (size_t i = 0; i < n; i++) {
-                        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-                        chunk[i] = (uint8_t) (x >> 56);
+        size_t used = 0;
+        for (size_t done = 0; done < f->len; done++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                chunk[used++] = (uint8_t) (x >> 56);
+                if (used == sizeof(chunk) || done + 1 == f->len) {
+                        int r = write(ctx, chunk, used);
+                        if (r < 0)
+                                return r;
+                        used = 0;
                 }
-                int r = write(ctx, chunk, n);
-                if (r < 0)
-                        return r;
-                done += n;
         }
         return 0;
 }
