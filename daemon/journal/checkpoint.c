@@ -59,38 +59,33 @@ static int writer_put(void *ctx, const void *buf, size_t len) {
         return 0;
 }
 
-int vs_checkpoint_write(int dir_fd, const struct vs_checkpoint_id *id,
-                        int (*snapshot)(void *sm, vr_sm_write_fn write, void *ctx), void *sm) {
-        char name[VS_JOURNAL_NAME_MAX], tmp[VS_JOURNAL_NAME_MAX + 8];
-        uint8_t h[HEADER_SIZE] = {};
+struct snapshot_source {
+        const struct vs_checkpoint_id *id;
+        int (*snapshot)(void *sm, vr_sm_write_fn write, void *ctx);
+        void *sm;
+};
 
-        vs_checkpoint_name(name, id->tenant, id->op);
-        memcpy(tmp, name, sizeof(name));
-        strcat(tmp, ".tmp");
-        (void) unlinkat(dir_fd, tmp, 0);
+static int fill_checkpoint(void *ctx, int fd) {
+        const struct snapshot_source *src = ctx;
+        uint8_t h[HEADER_SIZE] = {};
 
         _cleanup_free_ uint8_t *chunk = malloc(WRITE_CHUNK);
         if (!chunk)
                 return -ENOMEM;
-        _cleanup_close_ int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-
         memcpy(h, magic, sizeof(magic));
         vs_put_le32(h + 8, CHECKPOINT_VERSION);
-        vs_put_le64(h + 16, id->cluster_id);
-        vs_put_le64(h + 24, id->tenant);
-        vs_put_le64(h + 32, id->op);
+        vs_put_le64(h + 16, src->id->cluster_id);
+        vs_put_le64(h + 24, src->id->tenant);
+        vs_put_le64(h + 32, src->id->op);
         vs_put_le64(h + 56, vs_checksum(h, 56));
 
         struct writer w = { .fd = fd, .buf = chunk };
-        vs_checksum_init(&w.sum);
         int r = writer_put(&w, h, sizeof(h));
         /* The header is not part of the snapshot's checksum or length. */
         vs_checksum_init(&w.sum);
         w.length = 0;
         if (r >= 0)
-                r = snapshot(sm, writer_put, &w);
+                r = src->snapshot(src->sm, writer_put, &w);
         if (r >= 0) {
                 uint8_t t[TRAILER_SIZE];
                 uint64_t length = w.length, sum = vs_checksum_final(&w.sum);
@@ -100,15 +95,15 @@ int vs_checkpoint_write(int dir_fd, const struct vs_checkpoint_id *id,
         }
         if (r >= 0)
                 r = writer_drain(&w);
-        if (r >= 0 && fdatasync(fd) < 0)
-                r = -errno;
-        if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-                r = -errno;
-        if (r < 0) {
-                (void) unlinkat(dir_fd, tmp, 0);
-                return r;
-        }
-        return fsync(dir_fd) < 0 ? -errno : 0;
+        return r;
+}
+
+int vs_checkpoint_write(int dir_fd, const struct vs_checkpoint_id *id,
+                        int (*snapshot)(void *sm, vr_sm_write_fn write, void *ctx), void *sm) {
+        char name[VS_JOURNAL_NAME_MAX];
+        struct snapshot_source src = { id, snapshot, sm };
+        vs_checkpoint_name(name, id->tenant, id->op);
+        return vs_write_file_atomic_with(dir_fd, name, fill_checkpoint, &src, NULL);
 }
 
 struct vs_checkpoint_reader {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "journal/format.h"
+#include "util/array.h"
 #include "util/checksum.h"
 #include "util/unaligned.h"
 
@@ -267,63 +268,31 @@ int vs_format_walk(const uint8_t *buf, size_t len, vs_walk_fn fn, void *ctx) {
         return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size) {
-        if (need <= *cap)
-                return 0;
-        size_t n = *cap ? *cap * 2 : 8;
-        while (n < need)
-                n *= 2;
-        void *q = reallocarray(*p, n, size);
-        if (!q)
-                return -ENOMEM;
-        *p = q;
-        *cap = n;
-        return 0;
+/* Index of the first tenant with id >= `tenant`. */
+static size_t tenant_lower_bound(const struct vs_scan *s, uint64_t tenant) {
+        return VS_LOWER_BOUND(s->tenants, s->n_tenants, tenant, tenant);
 }
 
 static struct vs_scan_tenant *tenant_get(struct vs_scan *s, uint64_t tenant, size_t *cap) {
-        size_t lo = 0, hi = s->n_tenants;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (s->tenants[mid].tenant < tenant)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        if (lo < s->n_tenants && s->tenants[lo].tenant == tenant)
-                return &s->tenants[lo];
-        if (grow((void **) &s->tenants, cap, s->n_tenants + 1, sizeof(*s->tenants)) < 0)
+        size_t i = tenant_lower_bound(s, tenant);
+        if (i < s->n_tenants && s->tenants[i].tenant == tenant)
+                return &s->tenants[i];
+        if (vs_array_grow((void **) &s->tenants, cap, s->n_tenants + 1, sizeof(*s->tenants)) < 0)
                 return NULL;
-        memmove(&s->tenants[lo + 1], &s->tenants[lo], (s->n_tenants - lo) * sizeof(*s->tenants));
+        memmove(&s->tenants[i + 1], &s->tenants[i], (s->n_tenants - i) * sizeof(*s->tenants));
         s->n_tenants++;
-        s->tenants[lo] = (struct vs_scan_tenant) { .tenant = tenant };
-        return &s->tenants[lo];
+        s->tenants[i] = (struct vs_scan_tenant) { .tenant = tenant };
+        return &s->tenants[i];
 }
 
 const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tenant) {
-        for (size_t lo = 0, hi = s->n_tenants; lo < hi;) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (s->tenants[mid].tenant == tenant)
-                        return &s->tenants[mid];
-                if (s->tenants[mid].tenant < tenant)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        size_t i = tenant_lower_bound(s, tenant);
+        return i < s->n_tenants && s->tenants[i].tenant == tenant ? &s->tenants[i] : NULL;
 }
 
 /* Index of the first entry with op >= `op`. */
 static size_t entry_lower_bound(const struct vs_scan_tenant *t, uint64_t op) {
-        size_t lo = 0, hi = t->n_entries;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (t->entries[mid].op < op)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
+        return VS_LOWER_BOUND(t->entries, t->n_entries, op, op);
 }
 
 static void entries_drop_from(struct vs_scan_tenant *t, uint64_t op) {
@@ -336,7 +305,7 @@ static int entry_put(struct vs_scan_tenant *t, const struct vr_entry *e) {
                 t->entries[i] = *e;
                 return 0;
         }
-        if (grow((void **) &t->entries, &t->cap_entries, t->n_entries + 1, sizeof(*t->entries)) < 0)
+        if (vs_array_grow((void **) &t->entries, &t->cap_entries, t->n_entries + 1, sizeof(*t->entries)) < 0)
                 return -ENOMEM;
         memmove(&t->entries[i + 1], &t->entries[i], (t->n_entries - i) * sizeof(*t->entries));
         t->entries[i] = *e;
@@ -421,7 +390,7 @@ static int apply(struct vs_scan_tenant *t, const struct vs_walk_item *it) {
 
 static int damage_add(struct scan_state *st, const struct vs_walk_item *it) {
         struct vs_scan *s = st->s;
-        if (grow((void **) &s->damage, &st->cap_damage, s->n_damage + 1, sizeof(*s->damage)) < 0)
+        if (vs_array_grow((void **) &s->damage, &st->cap_damage, s->n_damage + 1, sizeof(*s->damage)) < 0)
                 return -ENOMEM;
         s->damage[s->n_damage++] = (struct vs_damage) {
                 .offset = it->offset,
@@ -442,7 +411,7 @@ static int settle_pending(struct scan_state *st) {
                 struct vs_damage *d = &s->damage[i];
                 d->tail = false;
                 if (!d->attributed) {
-                        if (grow((void **) &st->unknown, &st->cap_unknown, st->n_unknown + 1,
+                        if (vs_array_grow((void **) &st->unknown, &st->cap_unknown, st->n_unknown + 1,
                                  sizeof(*st->unknown)) < 0)
                                 return -ENOMEM;
                         st->unknown[st->n_unknown++] = d->offset;

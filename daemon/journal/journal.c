@@ -17,6 +17,7 @@
 #include "journal/journal.h"
 #include "journal/statedir.h"
 #include "log/log.h"
+#include "util/array.h"
 #include "util/cleanup.h"
 
 #define DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
@@ -95,20 +96,6 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...) {
         return r;
 }
 
-static int grow_array(void **p, size_t *cap, size_t need, size_t size) {
-        if (need <= *cap)
-                return 0;
-        size_t n = *cap ? *cap * 2 : 16;
-        while (n < need)
-                n *= 2;
-        void *q = reallocarray(*p, n, size);
-        if (!q)
-                return -ENOMEM;
-        *p = q;
-        *cap = n;
-        return 0;
-}
-
 static void batch_clear(struct batch *b) {
         b->bytes.len = 0;
         b->n_recs = 0;
@@ -132,7 +119,7 @@ static int batch_move(struct batch *dst, struct batch *src) {
         int r = vs_buf_reserve(&dst->bytes, src->bytes.len);
         if (r < 0)
                 return r;
-        r = grow_array((void **) &dst->recs, &dst->cap_recs, dst->n_recs + src->n_recs, sizeof(*dst->recs));
+        r = vs_array_grow((void **) &dst->recs, &dst->cap_recs, dst->n_recs + src->n_recs, sizeof(*dst->recs));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < src->n_recs; i++) {
@@ -147,14 +134,7 @@ static int batch_move(struct batch *dst, struct batch *src) {
 }
 
 static struct tenant *tenant_find(struct vs_journal *j, uint64_t id, size_t *ret_index) {
-        size_t lo = 0, hi = j->n_tenants;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (j->tenants[mid].tenant < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
+        size_t lo = VS_LOWER_BOUND(j->tenants, j->n_tenants, tenant, id);
         if (ret_index)
                 *ret_index = lo;
         return lo < j->n_tenants && j->tenants[lo].tenant == id ? &j->tenants[lo] : NULL;
@@ -165,7 +145,7 @@ static struct tenant *tenant_get(struct vs_journal *j, uint64_t id) {
         struct tenant *t = tenant_find(j, id, &i);
         if (t)
                 return t;
-        if (grow_array((void **) &j->tenants, &j->cap_tenants, j->n_tenants + 1, sizeof(*j->tenants)) < 0)
+        if (vs_array_grow((void **) &j->tenants, &j->cap_tenants, j->n_tenants + 1, sizeof(*j->tenants)) < 0)
                 return NULL;
         memmove(&j->tenants[i + 1], &j->tenants[i], (j->n_tenants - i) * sizeof(*j->tenants));
         j->n_tenants++;
@@ -256,7 +236,7 @@ static int complete(struct vs_journal *j, const struct batch *b, int error) {
                 t->reported = true;
                 if (error == 0)
                         t->durable_seq = b->recs[i - 1].seq;
-                int r = grow_array((void **) &j->done, &j->cap_done, j->n_done + 1, sizeof(*j->done));
+                int r = vs_array_grow((void **) &j->done, &j->cap_done, j->n_done + 1, sizeof(*j->done));
                 if (r < 0)
                         return r;
                 j->done[j->n_done++] = (struct completion) {
@@ -588,7 +568,7 @@ int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_rec
                         ret = -EINVAL;
         }
         if (ret == 0)
-                ret = grow_array((void **) &j->pending.recs, &j->pending.cap_recs, j->pending.n_recs + 1,
+                ret = vs_array_grow((void **) &j->pending.recs, &j->pending.cap_recs, j->pending.n_recs + 1,
                                  sizeof(*j->pending.recs));
         if (ret == 0) {
                 size_t offset = j->pending.bytes.len;

@@ -142,14 +142,15 @@ int vs_read_file_at(int dir_fd, const char *name, struct vs_buf *b) {
         return 0;
 }
 
-int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, int *ret_fd) {
+int vs_write_file_atomic_with(int dir_fd, const char *name, int (*fill)(void *ctx, int fd), void *ctx,
+                              int *ret_fd) {
         char tmp[VS_JOURNAL_NAME_MAX + 8];
         snprintf(tmp, sizeof(tmp), "%s.tmp", name);
         (void) unlinkat(dir_fd, tmp, 0);
         _cleanup_close_ int fd = openat(dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        int r = vs_pwrite_full(fd, buf, len, 0);
+        int r = fill(ctx, fd);
         if (r >= 0 && fdatasync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
@@ -163,4 +164,19 @@ int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
         if (ret_fd)
                 *ret_fd = TAKE_FD(fd); // cppcheck-suppress unreadVariable
         return 0;
+}
+
+struct memory_content {
+        const void *buf;
+        size_t len;
+};
+
+static int fill_from_memory(void *ctx, int fd) {
+        const struct memory_content *m = ctx;
+        return vs_pwrite_full(fd, m->buf, m->len, 0);
+}
+
+int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, int *ret_fd) {
+        struct memory_content m = { buf, len };
+        return vs_write_file_atomic_with(dir_fd, name, fill_from_memory, &m, ret_fd);
 }

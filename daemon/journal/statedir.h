@@ -35,6 +35,10 @@ int vs_read_file_at(int dir_fd, const char *name, struct vs_buf *b);
 int vs_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 int vs_pwrite_full(int fd, const void *buf, size_t len, uint64_t offset);
 
-/* Writes buf as `name` atomically: a temporary file, fdatasync, rename, fsync of the directory.
- * On success returns the new file's fd (O_RDWR) if ret_fd is not NULL. */
+/* Creates `name` atomically: fill() writes the content into a temporary file (fd open O_RDWR),
+ * then fdatasync, rename, fsync of the directory; after a crash the file is whole or absent. On
+ * success returns the new file's fd if ret_fd is not NULL. fill returns 0 or a negative errno. */
+int vs_write_file_atomic_with(int dir_fd, const char *name, int (*fill)(void *ctx, int fd), void *ctx,
+                              int *ret_fd);
+/* The same with the content in memory. */
 int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, int *ret_fd);
