@@ -234,6 +234,10 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
         return PARSE_VALID;
 }
 
+static bool all_zero(const uint8_t *p, size_t n) {
+        return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
 int vs_format_walk(const uint8_t *buf, size_t len, vs_walk_fn fn, void *ctx) {
         struct vs_file_header h;
         int r = vs_format_file_header_decode(buf, len, &h);
@@ -244,6 +248,8 @@ int vs_format_walk(const uint8_t *buf, size_t len, vs_walk_fn fn, void *ctx) {
         while (pos < len) {
                 struct vs_walk_item it;
                 enum parse_result pr = parse_record(buf, len, pos, h.generation, &it);
+                if (pr == PARSE_INVALID && all_zero(buf + pos, len - pos))
+                        break; /* preallocated space */
                 if (pr == PARSE_INVALID) {
                         /* Resynchronise on the next header that verifies: a 64-bit checksum
                          * matching by chance is not a risk worth weighing. */

@@ -28,6 +28,10 @@
  *            META     u64 epoch, view, last normal view, u32 status, u32 0, u64 commit, checkpoint op
  *            TRUNCATE, MISSING: empty
  *
+ * Zero bytes from a record boundary to the end of the buffer are preallocated space, not damage:
+ * the file layer writes zeros ahead of the records so that appending does not change the file's
+ * size (an fdatasync then has no metadata to commit).
+ *
  * prev_seq chains each tenant's records within one file: it is the seq of the tenant's previous
  * record in the same file (0 for its first). A record whose prev_seq is not the last seq the scan
  * accepted for that tenant proves that records of that tenant were lost in between, even when the

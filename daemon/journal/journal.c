@@ -22,6 +22,10 @@
 
 #define DEFAULT_COMPACT_BYTES (UINT64_C(64) << 20)
 #define DEFAULT_MAX_PENDING (UINT64_C(256) << 20)
+/* Zeros are written this far ahead of the records, so that a batch overwrites allocated, written
+ * blocks and its fdatasync need not commit a size change: measured about 1.4x the syncs per second
+ * of appending on ext4. */
+#define PREALLOC_BYTES (UINT64_C(1) << 20)
 
 struct tenant {
         uint64_t tenant;
@@ -59,6 +63,7 @@ struct vs_journal {
         uint64_t generation;
         uint64_t file_end;      /* durable end; only the I/O thread changes it after open */
         uint64_t rewrite_size;  /* size right after the last rewrite */
+        uint64_t allocated;     /* file size: file_end plus preallocated zeros (I/O thread only) */
 
         struct vs_buf recovery_bytes;
         struct vs_scan recovery;
@@ -211,6 +216,7 @@ static int rewrite(struct vs_journal *j) {
         j->generation = generation;
         j->file_end = img.len;
         j->rewrite_size = img.len;
+        j->allocated = img.len;
         rechain(j, &s, &j->pending);
         pthread_mutex_unlock(&j->lock);
         vs_scan_done(&s);
@@ -264,12 +270,43 @@ static int flush(struct vs_journal *j, uint64_t max_bytes) {
                 /* Cut the partial batch away so the file ends on the last durable record. */
                 if (ftruncate(j->fd, (off_t) j->file_end) < 0)
                         return -errno;
+                j->allocated = j->file_end;
                 return -ENOSPC;
         }
         if (r < 0)
                 return r;
         if (fdatasync(j->fd) < 0)
                 return errno == ENOSPC ? -EIO : -errno;
+        if (j->allocated < j->file_end + b->bytes.len)
+                j->allocated = j->file_end + b->bytes.len;
+        return 0;
+}
+
+/* Keeps zeros written and synced ahead of the records, off the path of any batch. Returns 0 (also
+ * when there is no room for them: batches then append) or a fatal error. */
+static int preallocate(struct vs_journal *j, uint64_t max_bytes) {
+        static const uint8_t zeros[64 * 1024];
+        if (j->allocated - j->file_end >= PREALLOC_BYTES / 2)
+                return 0;
+        uint64_t target = (j->file_end / PREALLOC_BYTES + 2) * PREALLOC_BYTES;
+        if (max_bytes && target > max_bytes)
+                target = max_bytes;
+        if (target <= j->allocated)
+                return 0;
+        int r = 0;
+        for (uint64_t off = j->allocated; off < target && r >= 0; off += sizeof(zeros)) {
+                size_t n = target - off < sizeof(zeros) ? (size_t) (target - off) : sizeof(zeros);
+                r = vs_pwrite_full(j->fd, zeros, n, off);
+        }
+        if (r < 0) {
+                /* Out of room or failing: leave the file as it was; batches will say more. */
+                if (ftruncate(j->fd, (off_t) j->allocated) < 0)
+                        return -errno;
+                return 0;
+        }
+        if (fdatasync(j->fd) < 0)
+                return -errno;
+        j->allocated = target;
         return 0;
 }
 
@@ -325,10 +362,22 @@ static void *io_thread(void *arg) {
                         j->failed = r;
                         (void) complete(j, &j->flushing, r);
                 }
+                bool healthy = !j->failed && !j->nospace;
                 pthread_mutex_unlock(&j->lock);
                 signal_loop(j);
 
-                if (!j->failed && !j->nospace && should_rewrite(j)) {
+                if (healthy) {
+                        r = preallocate(j, max_bytes);
+                        if (r < 0) {
+                                vs_log_full(VS_LOG_ERR, NULL, r, "journal sync failed, journal stopped");
+                                pthread_mutex_lock(&j->lock);
+                                j->failed = r;
+                                pthread_mutex_unlock(&j->lock);
+                                signal_loop(j);
+                                healthy = false;
+                        }
+                }
+                if (healthy && should_rewrite(j)) {
                         r = rewrite(j);
                         if (r < 0) {
                                 vs_log_full(VS_LOG_WARNING, NULL, r, "journal rewrite failed, will retry later");
@@ -373,7 +422,7 @@ static int create_first(struct vs_journal *j, char *err, size_t errlen) {
         int r = vs_write_file_atomic(j->dir_fd, name, h, sizeof(h), &j->fd);
         if (r < 0)
                 return fail(err, errlen, r, "cannot create journal %s/%s: %s", j->opt.dir, name, strerror(-r));
-        j->file_end = j->rewrite_size = sizeof(h);
+        j->file_end = j->rewrite_size = j->allocated = sizeof(h);
         return vs_scan_buffer(h, sizeof(h), &j->recovery);
 }
 
@@ -455,7 +504,7 @@ static int recover(struct vs_journal *j, char *err, size_t errlen) {
                 return fail(err, errlen, r, "cannot clean %s: %s", j->opt.dir, strerror(-r));
 
         j->file_end = j->recovery.valid_end;
-        j->rewrite_size = j->file_end;
+        j->rewrite_size = j->allocated = j->file_end;
         if (j->recovery_bytes.len > j->file_end) {
                 if (ftruncate(j->fd, (off_t) j->file_end) < 0 || fdatasync(j->fd) < 0)
                         return fail(err, errlen, -errno, "cannot cut torn tail of %s/%s: %m", j->opt.dir, name);

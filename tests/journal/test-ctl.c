@@ -107,13 +107,10 @@ END_TEST
 
 START_TEST(test_torn_tail) {
         static char out[1 << 16];
-        char path[300];
-        vs_journal_name(path, 1);
-        char full[400];
-        snprintf(full, sizeof(full), "%s/%s", dir, path);
-        struct stat st;
-        ck_assert_int_eq(stat(full, &st), 0);
-        ck_assert_int_eq(truncate(full, st.st_size - 5), 0);
+        char name[VS_JOURNAL_NAME_MAX];
+        vs_journal_name(name, 1);
+        /* garbage where the next record would start: 20 entries and a meta record in */
+        flip(name, 64 + 20 * 136 + 120 + 3);
         ck_assert_int_eq(run(out, sizeof(out), "verify", dir), 1);
         ck_assert_ptr_nonnull(strstr(out, "torn tail"));
 }

@@ -460,6 +460,35 @@ START_TEST(test_image_reclaims_below_checkpoint) {
 }
 END_TEST
 
+/* Zeros after the last record are preallocated space; anything else there is a torn write. */
+START_TEST(test_zero_tail) {
+        struct journal_fixture f;
+        struct model_tenant m[N_TENANTS];
+        struct vs_scan s;
+
+        build(&f, 4242);
+        model_after(&f, N_RECORDS, m);
+        size_t end = f.buf.len;
+        ck_assert_int_eq(vs_buf_reserve(&f.buf, 4096), 0);
+        memset(f.buf.data + end, 0, 4096);
+        f.buf.len += 4096;
+        ck_assert_int_eq(vs_scan_buffer(f.buf.data, f.buf.len, &s), 0);
+        ck_assert_uint_eq(s.n_damage, 0);
+        ck_assert_uint_eq(s.valid_end, end);
+        check_exact(&s, m);
+        vs_scan_done(&s);
+
+        f.buf.data[f.buf.len - 1] = 1;
+        ck_assert_int_eq(vs_scan_buffer(f.buf.data, f.buf.len, &s), 0);
+        ck_assert_uint_eq(s.n_damage, 1);
+        ck_assert(s.damage[0].tail);
+        ck_assert_uint_eq(s.damage[0].offset, end);
+        check_exact(&s, m);
+        vs_scan_done(&s);
+        vs_buf_free(&f.buf);
+}
+END_TEST
+
 static Suite *format_suite(void) {
         Suite *s = suite_create("journal-format");
         TCase *tc = tcase_create("format");
@@ -467,6 +496,7 @@ static Suite *format_suite(void) {
         tcase_add_test(tc, test_clean_roundtrip);
         tcase_add_test(tc, test_cut_every_offset);
         tcase_add_loop_test(tc, test_flip_bits_every_record, 0, 3);
+        tcase_add_test(tc, test_zero_tail);
         tcase_add_test(tc, test_file_header_refusals);
         tcase_add_test(tc, test_encode_refuses_bad_records);
         tcase_add_test(tc, test_hole_heal_and_image);

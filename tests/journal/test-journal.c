@@ -179,29 +179,45 @@ START_TEST(test_torn_tail_is_cut) {
         struct durable d = {};
         struct vs_journal *j = open_ok(&o);
         fill(j, &d, 2, 20);
+        uint64_t end = vs_journal_size(j);
         vs_journal_close(j);
 
         _cleanup_free_ char *path = current_path();
         struct stat st;
         ck_assert_int_eq(stat(path, &st), 0);
-        /* a torn batch: half of a record */
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND);
+        /* zeros are kept ahead of the records */
+        ck_assert_int_gt(st.st_size, (off_t) end);
+        /* a torn batch: half of a record, in the preallocated zeros */
+        _cleanup_close_ int fd = open(path, O_WRONLY);
         struct vs_buf b = {};
         struct vr_record e = entry(21, 21);
         ck_assert_int_eq(vs_format_record_encode(&b, 1, 0, 20, &e), 0);
-        ck_assert_int_eq(write(fd, b.data, b.len / 2), (ssize_t) (b.len / 2));
+        ck_assert_int_eq(pwrite(fd, b.data, b.len / 2, (off_t) end), (ssize_t) (b.len / 2));
         vs_buf_free(&b);
 
         j = open_ok(&o);
         const struct vs_scan *s = vs_journal_recovery(j);
         ck_assert_uint_eq(s->n_damage, 1);
         ck_assert(s->damage[0].tail);
-        ck_assert_uint_eq(s->damage[0].offset, (uint64_t) st.st_size);
+        ck_assert_uint_eq(s->damage[0].offset, end);
         check_entries(vs_scan_find(s, 0), 1, 20);
         vs_journal_recovery_done(j);
         struct stat st2;
         ck_assert_int_eq(stat(path, &st2), 0);
-        ck_assert_int_eq(st2.st_size, st.st_size);
+        ck_assert_int_eq(st2.st_size, (off_t) end);
+        vs_journal_close(j);
+
+        /* the zeros alone are no damage */
+        j = open_ok(&o);
+        memset(&d, 0, sizeof(d));
+        for (uint64_t op = 21; op <= 25; op++)
+                ck_assert_int_eq(append_entry(j, 0, op, op), 0);
+        vs_journal_commit(j);
+        ck_assert_int_eq(wait_durable(j, &d, 0, 25), 0);
+        vs_journal_close(j);
+        j = open_ok(&o);
+        ck_assert_uint_eq(vs_journal_recovery(j)->n_damage, 0);
+        check_entries(vs_scan_find(vs_journal_recovery(j), 0), 1, 25);
         vs_journal_close(j);
 }
 END_TEST
