@@ -305,18 +305,28 @@ static void entries_drop_from(struct vs_scan_tenant *t, uint64_t op) {
         t->n_entries = entry_lower_bound(t, op);
 }
 
+/* The op the log ends at: its last entry, or the op it (re)started after. */
+static uint64_t log_end(const struct vs_scan_tenant *t) {
+        return t->n_entries > 0 ? t->entries[t->n_entries - 1].op : t->log_base;
+}
+
+/* ENTRY: the log continues at op, dropping whatever it held from op on (vr/vr.h). */
 static int entry_put(struct vs_scan_tenant *t, const struct vr_entry *e) {
-        size_t i = entry_lower_bound(t, e->op);
-        if (i < t->n_entries && t->entries[i].op == e->op) {
-                t->entries[i] = *e;
-                return 0;
-        }
+        entries_drop_from(t, e->op);
         if (vs_array_grow((void **) &t->entries, &t->cap_entries, t->n_entries + 1, sizeof(*t->entries)) < 0)
                 return -ENOMEM;
-        memmove(&t->entries[i + 1], &t->entries[i], (t->n_entries - i) * sizeof(*t->entries));
-        t->entries[i] = *e;
-        t->n_entries++;
+        t->entries[t->n_entries++] = *e;
         return 0;
+}
+
+/* TRUNCATE: drops the entries above after; beyond the log's end the log restarts after it (an
+ * installed checkpoint at after replaced it). */
+static void truncate_log(struct vs_scan_tenant *t, uint64_t after) {
+        if (after > log_end(t)) {
+                t->n_entries = 0;
+                t->log_base = after;
+        } else
+                entries_drop_from(t, after + 1);
 }
 
 static void poison(struct vs_scan_tenant *t, uint64_t from) {
@@ -331,8 +341,8 @@ static void poison(struct vs_scan_tenant *t, uint64_t from) {
  * number are never rewritten by the core, and ops above what the tenant holds may have been added. */
 static void poison_unknown(struct vs_scan_tenant *t) {
         uint64_t held = t->has_meta ? t->meta.checkpoint_op : 0;
-        if (t->n_entries > 0 && t->entries[t->n_entries - 1].op > held)
-                held = t->entries[t->n_entries - 1].op;
+        if (log_end(t) > held)
+                held = log_end(t);
         uint64_t committed = 0;
         if (t->has_meta)
                 committed = t->meta.commit > t->meta.checkpoint_op ? t->meta.commit : t->meta.checkpoint_op;
@@ -371,10 +381,14 @@ static struct vs_scan_tenant *chain(struct scan_state *st, const struct vs_walk_
 static int apply(struct vs_scan_tenant *t, const struct vs_walk_item *it) {
         switch (it->kind) {
         case VR_RECORD_ENTRY:
-                /* Below the hole the lost records changed nothing, so later writes there still
-                 * apply; at and above it nothing is trusted until a truncation re-bases the log. */
-                if (t->missing_from != 0 && it->rec.entry.op >= t->missing_from)
-                        return 0;
+                /* The lost records changed nothing below the hole; an entry at or below it drops
+                 * everything from there on, their effect included, and so heals the hole. Above
+                 * it nothing is known. */
+                if (t->missing_from != 0) {
+                        if (it->rec.entry.op > t->missing_from)
+                                return 0;
+                        t->missing_from = 0;
+                }
                 return entry_put(t, &it->rec.entry);
         case VR_RECORD_TRUNCATE:
                 if (t->missing_from != 0) {
@@ -382,7 +396,7 @@ static int apply(struct vs_scan_tenant *t, const struct vs_walk_item *it) {
                                 return 0;
                         t->missing_from = 0;
                 }
-                entries_drop_from(t, it->rec.after + 1);
+                truncate_log(t, it->rec.after);
                 return 0;
         case VR_RECORD_META:
                 t->meta = it->rec.meta;
@@ -488,40 +502,49 @@ void vs_scan_done(struct vs_scan *s) {
         *s = (struct vs_scan) {};
 }
 
+int vs_scan_tenant_replay(const struct vs_scan_tenant *t, struct vr_record **ret, size_t *ret_n) {
+        uint64_t floor = t->has_meta ? t->meta.checkpoint_op : 0;
+        size_t first = entry_lower_bound(t, floor + 1);
+        size_t n = 0;
+        struct vr_record *r = calloc(2 + t->n_entries - first, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        if (t->has_meta)
+                r[n++] = (struct vr_record) { .kind = VR_RECORD_META, .meta = t->meta };
+        if (t->log_base > floor)
+                r[n++] = (struct vr_record) { .kind = VR_RECORD_TRUNCATE, .after = t->log_base };
+        for (size_t k = first; k < t->n_entries; k++)
+                r[n++] = (struct vr_record) { .kind = VR_RECORD_ENTRY, .entry = t->entries[k] };
+        *ret = r;
+        *ret_n = n;
+        return 0;
+}
+
 int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan *s) {
         for (size_t i = 0; i < s->n_tenants; i++) {
                 struct vs_scan_tenant *t = &s->tenants[i];
-                uint64_t floor = t->has_meta ? t->meta.checkpoint_op : 0;
-                size_t first = entry_lower_bound(t, floor + 1);
-                uint64_t n = (t->has_meta ? 1 : 0) + (t->missing_from ? 1 : 0) + (t->n_entries - first);
-                t->chain_seq = 0;
-                if (n == 0)
-                        continue;
-                uint64_t seq = t->max_seq >= n ? t->max_seq - n + 1 : 1;
+                struct vr_record *recs;
+                size_t n;
+                int r = vs_scan_tenant_replay(t, &recs, &n);
+                if (r < 0)
+                        return r;
+                uint64_t total = n + (t->missing_from ? 1 : 0);
+                uint64_t seq = t->max_seq >= total ? t->max_seq - total + 1 : 1;
                 uint64_t prev = 0;
-                int r;
-
-                if (t->has_meta) {
-                        struct vr_record m = { .kind = VR_RECORD_META, .seq = seq, .meta = t->meta };
-                        r = vs_format_record_encode(b, generation, t->tenant, prev, &m);
-                        if (r < 0)
-                                return r;
+                for (size_t k = 0; k < n && r >= 0; k++) {
+                        recs[k].seq = seq;
+                        r = vs_format_record_encode(b, generation, t->tenant, prev, &recs[k]);
                         prev = seq++;
                 }
-                if (t->missing_from) {
+                free(recs);
+                /* Last: an entry replayed after it would heal it. */
+                if (r >= 0 && t->missing_from) {
                         r = vs_format_missing_encode(b, generation, t->tenant, seq, prev, t->missing_from);
-                        if (r < 0)
-                                return r;
-                        prev = seq++;
+                        prev = seq;
                 }
-                for (size_t k = first; k < t->n_entries; k++) {
-                        struct vr_record e = { .kind = VR_RECORD_ENTRY, .seq = seq, .entry = t->entries[k] };
-                        r = vs_format_record_encode(b, generation, t->tenant, prev, &e);
-                        if (r < 0)
-                                return r;
-                        prev = seq++;
-                }
-                t->chain_seq = prev;
+                if (r < 0)
+                        return r;
+                t->chain_seq = total > 0 ? prev : 0;
         }
         return 0;
 }

@@ -40,6 +40,10 @@
  * MISSING is written by the journal itself (never by the core) when it rewrites a file that still
  * has an unrepaired hole, so that the hole is not forgotten by the rewrite.
  *
+ * Records replay as vr/vr.h says: ENTRY continues the log at its op, dropping every entry from that
+ * op on; TRUNCATE drops every entry above `after`, and when `after` is beyond the log's end the
+ * log restarts after it; META replaces the metadata.
+ *
  * Recovery contract (vs_scan_buffer()):
  *  - Only records whose header and body checksums verify are ever used.
  *  - Damage after the last valid record is a torn write of a batch that was never reported durable:
@@ -49,11 +53,14 @@
  *    had, entries from op X on are not returned and must be repaired from peers. X is exact when the
  *    damaged record's header still verifies (its op is known); otherwise it is the conservative
  *    min(last op held, commit or checkpoint op from the tenant's last metadata) + 1, since a record
- *    the core writes never changes an op at or below the commit number. A tenant whose last record
- *    precedes a hole whose owner is unknown is conservatively treated as having lost records in it.
- *  - A hole stays in effect for a tenant until a later TRUNCATE of that tenant with after < X: that
- *    is how the core's repair (discard from X, then fetch) heals it durably. Until then the tenant's
- *    later ENTRY records for ops >= X and its later TRUNCATEs with after >= X are ignored.
+ *    the core writes never changes an op at or below the commit number (it may drop some, when it
+ *    restarts its log at an installed checkpoint: the entries below X are then correct but may be
+ *    more than the tenant last had). A tenant whose last record precedes a hole whose owner is
+ *    unknown is conservatively treated as having lost records in it.
+ *  - A hole stays in effect for a tenant until a later record of that tenant drops everything from
+ *    X on: an ENTRY at an op <= X or a TRUNCATE with after < X. That is how the core's repair
+ *    (discard from the hole, then fetch) heals it durably. Until then the tenant's later ENTRY
+ *    records above X and TRUNCATEs with after >= X are ignored.
  *  - Metadata is the last valid META record of the tenant anywhere in the file (holes do not hide
  *    later metadata): after any single damaged record it is one of the two last written.
  */
@@ -141,6 +148,7 @@ struct vs_scan_tenant {
         uint64_t max_seq;      /* highest seq seen for the tenant (the core continues above it) */
         uint64_t chain_seq;    /* seq of the tenant's last record in this file: next prev_seq */
         uint64_t missing_from; /* 0, or the first op that must be repaired from peers */
+        uint64_t log_base;     /* the op the log last restarted after (TRUNCATE beyond its end) */
         size_t n_entries;      /* sorted by op, no duplicates; data points into the scanned buffer */
         size_t cap_entries;
         struct vr_entry *entries;
@@ -165,8 +173,15 @@ int vs_scan_buffer(const uint8_t *buf, size_t len, struct vs_scan *ret);
 void vs_scan_done(struct vs_scan *s);
 const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tenant);
 
-/* Appends to b a compacted image of the scanned state for a new file of `generation`: per tenant its
- * metadata, a MISSING record if a hole is unrepaired, and its entries above the checkpoint op.
+/* Records that rebuild the tenant's state when replayed in order under vr/vr.h's rules (what the
+ * core's restart takes): its metadata, a TRUNCATE restarting the log at log_base when that is above
+ * the checkpoint op, and its entries above the checkpoint op. Their seqs are 0 (the core continues
+ * at max_seq + 1); entry data points into the scanned buffer. *ret is malloc()ed. A tenant with
+ * missing_from set must be handed over as damaged (its log is not complete). 0 or -ENOMEM. */
+int vs_scan_tenant_replay(const struct vs_scan_tenant *t, struct vr_record **ret, size_t *ret_n);
+
+/* Appends to b a compacted image of the scanned state for a new file of `generation`: per tenant
+ * the records of vs_scan_tenant_replay(), then a MISSING record if a hole is unrepaired.
  * The rewritten records carry consecutive seqs ending at the tenant's max_seq, and each tenant's
  * chain_seq is set to its chain in the image (0 if the image holds nothing of it), so that appends
  * can continue the chain. b must already hold the new file header. Returns 0 or -ENOMEM. */

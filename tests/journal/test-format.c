@@ -2,8 +2,8 @@
 
 /*
  * Crash consistency of the journal encoding: a journal built from a known sequence of records
- * (several tenants, entries, replacements, truncations, metadata, respecting the core's rule that
- * ops at or below the commit number never change) is cut at every byte offset of its last records
+ * (several tenants, entries, rewrites of uncommitted suffixes, truncations, metadata, respecting
+ * the core's rule that ops at or below the commit number never change) is cut at every byte offset of its last records
  * and has single bits flipped at sampled offsets of every record; each time the recovery scan must
  * return exactly a valid state: never a corrupted record, never a record past a cut, holes reported
  * as missing ops, metadata one of the two last written.
@@ -57,10 +57,11 @@ static uint64_t rng(void) {
 static void model_apply(struct model_tenant *m, const struct vr_record *r) {
         switch (r->kind) {
         case VR_RECORD_ENTRY:
+                for (uint64_t op = r->entry.op; op < MAX_OP; op++)
+                        m->present[op] = false;
                 m->present[r->entry.op] = true;
                 m->e[r->entry.op] = r->entry;
-                if (r->entry.op > m->last_op)
-                        m->last_op = r->entry.op;
+                m->last_op = r->entry.op;
                 break;
         case VR_RECORD_TRUNCATE:
                 for (uint64_t op = r->after + 1; op < MAX_OP; op++)
@@ -411,6 +412,82 @@ START_TEST(test_hole_heal_and_image) {
 }
 END_TEST
 
+/* A TRUNCATE beyond the log's end restarts the log there (an installed checkpoint); the restart
+ * survives a rewrite, and an ENTRY at or below a hole heals it. */
+START_TEST(test_restart_and_entry_heal) {
+        struct vs_buf b = {};
+        uint8_t d[8] = { 9 };
+        uint64_t seq = 0;
+        size_t lost_at = 0;
+
+        ck_assert_int_eq(vs_buf_reserve(&b, VS_FORMAT_FILE_HEADER_SIZE), 0);
+        vs_format_file_header_encode(b.data, &(struct vs_file_header) { .version = 1, .generation = 8 });
+        b.len = VS_FORMAT_FILE_HEADER_SIZE;
+        for (uint64_t op = 1; op <= 3; op++) {
+                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = ++seq,
+                                       .entry = { .op = op, .len = sizeof(d), .data = d } };
+                ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &r), 0);
+        }
+        struct vr_record tr = { .kind = VR_RECORD_TRUNCATE, .seq = ++seq, .after = 40 };
+        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &tr), 0);
+        for (uint64_t op = 41; op <= 44; op++) {
+                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = ++seq,
+                                       .entry = { .op = op, .len = sizeof(d), .data = d } };
+                if (op == 43)
+                        lost_at = b.len;
+                ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &r), 0);
+        }
+
+        struct vs_scan s;
+        ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+        const struct vs_scan_tenant *t = vs_scan_find(&s, 1);
+        ck_assert_uint_eq(t->log_base, 40);
+        ck_assert_uint_eq(t->n_entries, 4);
+        ck_assert_uint_eq(t->entries[0].op, 41);
+
+        /* replayed (and rewritten) state keeps the restart */
+        struct vr_record *recs;
+        size_t n;
+        ck_assert_int_eq(vs_scan_tenant_replay(t, &recs, &n), 0);
+        ck_assert_uint_eq(n, 5);
+        ck_assert_int_eq(recs[0].kind, VR_RECORD_TRUNCATE);
+        ck_assert_uint_eq(recs[0].after, 40);
+        ck_assert_uint_eq(recs[4].entry.op, 44);
+        free(recs);
+        struct vs_buf img = {};
+        ck_assert_int_eq(vs_buf_reserve(&img, VS_FORMAT_FILE_HEADER_SIZE), 0);
+        vs_format_file_header_encode(img.data, &(struct vs_file_header) { .version = 1, .generation = 9 });
+        img.len = VS_FORMAT_FILE_HEADER_SIZE;
+        ck_assert_int_eq(vs_format_image_encode(&img, 9, &s), 0);
+        struct vs_scan s2;
+        ck_assert_int_eq(vs_scan_buffer(img.data, img.len, &s2), 0);
+        ck_assert_uint_eq(vs_scan_find(&s2, 1)->log_base, 40);
+        ck_assert_uint_eq(vs_scan_find(&s2, 1)->n_entries, 4);
+        vs_scan_done(&s2);
+        vs_buf_free(&img);
+        vs_scan_done(&s);
+
+        /* lose op 43: missing from 43; a later entry above the hole is ignored, one at it heals */
+        b.data[lost_at + VS_FORMAT_RECORD_HEADER_SIZE + 2] ^= 8;
+        struct vr_record e45 = { .kind = VR_RECORD_ENTRY, .seq = ++seq, .entry = { .op = 45, .len = 1, .data = d } };
+        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &e45), 0);
+        ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+        ck_assert_uint_eq(vs_scan_find(&s, 1)->missing_from, 43);
+        ck_assert_uint_eq(vs_scan_find(&s, 1)->n_entries, 2);
+        vs_scan_done(&s);
+        struct vr_record e43 = { .kind = VR_RECORD_ENTRY, .seq = ++seq, .entry = { .op = 43, .len = 2, .data = d } };
+        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &e43), 0);
+        ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+        t = vs_scan_find(&s, 1);
+        ck_assert_uint_eq(t->missing_from, 0);
+        ck_assert_uint_eq(t->n_entries, 3);
+        ck_assert_uint_eq(t->entries[2].op, 43);
+        ck_assert_uint_eq(t->entries[2].len, 2);
+        vs_scan_done(&s);
+        vs_buf_free(&b);
+}
+END_TEST
+
 /* The image drops entries at or below the checkpoint and keeps everything else. */
 START_TEST(test_image_reclaims_below_checkpoint) {
         struct journal_fixture f;
@@ -500,6 +577,7 @@ static Suite *format_suite(void) {
         tcase_add_test(tc, test_file_header_refusals);
         tcase_add_test(tc, test_encode_refuses_bad_records);
         tcase_add_test(tc, test_hole_heal_and_image);
+        tcase_add_test(tc, test_restart_and_entry_heal);
         tcase_add_test(tc, test_image_reclaims_below_checkpoint);
         suite_add_tcase(s, tc);
         return s;
