@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "journal/checkpoint.h"
@@ -586,6 +587,41 @@ START_TEST(test_checkpoints) {
 }
 END_TEST
 
+struct loop_ctx {
+        struct vs_journal *j;
+        struct durable d;
+};
+
+static int on_journal_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct loop_ctx *c = userdata;
+        vs_journal_dispatch(c->j, on_durable, &c->d);
+        return 0;
+}
+
+/* The daemon's way: the eventfd watched by sd-event, one commit per loop turn. */
+START_TEST(test_sd_event_driver) {
+        struct vs_journal_options o = opts();
+        struct loop_ctx c = { .j = open_ok(&o) };
+        sd_event *e = NULL;
+        sd_event_source *src = NULL;
+
+        ck_assert_int_ge(sd_event_new(&e), 0);
+        ck_assert_int_ge(sd_event_add_io(e, &src, vs_journal_fd(c.j), EPOLLIN, on_journal_ready, &c), 0);
+        for (uint64_t turn = 1; turn <= 50; turn++) {
+                for (uint64_t t = 0; t < 3; t++)
+                        ck_assert_int_eq(append_entry(c.j, t, turn, turn), 0);
+                vs_journal_commit(c.j);
+                while (c.d.seq[0] < turn || c.d.seq[1] < turn || c.d.seq[2] < turn)
+                        ck_assert_int_ge(sd_event_run(e, 10 * 1000 * 1000), 1);
+        }
+        /* one callback per tenant per batch at most: 3 tenants, 50 batches */
+        ck_assert_uint_le(c.d.calls, 150);
+        sd_event_source_unref(src);
+        sd_event_unref(e);
+        vs_journal_close(c.j);
+}
+END_TEST
+
 static Suite *journal_suite(void) {
         Suite *s = suite_create("journal");
         TCase *tc = tcase_create("journal");
@@ -600,6 +636,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_nospace_tmpfs);
         tcase_add_test(tc, test_rewrite_bounds_disk_use);
         tcase_add_test(tc, test_checkpoints);
+        tcase_add_test(tc, test_sd_event_driver);
         suite_add_tcase(s, tc);
         return s;
 }
