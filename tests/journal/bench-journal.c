@@ -248,11 +248,11 @@ int main(int argc, char **argv) {
         printf("device under %s\n", dir);
         printf("%-26s %7s %9s %12s %8s %9s %9s %8s\n", "journal", "tenants", "per-batch", "records/s", "MB/s",
                "p50(us)", "p99(us)", "vs-ref");
-        double raw = 0, files = 0;
+        double files = 0;
         for (size_t i = 0; i < ELEMENTSOF(batches); i++) {
                 unsigned b = batches[i];
                 struct series one = {}, rr = {}, each = {};
-                raw = 0;
+                double raw = 0;
                 for (int k = 0; k < SLICES; k++) {
                         if (b == 1) {
                                 raw += raw_fdatasync_rate(seconds / SLICES) / SLICES;
@@ -263,13 +263,13 @@ int main(int argc, char **argv) {
                         run_journal(&each, 100, 100 * b, seconds / SLICES);
                 }
                 if (b == 1)
-                        printf("%-26s %7s %9u %12.0f %8s %9.0f %9s\n", "raw append+fdatasync", "-", 1, raw, "-",
+                        printf("%-26s %7s %9u %12.0f %8s %9.0f %9s\n", "raw append+fdatasync", "-", 1u, raw, "-",
                                1e6 / raw, "-");
                 double ref = rate(&one);
                 row("1 tenant", 1, b, &one, b == 1 ? raw : 0);
                 row("100 tenants, round robin", 100, b, &rr, ref);
                 if (b == 1)
-                        printf("%-26s %7u %9u %12.0f %8s %9s %9s %7.1f%%\n", "100 tenant files, 1 each", 100, 1,
+                        printf("%-26s %7u %9u %12.0f %8s %9s %9s %7.1f%%\n", "100 tenant files, 1 each", 100u, 1u,
                                files, "-", "-", "-", 100.0 * files / rate(&each));
                 row("100 tenants, each a batch", 100, 100 * b, &each, ref);
         }

@@ -414,6 +414,13 @@ END_TEST
 
 /* A TRUNCATE beyond the log's end restarts the log there (an installed checkpoint); the restart
  * survives a rewrite, and an ENTRY at or below a hole heals it. */
+/* Appends r as tenant 1's next record in a generation-8 file. */
+static void put(struct vs_buf *b, uint64_t *seq, struct vr_record r) {
+        r.seq = *seq + 1;
+        ck_assert_int_eq(vs_format_record_encode(b, 8, 1, *seq, &r), 0);
+        *seq = r.seq;
+}
+
 START_TEST(test_restart_and_entry_heal) {
         struct vs_buf b = {};
         uint8_t d[8] = { 9 };
@@ -423,19 +430,15 @@ START_TEST(test_restart_and_entry_heal) {
         ck_assert_int_eq(vs_buf_reserve(&b, VS_FORMAT_FILE_HEADER_SIZE), 0);
         vs_format_file_header_encode(b.data, &(struct vs_file_header) { .version = 1, .generation = 8 });
         b.len = VS_FORMAT_FILE_HEADER_SIZE;
-        for (uint64_t op = 1; op <= 3; op++) {
-                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = ++seq,
-                                       .entry = { .op = op, .len = sizeof(d), .data = d } };
-                ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &r), 0);
-        }
-        struct vr_record tr = { .kind = VR_RECORD_TRUNCATE, .seq = ++seq, .after = 40 };
-        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &tr), 0);
+        for (uint64_t op = 1; op <= 3; op++)
+                put(&b, &seq, (struct vr_record) { .kind = VR_RECORD_ENTRY,
+                                                   .entry = { .op = op, .len = sizeof(d), .data = d } });
+        put(&b, &seq, (struct vr_record) { .kind = VR_RECORD_TRUNCATE, .after = 40 });
         for (uint64_t op = 41; op <= 44; op++) {
-                struct vr_record r = { .kind = VR_RECORD_ENTRY, .seq = ++seq,
-                                       .entry = { .op = op, .len = sizeof(d), .data = d } };
                 if (op == 43)
                         lost_at = b.len;
-                ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &r), 0);
+                put(&b, &seq, (struct vr_record) { .kind = VR_RECORD_ENTRY,
+                                                   .entry = { .op = op, .len = sizeof(d), .data = d } });
         }
 
         struct vs_scan s;
@@ -469,14 +472,12 @@ START_TEST(test_restart_and_entry_heal) {
 
         /* lose op 43: missing from 43; a later entry above the hole is ignored, one at it heals */
         b.data[lost_at + VS_FORMAT_RECORD_HEADER_SIZE + 2] ^= 8;
-        struct vr_record e45 = { .kind = VR_RECORD_ENTRY, .seq = ++seq, .entry = { .op = 45, .len = 1, .data = d } };
-        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &e45), 0);
+        put(&b, &seq, (struct vr_record) { .kind = VR_RECORD_ENTRY, .entry = { .op = 45, .len = 1, .data = d } });
         ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
         ck_assert_uint_eq(vs_scan_find(&s, 1)->missing_from, 43);
         ck_assert_uint_eq(vs_scan_find(&s, 1)->n_entries, 2);
         vs_scan_done(&s);
-        struct vr_record e43 = { .kind = VR_RECORD_ENTRY, .seq = ++seq, .entry = { .op = 43, .len = 2, .data = d } };
-        ck_assert_int_eq(vs_format_record_encode(&b, 8, 1, seq - 1, &e43), 0);
+        put(&b, &seq, (struct vr_record) { .kind = VR_RECORD_ENTRY, .entry = { .op = 43, .len = 2, .data = d } });
         ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
         t = vs_scan_find(&s, 1);
         ck_assert_uint_eq(t->missing_from, 0);
