@@ -370,6 +370,21 @@ START_TEST(test_permission_denied) {
 }
 END_TEST
 
+START_TEST(test_read_only_file_system) {
+        char mnt[300];
+        snprintf(mnt, sizeof(mnt), "%s/small", dir);
+        ck_assert_int_eq(mkdir(mnt, 0700), 0);
+        if (mount("tmpfs", mnt, "tmpfs", MS_RDONLY, "size=64k") < 0) {
+                fprintf(stderr, "cannot mount a tmpfs (%m): EROFS not exercised\n");
+                return;
+        }
+        struct vs_journal_options o = opts();
+        o.dir = mnt;
+        expect_refusal(&o, -EROFS, NULL);
+        ck_assert_int_eq(umount(mnt), 0);
+}
+END_TEST
+
 /* Out of space: nothing becomes durable, nothing durable is lost, writes resume with space. */
 static void exercise_nospace(struct vs_journal *j, void (*make_room)(struct vs_journal *j)) {
         struct durable d = {};
@@ -632,6 +647,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_hole_survives_reopen);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_permission_denied);
+        tcase_add_test(tc, test_read_only_file_system);
         tcase_add_test(tc, test_nospace_limit);
         tcase_add_test(tc, test_nospace_tmpfs);
         tcase_add_test(tc, test_rewrite_bounds_disk_use);
