@@ -90,23 +90,27 @@ static uint8_t *record_begin(struct vs_buf *b, size_t body) {
         return p;
 }
 
-static void record_seal(struct vs_buf *b, uint8_t *p, unsigned kind, uint64_t generation, uint64_t tenant,
-                        uint64_t seq, uint64_t prev_seq, uint64_t arg, size_t body) {
+static void record_reseal(uint8_t *p) {
+        vs_put_le64(p + 72, vs_checksum(p, 72));
+}
+
+static void record_seal(struct vs_buf *b, uint8_t *p, unsigned kind, const struct vs_record_place *at,
+                        uint64_t seq, uint64_t arg, size_t body) {
         vs_put_le32(p, RECORD_MAGIC);
         p[4] = (uint8_t) kind;
-        vs_put_le64(p + 8, generation);
-        vs_put_le64(p + 16, tenant);
+        vs_put_le64(p + 8, at->generation);
+        vs_put_le64(p + 16, at->tenant);
         vs_put_le64(p + 24, seq);
-        vs_put_le64(p + 32, prev_seq);
+        vs_put_le64(p + 32, at->prev_seq);
         vs_put_le64(p + 40, arg);
         vs_put_le32(p + 48, (uint32_t) body);
-        vs_put_le64(p + 56, vs_checksum(p + VS_FORMAT_RECORD_HEADER_SIZE, body));
-        vs_put_le64(p + 64, vs_checksum(p, 64));
+        vs_put_le64(p + 56, at->batch);
+        vs_put_le64(p + 64, vs_checksum(p + VS_FORMAT_RECORD_HEADER_SIZE, body));
+        record_reseal(p);
         b->len += VS_FORMAT_RECORD_HEADER_SIZE + pad8(body);
 }
 
-int vs_format_record_encode(struct vs_buf *b, uint64_t generation, uint64_t tenant, uint64_t prev_seq,
-                            const struct vr_record *r) {
+int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, const struct vr_record *r) {
         int k = record_check(r);
         if (k < 0)
                 return k;
@@ -137,16 +141,15 @@ int vs_format_record_encode(struct vs_buf *b, uint64_t generation, uint64_t tena
                 arg = r->after;
                 break;
         }
-        record_seal(b, p, r->kind, generation, tenant, r->seq, prev_seq, arg, body);
+        record_seal(b, p, r->kind, at, r->seq, arg, body);
         return 0;
 }
 
-int vs_format_missing_encode(struct vs_buf *b, uint64_t generation, uint64_t tenant, uint64_t seq,
-                             uint64_t prev_seq, uint64_t from) {
+int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from) {
         uint8_t *p = record_begin(b, 0);
         if (!p)
                 return -ENOMEM;
-        record_seal(b, p, VS_RECORD_MISSING, generation, tenant, seq, prev_seq, from, 0);
+        record_seal(b, p, VS_RECORD_MISSING, at, seq, from, 0);
         return 0;
 }
 
@@ -177,7 +180,7 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
         const uint8_t *p = buf + pos;
         if (vs_get_le32(p) != RECORD_MAGIC || vs_get_le64(p + 8) != generation)
                 return PARSE_INVALID;
-        if (vs_get_le64(p + 64) != vs_checksum(p, 64))
+        if (vs_get_le64(p + 72) != vs_checksum(p, 72))
                 return PARSE_INVALID;
         unsigned kind = p[4];
         uint32_t blen = vs_get_le32(p + 48);
@@ -191,10 +194,11 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
                 .tenant = vs_get_le64(p + 16),
                 .prev_seq = vs_get_le64(p + 32),
                 .arg = vs_get_le64(p + 40),
+                .batch = vs_get_le64(p + 56),
         };
         it->rec.seq = vs_get_le64(p + 24);
         const uint8_t *q = p + VS_FORMAT_RECORD_HEADER_SIZE;
-        if (vs_get_le64(p + 56) != vs_checksum(q, blen)) {
+        if (vs_get_le64(p + 64) != vs_checksum(q, blen)) {
                 it->damaged = true;
                 it->reason = VS_DAMAGE_BODY;
                 return PARSE_BODY_BAD;
@@ -351,12 +355,13 @@ static void poison_unknown(struct vs_scan_tenant *t) {
 
 struct scan_state {
         struct vs_scan *s;
-        const uint8_t *buf;
-        size_t len;
         size_t cap_tenants;
         size_t cap_damage;
-        /* Damage seen since the last valid record: a hole if a valid record follows, else the tail. */
-        size_t pending_from;
+        /* From the first pass: where the last valid record ends, and its batch. */
+        uint64_t last_end;
+        uint64_t last_batch;
+        uint64_t batch;         /* batch of the last valid record so far */
+        bool cut;               /* a torn write was found: nothing from there on is used */
         /* Offsets of holes whose owner is unknown. */
         uint64_t *unknown;
         size_t n_unknown;
@@ -408,46 +413,49 @@ static int apply(struct vs_scan_tenant *t, const struct vs_walk_item *it) {
         }
 }
 
+/* Damage is a torn write, never reported durable, when nothing valid follows it or when everything
+ * valid after it belongs to its own batch: batch N+1 is written only once batch N is durable, so a
+ * later batch proves it durable, and then it is a hole. Batch 0 (a rewritten image) is durable. */
+static bool torn(const struct scan_state *st, const struct vs_walk_item *it) {
+        if (it->offset >= st->last_end)
+                return true;
+        uint64_t batch = it->reason == VS_DAMAGE_BODY ? it->batch : st->batch;
+        return batch > 0 && batch >= st->last_batch;
+}
+
+/* A hole: account for what it lost. */
+static int hole(struct scan_state *st, const struct vs_walk_item *it) {
+        if (it->reason == VS_DAMAGE_HEADER) {
+                if (vs_array_grow((void **) &st->unknown, &st->cap_unknown, st->n_unknown + 1,
+                                  sizeof(*st->unknown)) < 0)
+                        return -ENOMEM;
+                st->unknown[st->n_unknown++] = it->offset;
+                return 0;
+        }
+        struct vs_scan_tenant *t = chain(st, it);
+        if (!t)
+                return -ENOMEM;
+        if (it->kind == VR_RECORD_ENTRY)
+                poison(t, it->arg);
+        return 0;
+}
+
 static int damage_add(struct scan_state *st, const struct vs_walk_item *it) {
         struct vs_scan *s = st->s;
+        if (!st->cut && torn(st, it))
+                st->cut = true;
         if (vs_array_grow((void **) &s->damage, &st->cap_damage, s->n_damage + 1, sizeof(*s->damage)) < 0)
                 return -ENOMEM;
         s->damage[s->n_damage++] = (struct vs_damage) {
                 .offset = it->offset,
                 .length = it->length,
                 .reason = it->reason,
-                .tail = true, /* until a valid record follows */
+                .tail = st->cut,
                 .attributed = it->reason == VS_DAMAGE_BODY,
                 .tenant = it->tenant,
                 .seq = it->rec.seq,
         };
-        return 0;
-}
-
-/* Damage followed by a valid record is a hole: account for what it lost. */
-static int settle_pending(struct scan_state *st) {
-        struct vs_scan *s = st->s;
-        for (size_t i = st->pending_from; i < s->n_damage; i++) {
-                struct vs_damage *d = &s->damage[i];
-                d->tail = false;
-                if (!d->attributed) {
-                        if (vs_array_grow((void **) &st->unknown, &st->cap_unknown, st->n_unknown + 1,
-                                 sizeof(*st->unknown)) < 0)
-                                return -ENOMEM;
-                        st->unknown[st->n_unknown++] = d->offset;
-                        continue;
-                }
-                /* Re-parse the verified header for what the record was. */
-                struct vs_walk_item it;
-                (void) parse_record(st->buf, st->len, d->offset, s->header.generation, &it);
-                struct vs_scan_tenant *t = chain(st, &it);
-                if (!t)
-                        return -ENOMEM;
-                if (it.kind == VR_RECORD_ENTRY)
-                        poison(t, it.arg);
-        }
-        st->pending_from = s->n_damage;
-        return 0;
+        return st->cut ? 0 : hole(st, it);
 }
 
 static int scan_cb(void *ctx, const struct vs_walk_item *it) {
@@ -456,18 +464,28 @@ static int scan_cb(void *ctx, const struct vs_walk_item *it) {
 
         if (it->damaged)
                 return damage_add(st, it);
-
-        int r = settle_pending(st);
-        if (r < 0)
-                return r;
+        if (st->cut) {
+                s->n_cut_records++;
+                return 0;
+        }
         struct vs_scan_tenant *t = chain(st, it);
         if (!t)
                 return -ENOMEM;
-        r = apply(t, it);
+        int r = apply(t, it);
         if (r < 0)
                 return r;
+        st->batch = s->last_batch = it->batch;
         s->n_records++;
         s->valid_end = it->offset + it->length;
+        return 0;
+}
+
+static int find_last(void *ctx, const struct vs_walk_item *it) {
+        struct scan_state *st = ctx;
+        if (!it->damaged) {
+                st->last_end = it->offset + it->length;
+                st->last_batch = it->batch;
+        }
         return 0;
 }
 
@@ -477,8 +495,11 @@ int vs_scan_buffer(const uint8_t *buf, size_t len, struct vs_scan *ret) {
         if (r < 0)
                 return r;
 
-        struct scan_state st = { .s = ret, .buf = buf, .len = len };
-        r = vs_format_walk(buf, len, scan_cb, &st);
+        /* Two passes: whether damage is a torn write depends on what follows it. */
+        struct scan_state st = { .s = ret };
+        r = vs_format_walk(buf, len, find_last, &st);
+        if (r >= 0)
+                r = vs_format_walk(buf, len, scan_cb, &st);
         if (r >= 0)
                 /* A tenant whose last record precedes a hole of unknown owner may have lost
                  * its next records in it. */
@@ -530,27 +551,30 @@ int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan
                         return r;
                 uint64_t total = n + (t->missing_from ? 1 : 0);
                 uint64_t seq = t->max_seq >= total ? t->max_seq - total + 1 : 1;
-                uint64_t prev = 0;
+                /* Batch 0: the image is durable before the file becomes current. */
+                struct vs_record_place at = { .generation = generation, .tenant = t->tenant };
                 for (size_t k = 0; k < n && r >= 0; k++) {
                         recs[k].seq = seq;
-                        r = vs_format_record_encode(b, generation, t->tenant, prev, &recs[k]);
-                        prev = seq++;
+                        r = vs_format_record_encode(b, &at, &recs[k]);
+                        at.prev_seq = seq++;
                 }
                 free(recs);
                 /* Last: an entry replayed after it would heal it. */
                 if (r >= 0 && t->missing_from) {
-                        r = vs_format_missing_encode(b, generation, t->tenant, seq, prev, t->missing_from);
-                        prev = seq;
+                        r = vs_format_missing_encode(b, &at, seq, t->missing_from);
+                        at.prev_seq = seq;
                 }
                 if (r < 0)
                         return r;
-                t->chain_seq = total > 0 ? prev : 0;
+                t->chain_seq = at.prev_seq;
         }
         return 0;
 }
 
-void vs_format_record_rebase(uint8_t *rec, uint64_t generation, uint64_t prev_seq) {
-        vs_put_le64(rec + 8, generation);
-        vs_put_le64(rec + 32, prev_seq);
-        vs_put_le64(rec + 64, vs_checksum(rec, 64));
+void vs_format_record_place(uint8_t *rec, const struct vs_record_place *at) {
+        vs_put_le64(rec + 8, at->generation);
+        vs_put_le64(rec + 16, at->tenant);
+        vs_put_le64(rec + 32, at->prev_seq);
+        vs_put_le64(rec + 56, at->batch);
+        record_reseal(rec);
 }

@@ -20,9 +20,10 @@
  *     16 u64 tenant            24 u64 seq             32 u64 prev_seq
  *     40 u64 arg (ENTRY: op; TRUNCATE: after; MISSING: from; META: 0)
  *     48 u32 body length       52 u32 reserved (0)
- *     56 u64 checksum of the body
- *     64 u64 checksum of bytes 0..63 (so it covers the body checksum too)
- *     72 body, then zero padding to the next multiple of 8
+ *     56 u64 batch (the write batch: one write and one fdatasync; 0 in a rewritten image)
+ *     64 u64 checksum of the body
+ *     72 u64 checksum of bytes 0..71 (so it covers the body checksum too)
+ *     80 body, then zero padding to the next multiple of 8
  *
  *   bodies:  ENTRY    u64 view, u64 client id, u64 request, then the command bytes
  *            META     u64 epoch, view, last normal view, u32 status, u32 0, u64 commit, checkpoint op
@@ -31,6 +32,10 @@
  * Zero bytes from a record boundary to the end of the buffer are preallocated space, not damage:
  * the file layer writes zeros ahead of the records so that appending does not change the file's
  * size (an fdatasync then has no metadata to commit).
+ *
+ * Batches are numbered in file order (nondecreasing); a writer starts batch N+1 only after batch N
+ * is durable. So damage followed only by records of its own batch is a torn write of a batch that
+ * was never durable, even when the device persisted that batch's sectors out of order.
  *
  * prev_seq chains each tenant's records within one file: it is the seq of the tenant's previous
  * record in the same file (0 for its first). A record whose prev_seq is not the last seq the scan
@@ -46,9 +51,10 @@
  *
  * Recovery contract (vs_scan_buffer()):
  *  - Only records whose header and body checksums verify are ever used.
- *  - Damage after the last valid record is a torn write of a batch that was never reported durable:
- *    it is cut (valid_end tells where; the file layer truncates there before appending again).
- *  - Damage followed by valid records is a hole. For each tenant that lost (or may have lost) records
+ *  - Damage after the last valid record, or followed only by records of its own batch, is a torn
+ *    write of a batch that was never reported durable: it is cut with everything after it
+ *    (valid_end tells where; the file layer truncates there before appending again).
+ *  - Damage followed by a later batch is a hole. For each tenant that lost (or may have lost) records
  *    in it, the scan sets missing_from = X: the tenant's entries below X are exactly what the tenant
  *    had, entries from op X on are not returned and must be repaired from peers. X is exact when the
  *    damaged record's header still verifies (its op is known); otherwise it is the conservative
@@ -74,7 +80,7 @@
 
 #define VS_FORMAT_VERSION 1
 #define VS_FORMAT_FILE_HEADER_SIZE 64
-#define VS_FORMAT_RECORD_HEADER_SIZE 72
+#define VS_FORMAT_RECORD_HEADER_SIZE 80
 #define VS_FORMAT_ENTRY_FIXED 24
 #define VS_FORMAT_META_SIZE 48
 /* Largest command an ENTRY may carry; bigger ones are refused with -EMSGSIZE. */
@@ -95,15 +101,23 @@ void vs_format_file_header_encode(uint8_t out[VS_FORMAT_FILE_HEADER_SIZE], const
  * ours (not a journal); -EPROTONOSUPPORT if written by a newer format version. */
 int vs_format_file_header_decode(const uint8_t *buf, size_t len, struct vs_file_header *ret);
 
+/* Where a record goes: its file, its write batch, its tenant and its place in the tenant's chain. */
+struct vs_record_place {
+        uint64_t generation;
+        uint64_t batch;
+        uint64_t tenant;
+        uint64_t prev_seq;
+};
+
 /* Bytes the record will occupy, padding included; 0 for an invalid record. */
 size_t vs_format_record_size(const struct vr_record *r);
 
-/* Appends one record of `tenant` to b. -EINVAL for an unknown kind or a META with an unknown
- * status, -EMSGSIZE for a command above VS_FORMAT_MAX_COMMAND, -ENOMEM; b is unchanged on error. */
-int vs_format_record_encode(struct vs_buf *b, uint64_t generation, uint64_t tenant, uint64_t prev_seq,
-                            const struct vr_record *r);
-int vs_format_missing_encode(struct vs_buf *b, uint64_t generation, uint64_t tenant, uint64_t seq,
-                             uint64_t prev_seq, uint64_t from);
+/* Appends one record to b. -EINVAL for an unknown kind or a META with an unknown status,
+ * -EMSGSIZE for a command above VS_FORMAT_MAX_COMMAND, -ENOMEM; b is unchanged on error. */
+int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, const struct vr_record *r);
+int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from);
+/* Moves an encoded record to another place (file, batch, tenant, chain), resealing its header. */
+void vs_format_record_place(uint8_t *rec, const struct vs_record_place *at);
 
 enum vs_damage_reason {
         VS_DAMAGE_HEADER,   /* record header unreadable: owner unknown */
@@ -120,6 +134,7 @@ struct vs_walk_item {
         uint64_t tenant;
         uint64_t prev_seq;
         uint64_t arg;        /* for MISSING: from */
+        uint64_t batch;
         struct vr_record rec; /* valid records only; entry data points into the walked buffer */
         enum vs_damage_reason reason;
 };
@@ -135,7 +150,7 @@ struct vs_damage {
         uint64_t offset;
         uint64_t length;
         enum vs_damage_reason reason;
-        bool tail;           /* nothing valid after it: cut */
+        bool tail;           /* a torn write (or after one): cut */
         bool attributed;     /* tenant and seq are known */
         uint64_t tenant;
         uint64_t seq;
@@ -159,7 +174,9 @@ struct vs_scan_tenant {
 struct vs_scan {
         struct vs_file_header header;
         uint64_t valid_end;    /* end of the last valid record: where appends continue */
-        uint64_t n_records;    /* valid records */
+        uint64_t n_records;    /* valid records used */
+        uint64_t n_cut_records; /* valid records after a torn write, cut with it */
+        uint64_t last_batch;   /* batch of the last valid record used: writers continue above it */
         size_t n_tenants;      /* sorted by tenant id */
         struct vs_scan_tenant *tenants;
         size_t n_damage;
@@ -187,6 +204,3 @@ int vs_scan_tenant_replay(const struct vs_scan_tenant *t, struct vr_record **ret
  * can continue the chain. b must already hold the new file header. Returns 0 or -ENOMEM. */
 int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan *s);
 
-/* Moves an encoded record (as written by vs_format_record_encode()) to another file generation and
- * chain position, resealing its header checksum. */
-void vs_format_record_rebase(uint8_t *rec, uint64_t generation, uint64_t prev_seq);

@@ -29,7 +29,7 @@
 
 struct tenant {
         uint64_t tenant;
-        uint64_t chain_seq;    /* prev_seq for its next record in the current file */
+        uint64_t chain_seq;    /* prev_seq for its next record placed in the current file */
         uint64_t last_seq;     /* last seq appended */
         uint64_t durable_seq;
         bool reported;         /* scratch while building one batch's completions */
@@ -47,6 +47,7 @@ struct batch {
         struct queued *recs;
         size_t n_recs;
         size_t cap_recs;
+        size_t n_placed;        /* records already given their file, batch and chain */
 };
 
 struct completion {
@@ -64,6 +65,7 @@ struct vs_journal {
         uint64_t file_end;      /* durable end; only the I/O thread changes it after open */
         uint64_t rewrite_size;  /* size right after the last rewrite */
         uint64_t allocated;     /* file size: file_end plus preallocated zeros (I/O thread only) */
+        uint64_t batch;         /* number of the next batch written (I/O thread only) */
 
         struct vs_buf recovery_bytes;
         struct vs_scan recovery;
@@ -104,6 +106,7 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...) {
 static void batch_clear(struct batch *b) {
         b->bytes.len = 0;
         b->n_recs = 0;
+        b->n_placed = 0;
 }
 
 static void batch_free(struct batch *b) {
@@ -119,6 +122,7 @@ static int batch_move(struct batch *dst, struct batch *src) {
                 *dst = *src;
                 *src = t;
                 batch_clear(src);
+                dst->n_placed = 0;
                 return 0;
         }
         int r = vs_buf_reserve(&dst->bytes, src->bytes.len);
@@ -131,6 +135,7 @@ static int batch_move(struct batch *dst, struct batch *src) {
                 dst->recs[dst->n_recs + i] = src->recs[i];
                 dst->recs[dst->n_recs + i].offset += dst->bytes.len;
         }
+        /* src's records are all unplaced: dst->n_placed stays. */
         memcpy(dst->bytes.data + dst->bytes.len, src->bytes.data, src->bytes.len);
         dst->bytes.len += src->bytes.len;
         dst->n_recs += src->n_recs;
@@ -158,18 +163,27 @@ static struct tenant *tenant_get(struct vs_journal *j, uint64_t id) {
         return &j->tenants[i];
 }
 
-/* Makes the tenants' chains start from a freshly written image, then moves the records still
- * queued (encoded for the previous file) onto the new file's generation and chains. */
-static void rechain(struct vs_journal *j, const struct vs_scan *image, struct batch *queued) {
+/* Called with the lock held: the tenants' chains continue from a freshly written image. */
+static void rechain(struct vs_journal *j, const struct vs_scan *image) {
         for (size_t i = 0; i < j->n_tenants; i++) {
                 const struct vs_scan_tenant *t = vs_scan_find(image, j->tenants[i].tenant);
                 j->tenants[i].chain_seq = t ? t->chain_seq : 0;
         }
-        for (size_t i = 0; i < queued->n_recs; i++) {
-                struct tenant *t = tenant_find(j, queued->recs[i].tenant, NULL);
-                vs_format_record_rebase(queued->bytes.data + queued->recs[i].offset, j->generation, t->chain_seq);
-                t->chain_seq = queued->recs[i].seq;
+}
+
+/* Called with the lock held: gives the flushing batch's new records their file, batch number and
+ * chain. Done when a batch is taken rather than at append, so that a rewrite in between changes
+ * nothing queued. */
+static void place(struct vs_journal *j) {
+        struct batch *b = &j->flushing;
+        for (size_t i = b->n_placed; i < b->n_recs; i++) {
+                struct tenant *t = tenant_find(j, b->recs[i].tenant, NULL);
+                vs_format_record_place(b->bytes.data + b->recs[i].offset, &(struct vs_record_place) {
+                        .generation = j->generation, .batch = j->batch,
+                        .tenant = t->tenant, .prev_seq = t->chain_seq });
+                t->chain_seq = b->recs[i].seq;
         }
+        b->n_placed = b->n_recs;
 }
 
 /* Rewrites the durable journal [0, file_end) as a compacted image in a new generation. Runs on
@@ -217,7 +231,7 @@ static int rewrite(struct vs_journal *j) {
         j->file_end = img.len;
         j->rewrite_size = img.len;
         j->allocated = img.len;
-        rechain(j, &s, &j->pending);
+        rechain(j, &s);
         pthread_mutex_unlock(&j->lock);
         vs_scan_done(&s);
 
@@ -330,6 +344,8 @@ static void *io_thread(void *arg) {
                 if (j->stop || j->failed)
                         break;
                 int r = batch_move(&j->flushing, &j->pending);
+                if (r >= 0)
+                        place(j);
                 j->commit_requested = false;
                 j->retry_now = false;
                 uint64_t max_bytes = j->opt.max_bytes;
@@ -342,6 +358,7 @@ static void *io_thread(void *arg) {
                 bool was_nospace = j->nospace;
                 if (r == 0) {
                         j->file_end += j->flushing.bytes.len;
+                        j->batch++;
                         j->nospace = false;
                         r = complete(j, &j->flushing, 0);
                         batch_clear(&j->flushing);
@@ -423,6 +440,7 @@ static int create_first(struct vs_journal *j, char *err, size_t errlen) {
         if (r < 0)
                 return fail(err, errlen, r, "cannot create journal %s/%s: %s", j->opt.dir, name, strerror(-r));
         j->file_end = j->rewrite_size = j->allocated = sizeof(h);
+        j->batch = 1;
         return vs_scan_buffer(h, sizeof(h), &j->recovery);
 }
 
@@ -505,6 +523,8 @@ static int recover(struct vs_journal *j, char *err, size_t errlen) {
 
         j->file_end = j->recovery.valid_end;
         j->rewrite_size = j->allocated = j->file_end;
+        /* Batch 0 is reserved for rewritten images. */
+        j->batch = j->recovery.last_batch + 1;
         if (j->recovery_bytes.len > j->file_end) {
                 if (ftruncate(j->fd, (off_t) j->file_end) < 0 || fdatasync(j->fd) < 0)
                         return fail(err, errlen, -errno, "cannot cut torn tail of %s/%s: %m", j->opt.dir, name);
@@ -621,11 +641,12 @@ int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_rec
                                  sizeof(*j->pending.recs));
         if (ret == 0) {
                 size_t offset = j->pending.bytes.len;
-                ret = vs_format_record_encode(&j->pending.bytes, j->generation, tenant, t->chain_seq, r);
+                /* Placed in its file, batch and chain when the I/O thread takes it. */
+                ret = vs_format_record_encode(&j->pending.bytes, &(struct vs_record_place) { .tenant = tenant }, r);
                 if (ret == 0) {
                         j->pending.recs[j->pending.n_recs++] = (struct queued) {
                                 .offset = offset, .tenant = tenant, .seq = r->seq };
-                        t->chain_seq = t->last_seq = r->seq;
+                        t->last_seq = r->seq;
                 }
         }
         pthread_mutex_unlock(&j->lock);

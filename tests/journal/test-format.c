@@ -124,7 +124,7 @@ static void build(struct journal_fixture *f, uint64_t seed) {
                 model_apply(m, &s->rec);
 
                 s->offset = f->buf.len;
-                ck_assert_int_eq(vs_format_record_encode(&f->buf, GENERATION, s->tenant, prev[t], &s->rec), 0);
+                ck_assert_int_eq(vs_format_record_encode(&f->buf, &(struct vs_record_place) { .generation = GENERATION, .batch = i + 1, .tenant = s->tenant, .prev_seq = prev[t] }, &s->rec), 0);
                 s->size = f->buf.len - s->offset;
                 ck_assert_uint_eq(s->size, vs_format_record_size(&s->rec));
                 prev[t] = s->rec.seq;
@@ -338,15 +338,16 @@ END_TEST
 
 START_TEST(test_encode_refuses_bad_records) {
         struct vs_buf b = {};
+        const struct vs_record_place at = { .generation = 1, .batch = 1, .tenant = 1 };
         uint8_t byte = 0;
         struct vr_record r = { .kind = 9, .seq = 1 };
 
-        ck_assert_int_eq(vs_format_record_encode(&b, 1, 1, 0, &r), -EINVAL);
+        ck_assert_int_eq(vs_format_record_encode(&b, &at, &r), -EINVAL);
         r = (struct vr_record) { .kind = VR_RECORD_META, .seq = 1, .meta.status = 17 };
-        ck_assert_int_eq(vs_format_record_encode(&b, 1, 1, 0, &r), -EINVAL);
+        ck_assert_int_eq(vs_format_record_encode(&b, &at, &r), -EINVAL);
         r = (struct vr_record) { .kind = VR_RECORD_ENTRY, .seq = 1,
                                  .entry = { .op = 1, .len = VS_FORMAT_MAX_COMMAND + 1, .data = &byte } };
-        ck_assert_int_eq(vs_format_record_encode(&b, 1, 1, 0, &r), -EMSGSIZE);
+        ck_assert_int_eq(vs_format_record_encode(&b, &at, &r), -EMSGSIZE);
         ck_assert_uint_eq(vs_format_record_size(&r), 0);
         ck_assert_uint_eq(b.len, 0);
         vs_buf_free(&b);
@@ -369,7 +370,7 @@ START_TEST(test_hole_heal_and_image) {
                                        .entry = { .op = op, .view = 1, .len = sizeof(d), .data = d } };
                 if (op == 4)
                         lost_at = b.len;
-                ck_assert_int_eq(vs_format_record_encode(&b, 5, 9, seq - 1, &r), 0);
+                ck_assert_int_eq(vs_format_record_encode(&b, &(struct vs_record_place) { .generation = 5, .batch = seq, .tenant = 9, .prev_seq = seq - 1 }, &r), 0);
         }
         b.data[lost_at + VS_FORMAT_RECORD_HEADER_SIZE] ^= 1;
 
@@ -397,10 +398,10 @@ START_TEST(test_hole_heal_and_image) {
 
         /* the core's repair: truncate below the hole, then fetch again */
         struct vr_record tr = { .kind = VR_RECORD_TRUNCATE, .seq = 7, .after = 3 };
-        ck_assert_int_eq(vs_format_record_encode(&b, 5, 9, 6, &tr), 0);
+        ck_assert_int_eq(vs_format_record_encode(&b, &(struct vs_record_place) { .generation = 5, .batch = 7, .tenant = 9, .prev_seq = 6 }, &tr), 0);
         struct vr_record e = { .kind = VR_RECORD_ENTRY, .seq = 8,
                                .entry = { .op = 4, .view = 2, .len = sizeof(d), .data = d } };
-        ck_assert_int_eq(vs_format_record_encode(&b, 5, 9, 7, &e), 0);
+        ck_assert_int_eq(vs_format_record_encode(&b, &(struct vs_record_place) { .generation = 5, .batch = 8, .tenant = 9, .prev_seq = 7 }, &e), 0);
         vs_scan_done(&s);
         ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
         t = vs_scan_find(&s, 9);
@@ -417,7 +418,7 @@ END_TEST
 /* Appends r as tenant 1's next record in a generation-8 file. */
 static void put(struct vs_buf *b, uint64_t *seq, struct vr_record r) {
         r.seq = *seq + 1;
-        ck_assert_int_eq(vs_format_record_encode(b, 8, 1, *seq, &r), 0);
+        ck_assert_int_eq(vs_format_record_encode(b, &(struct vs_record_place) { .generation = 8, .batch = r.seq, .tenant = 1, .prev_seq = *seq }, &r), 0);
         *seq = r.seq;
 }
 
@@ -502,7 +503,7 @@ START_TEST(test_image_reclaims_below_checkpoint) {
         for (size_t i = 0; i < N_RECORDS; i++)
                 if (f.recs[i].tenant == 100)
                         prev = f.recs[i].rec.seq;
-        ck_assert_int_eq(vs_format_record_encode(&f.buf, GENERATION, 100, prev, &m), 0);
+        ck_assert_int_eq(vs_format_record_encode(&f.buf, &(struct vs_record_place) { .generation = GENERATION, .batch = N_RECORDS + 1, .tenant = 100, .prev_seq = prev }, &m), 0);
         ck_assert_int_eq(vs_scan_buffer(f.buf.data, f.buf.len, &s), 0);
 
         struct vs_buf img = {};
@@ -535,6 +536,58 @@ START_TEST(test_image_reclaims_below_checkpoint) {
         vs_scan_done(&s2);
         vs_buf_free(&img);
         vs_buf_free(&f.buf);
+}
+END_TEST
+
+/* Damage followed only by records of its own batch is a torn write (the device may persist an
+ * unsynced batch's sectors in any order): cut with the rest of the batch. Followed by a later
+ * batch, it is a hole. */
+START_TEST(test_torn_within_last_batch) {
+        struct vs_buf b = {};
+        uint8_t d[16] = { 3 };
+        size_t at[8];
+
+        ck_assert_int_eq(vs_buf_reserve(&b, VS_FORMAT_FILE_HEADER_SIZE), 0);
+        vs_format_file_header_encode(b.data, &(struct vs_file_header) { .version = 1, .generation = 2 });
+        b.len = VS_FORMAT_FILE_HEADER_SIZE;
+        for (uint64_t seq = 1; seq <= 8; seq++) {
+                at[seq - 1] = b.len;
+                struct vr_record e = { .kind = VR_RECORD_ENTRY, .seq = seq,
+                                       .entry = { .op = seq, .len = sizeof(d), .data = d } };
+                /* batch 1: ops 1-4, batch 2: ops 5-8 */
+                ck_assert_int_eq(vs_format_record_encode(&b, &(struct vs_record_place) {
+                        .generation = 2, .batch = 1 + (seq > 4), .tenant = 1, .prev_seq = seq - 1 }, &e), 0);
+        }
+        for (int header = 0; header <= 1; header++) {
+                size_t in = header ? 5 : VS_FORMAT_RECORD_HEADER_SIZE + 5;
+                struct vs_scan s;
+
+                /* op 6 damaged: only batch 2 follows, so a torn write: ops 6-8 cut */
+                b.data[at[5] + in] ^= 1;
+                ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+                ck_assert_uint_eq(s.n_damage, 1);
+                ck_assert(s.damage[0].tail);
+                ck_assert_uint_eq(s.valid_end, at[5]);
+                ck_assert_uint_eq(s.n_cut_records, 2);
+                ck_assert_uint_eq(vs_scan_find(&s, 1)->missing_from, 0);
+                ck_assert_uint_eq(vs_scan_find(&s, 1)->n_entries, 5);
+                vs_scan_done(&s);
+                b.data[at[5] + in] ^= 1;
+
+                /* op 3 damaged: batch 2 follows, so batch 1 was durable: a hole */
+                b.data[at[2] + in] ^= 1;
+                ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+                ck_assert_uint_eq(s.n_damage, 1);
+                ck_assert(!s.damage[0].tail);
+                ck_assert_uint_eq(s.valid_end, b.len);
+                /* exact when the header says which op; without metadata to bound the commit
+                 * number, everything otherwise */
+                ck_assert_uint_eq(vs_scan_find(&s, 1)->missing_from, header ? 1 : 3);
+                ck_assert_uint_eq(vs_scan_find(&s, 1)->n_entries, header ? 0 : 2);
+                vs_scan_done(&s);
+                b.data[at[2] + in] ^= 1;
+        }
+        vs_buf_free(&b);
 }
 END_TEST
 
@@ -575,6 +628,7 @@ static Suite *format_suite(void) {
         tcase_add_test(tc, test_cut_every_offset);
         tcase_add_loop_test(tc, test_flip_bits_every_record, 0, 3);
         tcase_add_test(tc, test_zero_tail);
+        tcase_add_test(tc, test_torn_within_last_batch);
         tcase_add_test(tc, test_file_header_refusals);
         tcase_add_test(tc, test_encode_refuses_bad_records);
         tcase_add_test(tc, test_hole_heal_and_image);

@@ -192,7 +192,7 @@ START_TEST(test_torn_tail_is_cut) {
         _cleanup_close_ int fd = open(path, O_WRONLY);
         struct vs_buf b = {};
         struct vr_record e = entry(21, 21);
-        ck_assert_int_eq(vs_format_record_encode(&b, 1, 0, 20, &e), 0);
+        ck_assert_int_eq(vs_format_record_encode(&b, &(struct vs_record_place) { .generation = 1, .batch = 99, .prev_seq = 20 }, &e), 0);
         ck_assert_int_eq(pwrite(fd, b.data, b.len / 2, (off_t) end), (ssize_t) (b.len / 2));
         vs_buf_free(&b);
 
@@ -228,6 +228,10 @@ START_TEST(test_hole_survives_reopen) {
         struct durable d = {};
         struct vs_journal *j = open_ok(&o);
         fill(j, &d, 1, 30);
+        /* a later batch, which proves the batches before it durable */
+        ck_assert_int_eq(append_entry(j, 0, 31, 31), 0);
+        vs_journal_commit(j);
+        ck_assert_int_eq(wait_durable(j, &d, 0, 31), 0);
         vs_journal_close(j);
 
         /* flip a bit in the body of op 10 (tenant 0's tenth record) */
