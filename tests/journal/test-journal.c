@@ -97,6 +97,15 @@ static int append_entry(struct vs_journal *j, uint64_t tenant, uint64_t seq, uin
         return vs_journal_append(j, tenant, &e);
 }
 
+/* Appends n entries of tenant (seq, op), (seq + 1, op + 1), ... as one batch and waits for them. */
+static void commit_entries(struct vs_journal *j, struct durable *d, uint64_t tenant, uint64_t seq, uint64_t op,
+                           unsigned n) {
+        for (unsigned i = 0; i < n; i++)
+                ck_assert_int_eq(append_entry(j, tenant, seq + i, op + i), 0);
+        vs_journal_commit(j);
+        ck_assert_int_eq(wait_durable(j, d, tenant, seq + n - 1), 0);
+}
+
 static void check_entries(const struct vs_scan_tenant *t, uint64_t first, uint64_t last) {
         ck_assert_ptr_nonnull(t);
         ck_assert_uint_eq(t->n_entries, last >= first ? last - first + 1 : 0);
@@ -105,6 +114,15 @@ static void check_entries(const struct vs_scan_tenant *t, uint64_t first, uint64
                 ck_assert_uint_eq(t->entries[i].len, (first + i) % sizeof(payload));
                 ck_assert(memcmp(t->entries[i].data, payload, t->entries[i].len) == 0);
         }
+}
+
+/* Reopens and checks that the tenant's entries are exactly ops first..last, with no damage. */
+static void reopen_check(const struct vs_journal_options *o, uint64_t tenant, uint64_t first, uint64_t last) {
+        struct vs_journal *j = open_ok(o);
+        ck_assert_uint_eq(vs_journal_recovery(j)->n_damage, 0);
+        ck_assert_uint_eq(vs_scan_find(vs_journal_recovery(j), tenant)->missing_from, 0);
+        check_entries(vs_scan_find(vs_journal_recovery(j), tenant), first, last);
+        vs_journal_close(j);
 }
 
 /* Appends ops 1..n for each of `tenants` tenants, one commit per round, and waits for all. */
@@ -163,15 +181,10 @@ START_TEST(test_group_commit_and_reopen) {
 
         /* appends continue the chain after reopening */
         memset(&d, 0, sizeof(d));
-        ck_assert_int_eq(append_entry(j, 1, 53, 46), 0);
         ck_assert_int_eq(append_entry(j, 1, 52, 47), -EINVAL);
-        vs_journal_commit(j);
-        ck_assert_int_eq(wait_durable(j, &d, 1, 53), 0);
+        commit_entries(j, &d, 1, 53, 46, 1);
         vs_journal_close(j);
-        j = open_ok(&o);
-        ck_assert_uint_eq(vs_journal_recovery(j)->n_damage, 0);
-        check_entries(vs_scan_find(vs_journal_recovery(j), 1), 1, 46);
-        vs_journal_close(j);
+        reopen_check(&o, 1, 1, 46);
 }
 END_TEST
 
@@ -211,15 +224,9 @@ START_TEST(test_torn_tail_is_cut) {
         /* the zeros alone are no damage */
         j = open_ok(&o);
         memset(&d, 0, sizeof(d));
-        for (uint64_t op = 21; op <= 25; op++)
-                ck_assert_int_eq(append_entry(j, 0, op, op), 0);
-        vs_journal_commit(j);
-        ck_assert_int_eq(wait_durable(j, &d, 0, 25), 0);
+        commit_entries(j, &d, 0, 21, 21, 5);
         vs_journal_close(j);
-        j = open_ok(&o);
-        ck_assert_uint_eq(vs_journal_recovery(j)->n_damage, 0);
-        check_entries(vs_scan_find(vs_journal_recovery(j), 0), 1, 25);
-        vs_journal_close(j);
+        reopen_check(&o, 0, 1, 25);
 }
 END_TEST
 
@@ -229,9 +236,7 @@ START_TEST(test_hole_survives_reopen) {
         struct vs_journal *j = open_ok(&o);
         fill(j, &d, 1, 30);
         /* a later batch, which proves the batches before it durable */
-        ck_assert_int_eq(append_entry(j, 0, 31, 31), 0);
-        vs_journal_commit(j);
-        ck_assert_int_eq(wait_durable(j, &d, 0, 31), 0);
+        commit_entries(j, &d, 0, 31, 31, 1);
         vs_journal_close(j);
 
         /* flip a bit in the body of op 10 (tenant 0's tenth record) */
@@ -271,14 +276,9 @@ START_TEST(test_hole_survives_reopen) {
         memset(&d, 0, sizeof(d));
         ck_assert_int_eq(vs_journal_append(j, 0, &(struct vr_record) { .kind = VR_RECORD_TRUNCATE,
                                                                       .seq = next, .after = 9 }), 0);
-        ck_assert_int_eq(append_entry(j, 0, next + 1, 10), 0);
-        vs_journal_commit(j);
-        ck_assert_int_eq(wait_durable(j, &d, 0, next + 1), 0);
+        commit_entries(j, &d, 0, next + 1, 10, 1);
         vs_journal_close(j);
-        j = open_ok(&o);
-        ck_assert_uint_eq(vs_scan_find(vs_journal_recovery(j), 0)->missing_from, 0);
-        check_entries(vs_scan_find(vs_journal_recovery(j), 0), 1, 10);
-        vs_journal_close(j);
+        reopen_check(&o, 0, 1, 10);
 }
 END_TEST
 
