@@ -299,8 +299,9 @@ START_TEST(test_flip_bits_every_record) {
         for (size_t i = 0; i < N_RECORDS; i++) {
                 const struct seq_record *r = &f.recs[i];
                 kinds_seen |= 1u << r->rec.kind;
-                /* every header byte, and a sample of the body and padding */
-                for (size_t k = 0; k < VS_FORMAT_RECORD_HEADER_SIZE; k++)
+                /* a third of the header bytes (each loop a different third), and a sample of
+                 * the body and padding */
+                for (size_t k = (size_t) _i % 3; k < VS_FORMAT_RECORD_HEADER_SIZE; k += 3)
                         check_flip(&f, i, r->offset + k, (unsigned) (rng() % 8));
                 for (unsigned n = 0; n < 12 && r->size > VS_FORMAT_RECORD_HEADER_SIZE; n++)
                         check_flip(&f, i, r->offset + VS_FORMAT_RECORD_HEADER_SIZE +
