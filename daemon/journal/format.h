@@ -51,13 +51,15 @@
  *
  * Recovery contract (vs_scan_buffer()):
  *  - Only records whose header and body checksums verify are ever used.
- *  - Damage after the last valid record, or followed only by records of its own batch, is a torn
- *    write of a batch that was never reported durable: it is cut with everything after it
- *    (valid_end tells where; the file layer truncates there before appending again).
+ *  - Damage after the last valid record, or followed only by records of its own batch (batch 0, a
+ *    rewritten image, excepted: it was durable as a whole), is a torn write of a batch that was
+ *    never reported durable: it is cut with everything after it (valid_end tells where; the file
+ *    layer truncates there before appending again).
  *  - Damage followed by a later batch is a hole. For each tenant that lost (or may have lost) records
- *    in it, the scan sets missing_from = X: the tenant's entries below X are exactly what the tenant
- *    had, entries from op X on are not returned and must be repaired from peers. X is exact when the
- *    damaged record's header still verifies (its op is known); otherwise it is the conservative
+ *    in it, the scan sets missing_from = X: the tenant's entries below X are correct, entries from
+ *    op X on are not returned and must be repaired from peers (for the core, vr/vr.h: a damaged
+ *    restart). X is exact when the damaged record's header still verifies (its op is known);
+ *    otherwise it is the conservative
  *    min(last op held, commit or checkpoint op from the tenant's last metadata) + 1, since a record
  *    the core writes never changes an op at or below the commit number (it may drop some, when it
  *    restarts its log at an installed checkpoint: the entries below X are then correct but may be
