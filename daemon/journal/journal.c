@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "journal/checkpoint.h"
 #include "journal/journal.h"
 #include "journal/statedir.h"
 #include "log/log.h"
@@ -42,17 +43,29 @@ struct queued {
         uint64_t seq;
 };
 
+/* A checkpoint to be made durable before the records appended after it was queued. */
+struct queued_checkpoint {
+        uint64_t tenant;
+        uint64_t op;
+        uint8_t *data;
+        size_t len;
+};
+
 struct batch {
         struct vs_buf bytes;
         struct queued *recs;
         size_t n_recs;
         size_t cap_recs;
         size_t n_placed;        /* records already given their file, batch and chain */
+        struct queued_checkpoint *ckpts;
+        size_t n_ckpts;
+        size_t cap_ckpts;
 };
 
 struct completion {
         uint64_t tenant;
         uint64_t seq;
+        uint64_t checkpoint_op; /* nonzero: a checkpoint, not records */
         int error;
 };
 
@@ -103,21 +116,30 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...) {
         return r;
 }
 
+static bool batch_empty(const struct batch *b) {
+        return b->n_recs == 0 && b->n_ckpts == 0;
+}
+
 static void batch_clear(struct batch *b) {
         b->bytes.len = 0;
         b->n_recs = 0;
         b->n_placed = 0;
+        for (size_t i = 0; i < b->n_ckpts; i++)
+                free(b->ckpts[i].data);
+        b->n_ckpts = 0;
 }
 
 static void batch_free(struct batch *b) {
+        batch_clear(b);
         vs_buf_free(&b->bytes);
         free(b->recs);
+        free(b->ckpts);
         *b = (struct batch) {};
 }
 
 /* Moves src's records to the end of dst, leaving src empty. */
 static int batch_move(struct batch *dst, struct batch *src) {
-        if (dst->bytes.len == 0) {
+        if (batch_empty(dst)) {
                 struct batch t = *dst;
                 *dst = *src;
                 *src = t;
@@ -131,6 +153,12 @@ static int batch_move(struct batch *dst, struct batch *src) {
         r = vs_array_grow((void **) &dst->recs, &dst->cap_recs, dst->n_recs + src->n_recs, sizeof(*dst->recs));
         if (r < 0)
                 return r;
+        r = vs_array_grow((void **) &dst->ckpts, &dst->cap_ckpts, dst->n_ckpts + src->n_ckpts, sizeof(*dst->ckpts));
+        if (r < 0)
+                return r;
+        memcpy(dst->ckpts + dst->n_ckpts, src->ckpts, src->n_ckpts * sizeof(*src->ckpts));
+        dst->n_ckpts += src->n_ckpts;
+        src->n_ckpts = 0; /* their data now belongs to dst */
         for (size_t i = 0; i < src->n_recs; i++) {
                 dst->recs[dst->n_recs + i] = src->recs[i];
                 dst->recs[dst->n_recs + i].offset += dst->bytes.len;
@@ -233,6 +261,14 @@ static int rewrite(struct vs_journal *j) {
         j->allocated = img.len;
         rechain(j, &s);
         pthread_mutex_unlock(&j->lock);
+        /* Checkpoints older than what durable metadata names are no longer needed. */
+        for (size_t i = 0; i < s.n_tenants; i++) {
+                const struct vs_scan_tenant *t = &s.tenants[i];
+                int k = t->has_meta && t->meta.checkpoint_op > 0 ?
+                        vs_checkpoint_prune(j->dir_fd, t->tenant, t->meta.checkpoint_op) : 0;
+                if (k < 0)
+                        vs_log_full(VS_LOG_WARNING, NULL, k, "cannot remove old checkpoints");
+        }
         vs_scan_done(&s);
 
         /* A crash before this unlink leaves both files; open keeps the newer. */
@@ -249,6 +285,13 @@ static bool should_rewrite(const struct vs_journal *j) {
 
 /* Called with the lock held: completions for the tenants of a batch, in order, one per tenant. */
 static int complete(struct vs_journal *j, const struct batch *b, int error) {
+        for (size_t i = 0; i < b->n_ckpts; i++) {
+                int r = vs_array_grow((void **) &j->done, &j->cap_done, j->n_done + 1, sizeof(*j->done));
+                if (r < 0)
+                        return r;
+                j->done[j->n_done++] = (struct completion) {
+                        .tenant = b->ckpts[i].tenant, .checkpoint_op = b->ckpts[i].op, .error = error };
+        }
         for (size_t i = b->n_recs; i > 0; i--) {
                 struct tenant *t = tenant_find(j, b->recs[i - 1].tenant, NULL);
                 if (t->reported)
@@ -275,10 +318,34 @@ static void signal_loop(struct vs_journal *j) {
 
 /* Writes and syncs the flushing batch. Returns 0, -ENOSPC (retryable: the file is as before), or
  * another negative errno (fatal). */
+struct memory_snapshot {
+        const uint8_t *data;
+        size_t len;
+};
+
+static int snapshot_from_memory(void *sm, vr_sm_write_fn write, void *ctx) {
+        const struct memory_snapshot *m = sm;
+        return write(ctx, m->data, m->len);
+}
+
 static int flush(struct vs_journal *j, uint64_t max_bytes) {
         struct batch *b = &j->flushing;
         if (max_bytes && j->file_end + b->bytes.len > max_bytes)
                 return -ENOSPC;
+        /* Checkpoints first: durable no later than the records queued after them. Rewriting one
+         * that a failed attempt already wrote replaces it atomically with the same bytes. */
+        for (size_t i = 0; i < b->n_ckpts; i++) {
+                const struct queued_checkpoint *c = &b->ckpts[i];
+                struct vs_checkpoint_id id = { .cluster_id = j->opt.cluster_id, .tenant = c->tenant, .op = c->op };
+                int r = vs_checkpoint_write(j->dir_fd, &id, snapshot_from_memory,
+                                            &(struct memory_snapshot) { c->data, c->len });
+                if (r == -ENOSPC || r == -EDQUOT)
+                        return -ENOSPC;
+                if (r < 0)
+                        return r;
+        }
+        if (b->bytes.len == 0)
+                return 0;
         int r = vs_pwrite_full(j->fd, b->bytes.data, b->bytes.len, j->file_end);
         if (r == -ENOSPC || r == -EDQUOT) {
                 /* Cut the partial batch away so the file ends on the last durable record. */
@@ -330,7 +397,7 @@ static void *io_thread(void *arg) {
         pthread_mutex_lock(&j->lock);
         for (;;) {
                 while (!j->stop && !j->failed &&
-                       !(j->commit_requested && (j->pending.n_recs > 0 || j->flushing.n_recs > 0)) &&
+                       !(j->commit_requested && !(batch_empty(&j->pending) && batch_empty(&j->flushing))) &&
                        !(j->nospace && j->retry_now)) {
                         if (j->nospace) {
                                 struct timespec ts;
@@ -358,7 +425,8 @@ static void *io_thread(void *arg) {
                 bool was_nospace = j->nospace;
                 if (r == 0) {
                         j->file_end += j->flushing.bytes.len;
-                        j->batch++;
+                        if (j->flushing.n_recs > 0)
+                                j->batch++;
                         j->nospace = false;
                         r = complete(j, &j->flushing, 0);
                         batch_clear(&j->flushing);
@@ -653,9 +721,32 @@ int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_rec
         return ret;
 }
 
+int vs_journal_checkpoint(struct vs_journal *j, uint64_t tenant, uint64_t op, uint8_t *data, size_t len) {
+        if (op == 0)
+                return -EINVAL;
+        pthread_mutex_lock(&j->lock);
+        int r = j->failed;
+        uint64_t max_pending = j->opt.max_pending ? j->opt.max_pending : DEFAULT_MAX_PENDING;
+        if (r == 0 && j->nospace && j->pending.bytes.len + j->flushing.bytes.len + len > max_pending)
+                r = -ENOBUFS;
+        if (r == 0)
+                r = vs_array_grow((void **) &j->pending.ckpts, &j->pending.cap_ckpts, j->pending.n_ckpts + 1,
+                                  sizeof(*j->pending.ckpts));
+        if (r == 0)
+                j->pending.ckpts[j->pending.n_ckpts++] = (struct queued_checkpoint) {
+                        .tenant = tenant, .op = op, .data = data, .len = len };
+        pthread_mutex_unlock(&j->lock);
+        return r;
+}
+
+int vs_journal_checkpoint_open(struct vs_journal *j, uint64_t tenant, uint64_t op, struct vs_checkpoint_reader **ret) {
+        struct vs_checkpoint_id id = { .cluster_id = j->opt.cluster_id, .tenant = tenant, .op = op };
+        return vs_checkpoint_open(j->dir_fd, &id, ret);
+}
+
 void vs_journal_commit(struct vs_journal *j) {
         pthread_mutex_lock(&j->lock);
-        if (j->pending.n_recs > 0) {
+        if (!batch_empty(&j->pending)) {
                 j->commit_requested = true;
                 j->retry_now = true;
                 pthread_cond_signal(&j->wake);
@@ -667,7 +758,8 @@ int vs_journal_fd(const struct vs_journal *j) {
         return j->event_fd;
 }
 
-int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, void *ctx) {
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                        void *ctx) {
         uint64_t n;
         (void) !read(j->event_fd, &n, sizeof(n));
 
@@ -678,7 +770,10 @@ int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, void *ct
         pthread_mutex_unlock(&j->lock);
 
         for (size_t i = 0; i < n_done; i++)
-                fn(ctx, done[i].tenant, done[i].seq, done[i].error);
+                if (done[i].checkpoint_op == 0)
+                        fn(ctx, done[i].tenant, done[i].seq, done[i].error);
+                else if (checkpoint_fn)
+                        checkpoint_fn(ctx, done[i].tenant, done[i].checkpoint_op, done[i].error);
         free(done);
         return (int) n_done;
 }

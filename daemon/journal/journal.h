@@ -45,13 +45,15 @@
  *    reopen (i.e. restart), which recovers from what is really on disk.
  *  - The file is rewritten (compacted) by the I/O thread when it exceeds max(compact_bytes, twice
  *    its size after the last rewrite): each tenant keeps its metadata and its entries above its
- *    checkpoint op (journal/checkpoint.h), so disk use is bounded under steady load as long as
- *    tenants checkpoint. Appends continue meanwhile.
+ *    checkpoint op (journal/checkpoint.h), and its checkpoint files older than that op are
+ *    deleted, so disk use is bounded under steady load as long as tenants checkpoint. Appends
+ *    continue meanwhile (batches wait for the rewrite).
  */
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "journal/checkpoint.h"
 #include "journal/format.h"
 #include "vr/record.h"
 
@@ -85,10 +87,23 @@ void vs_journal_commit(struct vs_journal *j);
 
 int vs_journal_fd(const struct vs_journal *j);
 
+/* Queues the tenant's checkpoint at op (len bytes of snapshot, as vr/sm.h streams it; the journal
+ * takes ownership of the malloc()ed data) to be written by the I/O thread as a checkpoint file
+ * (journal/checkpoint.h) before any record appended after this call, with the next commit, and
+ * reported through dispatch's checkpoint callback. Errors as vs_journal_append(); -EINVAL for op 0. */
+int vs_journal_checkpoint(struct vs_journal *j, uint64_t tenant, uint64_t op, uint8_t *data, size_t len);
+/* Opens the tenant's checkpoint at op for restore (vs_checkpoint_read() streams it). */
+int vs_journal_checkpoint_open(struct vs_journal *j, uint64_t tenant, uint64_t op,
+                               struct vs_checkpoint_reader **ret);
+
 /* error is 0 (seq is now durable) or a negative errno (seq is the tenant's last durable seq). */
 typedef void (*vs_journal_durable_fn)(void *ctx, uint64_t tenant, uint64_t seq, int error);
-/* Drains the eventfd and reports completions. Returns how many were reported. */
-int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, void *ctx);
+/* error is 0 (the checkpoint file is durable) or a negative errno. */
+typedef void (*vs_journal_checkpoint_fn)(void *ctx, uint64_t tenant, uint64_t op, int error);
+/* Drains the eventfd and reports completions in the order they happened (a batch's checkpoints
+ * before its records). checkpoint_fn may be NULL. Returns how many were reported. */
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                        void *ctx);
 
 /* Raises or lowers max_bytes (0: no limit); a batch waiting for space is retried at once. */
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes);

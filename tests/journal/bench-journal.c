@@ -190,7 +190,7 @@ static void run_journal(struct series *out, unsigned tenants, unsigned per_batch
                         struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                         if (poll(&p, 1, 10000) != 1)
                                 die("poll", -ETIMEDOUT);
-                        vs_journal_dispatch(j, on_durable, &w);
+                        vs_journal_dispatch(j, on_durable, NULL, &w);
                         double done = now();
                         for (unsigned i = 0; i < per_batch; i++)
                                 if (issued[i] > 0 && w.durable[owner[i]] >= want[i]) {

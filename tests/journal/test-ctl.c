@@ -59,13 +59,13 @@ static void setup(void) {
         vs_journal_commit(j);
         struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
         ck_assert_int_eq(poll(&p, 1, 10000), 1);
-        ck_assert_int_eq(vs_journal_dispatch(j, on_durable, NULL), 1);
+        ck_assert_int_eq(vs_journal_dispatch(j, on_durable, NULL, NULL), 1);
         /* a second batch: damage in the first is then a hole, not a torn write */
         struct vr_record m = { .kind = VR_RECORD_META, .seq = 21, .meta = { .epoch = 1, .view = 3, .commit = 7 } };
         ck_assert_int_eq(vs_journal_append(j, 5, &m), 0);
         vs_journal_commit(j);
         ck_assert_int_eq(poll(&p, 1, 10000), 1);
-        ck_assert_int_eq(vs_journal_dispatch(j, on_durable, NULL), 1);
+        ck_assert_int_eq(vs_journal_dispatch(j, on_durable, NULL, NULL), 1);
         vs_journal_close(j);
 
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY);

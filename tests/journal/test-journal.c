@@ -52,7 +52,7 @@ static int wait_durable(struct vs_journal *j, struct durable *d, uint64_t tenant
         while (d->seq[tenant] < seq && d->error[tenant] == 0) {
                 struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                 ck_assert_int_eq(poll(&p, 1, 10000), 1);
-                vs_journal_dispatch(j, on_durable, d);
+                vs_journal_dispatch(j, on_durable, NULL, d);
         }
         return d->error[tenant];
 }
@@ -412,7 +412,7 @@ static void exercise_nospace(struct vs_journal *j, void (*make_room)(struct vs_j
         ck_assert_int_eq(append_entry(j, 1, 11, 11), 0);
         vs_journal_commit(j);
         usleep(50 * 1000);
-        vs_journal_dispatch(j, on_durable, &d);
+        vs_journal_dispatch(j, on_durable, NULL, &d);
         ck_assert_uint_eq(d.seq[0], durable);
         ck_assert_uint_eq(d.seq[1], 10);
 
@@ -606,6 +606,73 @@ START_TEST(test_checkpoints) {
 }
 END_TEST
 
+struct checkpoints_seen {
+        struct durable d;
+        uint64_t op[4];
+        unsigned n;
+        bool before_records; /* the checkpoint came before the records of its batch */
+};
+
+static void on_checkpoint(void *ctx, uint64_t tenant, uint64_t op, int error) {
+        struct checkpoints_seen *c = ctx;
+        ck_assert_int_eq(error, 0);
+        ck_assert_uint_eq(tenant, 2);
+        ck_assert_uint_lt(c->n, 4);
+        c->before_records = c->d.seq[2] < 2 * (c->n + 1) - 1;
+        c->op[c->n++] = op;
+}
+
+static void on_durable_ckpt(void *ctx, uint64_t tenant, uint64_t seq, int error) {
+        struct checkpoints_seen *c = ctx;
+        on_durable(&c->d, tenant, seq, error);
+}
+
+/* Checkpoints go through the I/O thread ahead of the records queued after them, and rewrites
+ * delete the ones older than what durable metadata names. */
+START_TEST(test_queued_checkpoints) {
+        struct vs_journal_options o = opts();
+        o.compact_bytes = 4096;
+        struct vs_journal *j = open_ok(&o);
+        struct checkpoints_seen c = {};
+
+        for (uint64_t k = 1; k <= 2; k++) {
+                uint8_t *snap = malloc(1000);
+                memset(snap, (int) k, 1000);
+                ck_assert_int_eq(vs_journal_checkpoint(j, 2, 100 * k, snap, 1000), 0);
+                struct vr_record m = { .kind = VR_RECORD_META, .seq = 2 * k - 1,
+                                       .meta = { .epoch = 1, .commit = 100 * k, .checkpoint_op = 100 * k } };
+                ck_assert_int_eq(vs_journal_append(j, 2, &m), 0);
+                ck_assert_int_eq(append_entry(j, 2, 2 * k, 100 * k + 1), 0);
+                vs_journal_commit(j);
+                while (c.d.seq[2] < 2 * k) {
+                        struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
+                        ck_assert_int_eq(poll(&p, 1, 10000), 1);
+                        vs_journal_dispatch(j, on_durable_ckpt, on_checkpoint, &c);
+                }
+                ck_assert_uint_eq(c.n, k);
+                ck_assert_uint_eq(c.op[k - 1], 100 * k);
+                ck_assert(c.before_records);
+        }
+        ck_assert_int_eq(vs_journal_checkpoint(j, 2, 0, NULL, 0), -EINVAL);
+
+        struct vs_checkpoint_reader *rd;
+        ck_assert_int_eq(vs_journal_checkpoint_open(j, 2, 200, &rd), 0);
+        uint8_t back[1000];
+        ck_assert_int_eq(vs_checkpoint_read(rd, back, sizeof(back)), 0);
+        ck_assert_uint_eq(back[999], 2);
+        vs_checkpoint_close(rd);
+
+        /* enough records to rewrite: the checkpoint at 100 goes, the one at 200 stays */
+        struct durable d = {};
+        for (uint64_t op = 202; op < 232; op++)
+                commit_entries(j, &d, 2, op + 3 - 202 + 2, op, 1);
+        ck_assert_int_eq(vs_journal_checkpoint_open(j, 2, 100, &rd), -ENOENT);
+        ck_assert_int_eq(vs_journal_checkpoint_open(j, 2, 200, &rd), 0);
+        vs_checkpoint_close(rd);
+        vs_journal_close(j);
+}
+END_TEST
+
 struct loop_ctx {
         struct vs_journal *j;
         struct durable d;
@@ -613,7 +680,7 @@ struct loop_ctx {
 
 static int on_journal_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct loop_ctx *c = userdata;
-        vs_journal_dispatch(c->j, on_durable, &c->d);
+        vs_journal_dispatch(c->j, on_durable, NULL, &c->d);
         return 0;
 }
 
@@ -657,6 +724,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_rewrite_bounds_disk_use);
         tcase_add_test(tc, test_checkpoints);
         tcase_add_test(tc, test_sd_event_driver);
+        tcase_add_test(tc, test_queued_checkpoints);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -95,7 +95,7 @@ static _Noreturn void writer(int fd, unsigned seed) {
                 vs_journal_commit(j);
                 struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                 if (poll(&p, 1, rand() % 2) > 0)
-                        vs_journal_dispatch(j, report, &fd);
+                        vs_journal_dispatch(j, report, NULL, &fd);
         }
 }
 
