@@ -156,7 +156,8 @@ static int batch_move(struct batch *dst, struct batch *src) {
         r = vs_array_grow((void **) &dst->ckpts, &dst->cap_ckpts, dst->n_ckpts + src->n_ckpts, sizeof(*dst->ckpts));
         if (r < 0)
                 return r;
-        memcpy(dst->ckpts + dst->n_ckpts, src->ckpts, src->n_ckpts * sizeof(*src->ckpts));
+        if (src->n_ckpts > 0)
+                memcpy(dst->ckpts + dst->n_ckpts, src->ckpts, src->n_ckpts * sizeof(*src->ckpts));
         dst->n_ckpts += src->n_ckpts;
         src->n_ckpts = 0; /* their data now belongs to dst */
         for (size_t i = 0; i < src->n_recs; i++) {
@@ -164,7 +165,8 @@ static int batch_move(struct batch *dst, struct batch *src) {
                 dst->recs[dst->n_recs + i].offset += dst->bytes.len;
         }
         /* src's records are all unplaced: dst->n_placed stays. */
-        memcpy(dst->bytes.data + dst->bytes.len, src->bytes.data, src->bytes.len);
+        if (src->bytes.len > 0)
+                memcpy(dst->bytes.data + dst->bytes.len, src->bytes.data, src->bytes.len);
         dst->bytes.len += src->bytes.len;
         dst->n_recs += src->n_recs;
         batch_clear(src);
