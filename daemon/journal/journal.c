@@ -79,6 +79,7 @@ struct vs_journal {
         uint64_t rewrite_size;  /* size right after the last rewrite */
         uint64_t allocated;     /* file size: file_end plus preallocated zeros (I/O thread only) */
         uint64_t batch;         /* number of the next batch written (I/O thread only) */
+        bool created;           /* open found no journal and made an empty one */
 
         struct vs_buf recovery_bytes;
         struct vs_scan recovery;
@@ -511,6 +512,7 @@ static int create_first(struct vs_journal *j, char *err, size_t errlen) {
                 return fail(err, errlen, r, "cannot create journal %s/%s: %s", j->opt.dir, name, strerror(-r));
         j->file_end = j->rewrite_size = j->allocated = sizeof(h);
         j->batch = 1;
+        j->created = true;
         return vs_scan_buffer(h, sizeof(h), &j->recovery);
 }
 
@@ -677,6 +679,10 @@ void vs_journal_close(struct vs_journal *j) {
         if (j->dir_fd >= 0)
                 close(j->dir_fd);
         free(j);
+}
+
+bool vs_journal_created(const struct vs_journal *j) {
+        return j->created;
 }
 
 const struct vs_scan *vs_journal_recovery(const struct vs_journal *j) {

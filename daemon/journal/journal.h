@@ -50,6 +50,7 @@
  *    continue meanwhile (batches wait for the rewrite).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,10 @@ int vs_journal_open(const struct vs_journal_options *o, struct vs_journal **ret,
  * (they were never reported durable). */
 void vs_journal_close(struct vs_journal *j);
 
+/* Whether open found no journal and created an empty one. A node that should have state (it was
+ * a replica before) and gets true here lost its disk: its replicas must recover from their peers
+ * (vr/vr.h's damaged restart), not start as brand-new members. */
+bool vs_journal_created(const struct vs_journal *j);
 const struct vs_scan *vs_journal_recovery(const struct vs_journal *j);
 void vs_journal_recovery_done(struct vs_journal *j);
 

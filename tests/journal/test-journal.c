@@ -152,6 +152,7 @@ START_TEST(test_group_commit_and_reopen) {
         struct vs_journal *j = open_ok(&o);
 
         ck_assert_uint_eq(vs_journal_recovery(j)->n_tenants, 0);
+        ck_assert(vs_journal_created(j));
         vs_journal_recovery_done(j);
         fill(j, &d, 3, 50);
         struct vr_record m = { .kind = VR_RECORD_META, .seq = 51,
@@ -168,6 +169,7 @@ START_TEST(test_group_commit_and_reopen) {
         vs_journal_close(j);
 
         j = open_ok(&o);
+        ck_assert(!vs_journal_created(j));
         const struct vs_scan *s = vs_journal_recovery(j);
         ck_assert_uint_eq(s->n_damage, 0);
         ck_assert_uint_eq(s->n_tenants, 3);
