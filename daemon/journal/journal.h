@@ -7,18 +7,19 @@
  *
  * One node-wide journal rather than one per tenant, by measurement (bench-journal, ext4 on the
  * project's virtio disk): a batch costs about one fdatasync whatever its size, so 100 tenants
- * sharing the file pay one sync per event-loop turn (100 tenants x 1 record per turn: ~475k
- * records/s), while one file per tenant pays 100 syncs per turn for the same work (~7.4k records/s,
- * 1.6% of it). 100 tenants taking turns in batches reach 92-106% of one tenant's records/s at the
- * same batch size. The shared file's price, a hole whose owner is unknown, is bounded by the
+ * sharing the file pay one sync per event-loop turn (100 tenants x 1 record per turn: 260k-475k
+ * records/s over several runs), while one file per tenant pays 100 syncs per turn for the same work
+ * (1.3k-7.4k records/s, 0.5-1.6% of it). 100 tenants taking turns in batches reach 92-225% of one
+ * tenant's records/s at the same batch size. The shared file's price, a hole whose owner is unknown, is bounded by the
  * per-tenant prev_seq chain (format.h).
  *
  * State directory layout (default /var/lib/viewstamp):
- *   journal.lock                    flock()ed while a journal is open: one writer per directory
+ *   (the directory itself)          flock()ed while a journal is open: one writer per directory
  *   journal-<generation:016x>.vsj   the journal (format.h); the highest generation is current.
  *                                   Up to 1 MiB of zeros past the records is preallocated space
  *                                   (batches overwrite it, so fdatasync commits no size change).
- *   *.tmp                           unfinished rewrites, deleted on open
+ *   checkpoint-<tenant:016x>-<op:016x>.vsc   checkpoints (journal/checkpoint.h)
+ *   *.tmp                           unfinished rewrites and checkpoints, deleted on open
  *
  * Contract:
  *  - vs_journal_open() refuses, with a negative errno and a message, a missing (-ENOENT) or
@@ -95,7 +96,8 @@ int vs_journal_fd(const struct vs_journal *j);
 /* Queues the tenant's checkpoint at op (len bytes of snapshot, as vr/sm.h streams it; the journal
  * takes ownership of the malloc()ed data) to be written by the I/O thread as a checkpoint file
  * (journal/checkpoint.h) before any record appended after this call, with the next commit, and
- * reported through dispatch's checkpoint callback. Errors as vs_journal_append(); -EINVAL for op 0. */
+ * reported through dispatch's checkpoint callback. Errors as vs_journal_append(); -EINVAL for op 0;
+ * on error the caller keeps the data. */
 int vs_journal_checkpoint(struct vs_journal *j, uint64_t tenant, uint64_t op, uint8_t *data, size_t len);
 /* Opens the tenant's checkpoint at op for restore (vs_checkpoint_read() streams it). */
 int vs_journal_checkpoint_open(struct vs_journal *j, uint64_t tenant, uint64_t op,
