@@ -31,6 +31,8 @@ static const char *kind_name(unsigned kind) {
                 return "meta";
         case VS_RECORD_MISSING:
                 return "missing";
+        case VS_RECORD_SEAL:
+                return "seal";
         default:
                 return "?";
         }
@@ -67,6 +69,9 @@ static int dump_item(void *ctx, const struct vs_walk_item *it) {
                 break;
         case VR_RECORD_META:
                 print_meta(&it->rec.meta);
+                break;
+        case VS_RECORD_SEAL:
+                printf("batch=%" PRIu64, it->batch);
                 break;
         default:
                 printf("from=%" PRIu64, it->arg);

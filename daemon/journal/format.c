@@ -145,6 +145,14 @@ int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, 
         return 0;
 }
 
+int vs_format_seal_encode(struct vs_buf *b, uint64_t generation, uint64_t batch) {
+        uint8_t *p = record_begin(b, 0);
+        if (!p)
+                return -ENOMEM;
+        record_seal(b, p, VS_RECORD_SEAL, &(struct vs_record_place) { .generation = generation, .batch = batch }, 0, 0, 0);
+        return 0;
+}
+
 int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from) {
         uint8_t *p = record_begin(b, 0);
         if (!p)
@@ -167,6 +175,7 @@ static bool body_len_ok(unsigned kind, uint32_t len) {
                 return len == VS_FORMAT_META_SIZE;
         case VR_RECORD_TRUNCATE:
         case VS_RECORD_MISSING:
+        case VS_RECORD_SEAL:
                 return len == 0;
         default:
                 return false;
@@ -466,6 +475,11 @@ static int scan_cb(void *ctx, const struct vs_walk_item *it) {
                 return damage_add(st, it);
         if (st->cut) {
                 s->n_cut_records++;
+                return 0;
+        }
+        if (it->kind == VS_RECORD_SEAL) {
+                st->batch = s->last_batch = it->batch;
+                s->valid_end = it->offset + it->length;
                 return 0;
         }
         struct vs_scan_tenant *t = chain(st, it);

@@ -43,7 +43,9 @@
  * damaged bytes did not say whose they were.
  *
  * MISSING is written by the journal itself (never by the core) when it rewrites a file that still
- * has an unrepaired hole, so that the hole is not forgotten by the rewrite.
+ * has an unrepaired hole, so that the hole is not forgotten by the rewrite. SEAL (tenant 0, seq 0,
+ * no body) is a batch the journal writes when it goes idle and when it closes; the scan uses it
+ * only for its batch number.
  *
  * Records replay as vr/vr.h says: ENTRY continues the log at its op, dropping every entry from that
  * op on; TRUNCATE drops every entry above `after`, and when `after` is beyond the log's end the
@@ -54,7 +56,9 @@
  *  - Damage after the last valid record, or followed only by records of its own batch (batch 0, a
  *    rewritten image, excepted: it was durable as a whole), is a torn write of a batch that was
  *    never reported durable: it is cut with everything after it (valid_end tells where; the file
- *    layer truncates there before appending again).
+ *    layer truncates there before appending again). Rot in the last batch before a crash looks
+ *    the same and cannot be told apart; the file layer's SEAL after every idle moment and at
+ *    close keeps that window to the batches in flight when the node went down.
  *  - Damage followed by a later batch is a hole. For each tenant that lost (or may have lost) records
  *    in it, the scan sets missing_from = X: the tenant's entries below X are correct, entries from
  *    op X on are not returned and must be repaired from peers (for the core, vr/vr.h: a damaged
@@ -88,8 +92,11 @@
 /* Largest command an ENTRY may carry; bigger ones are refused with -EMSGSIZE. */
 #define VS_FORMAT_MAX_COMMAND (16u * 1024u * 1024u)
 
-/* Journal-internal record kind, beside enum vr_record_kind. */
+/* Journal-internal record kinds, beside enum vr_record_kind. */
 #define VS_RECORD_MISSING 4
+/* A batch of its own, of no tenant, written when the journal goes idle: it proves the batches
+ * before it durable, so that rot in them is told from a torn write (see the recovery contract). */
+#define VS_RECORD_SEAL 5
 
 struct vs_file_header {
         uint32_t version;
@@ -118,6 +125,7 @@ size_t vs_format_record_size(const struct vr_record *r);
  * -EMSGSIZE for a command above VS_FORMAT_MAX_COMMAND, -ENOMEM; b is unchanged on error. */
 int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, const struct vr_record *r);
 int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from);
+int vs_format_seal_encode(struct vs_buf *b, uint64_t generation, uint64_t batch);
 /* Moves an encoded record to another place (file, batch, tenant, chain), resealing its header. */
 void vs_format_record_place(uint8_t *rec, const struct vs_record_place *at);
 
@@ -132,7 +140,7 @@ struct vs_walk_item {
         uint64_t length;     /* bytes covered, padding included */
         bool damaged;
         /* For valid records and VS_DAMAGE_BODY damage: */
-        unsigned kind;       /* enum vr_record_kind or VS_RECORD_MISSING */
+        unsigned kind;       /* enum vr_record_kind, VS_RECORD_MISSING or VS_RECORD_SEAL */
         uint64_t tenant;
         uint64_t prev_seq;
         uint64_t arg;        /* for MISSING: from */

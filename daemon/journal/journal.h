@@ -74,8 +74,8 @@ struct vs_journal;
 
 /* Errors described in the header comment; err (may be NULL) receives a one-line explanation. */
 int vs_journal_open(const struct vs_journal_options *o, struct vs_journal **ret, char *err, size_t errlen);
-/* Waits for the I/O thread to finish the batch in flight; records not yet durable are dropped
- * (they were never reported durable). */
+/* Waits for the I/O thread to finish the batch in flight and seals the journal (format.h: SEAL);
+ * records not yet taken by the I/O thread are dropped (they were never reported durable). */
 void vs_journal_close(struct vs_journal *j);
 
 /* Whether open found no journal and created an empty one. A node that should have state (it was

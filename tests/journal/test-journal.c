@@ -284,6 +284,48 @@ START_TEST(test_hole_survives_reopen) {
 }
 END_TEST
 
+/* A batch followed by nothing is sealed when the journal goes idle and when it closes, so that
+ * rot in it is a hole (repaired from peers), not taken for a torn write and cut. */
+START_TEST(test_seal_tells_rot_from_torn) {
+        struct vs_journal_options o = opts();
+        struct durable d = {};
+        struct vs_journal *j = open_ok(&o);
+
+        commit_entries(j, &d, 0, 1, 1, 10);
+        uint64_t end = vs_journal_size(j);
+        for (int i = 0; i < 100 && vs_journal_size(j) == end; i++)
+                usleep(10 * 1000);
+        ck_assert_uint_eq(vs_journal_size(j), end + VS_FORMAT_RECORD_HEADER_SIZE);
+        commit_entries(j, &d, 0, 11, 11, 2);
+        vs_journal_close(j);
+
+        /* rot in op 12, the last record of the last batch: only the seal at close follows it */
+        _cleanup_free_ char *path = current_path();
+        struct vs_buf b = {};
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_eq(vs_read_file_at(dfd, strrchr(path, '/') + 1, &b), 0);
+        struct vs_scan s;
+        ck_assert_int_eq(vs_scan_buffer(b.data, b.len, &s), 0);
+        struct vr_record e12 = entry(12, 12);
+        uint64_t at = s.valid_end - VS_FORMAT_RECORD_HEADER_SIZE - vs_format_record_size(&e12);
+        vs_scan_done(&s);
+        vs_buf_free(&b);
+        _cleanup_close_ int fd = open(path, O_RDWR);
+        uint8_t byte;
+        ck_assert_int_eq(pread(fd, &byte, 1, (off_t) at + VS_FORMAT_RECORD_HEADER_SIZE + 1), 1);
+        byte ^= 2;
+        ck_assert_int_eq(pwrite(fd, &byte, 1, (off_t) at + VS_FORMAT_RECORD_HEADER_SIZE + 1), 1);
+
+        j = open_ok(&o);
+        const struct vs_scan *r = vs_journal_recovery(j);
+        ck_assert_uint_eq(r->n_damage, 1);
+        ck_assert(!r->damage[0].tail);
+        ck_assert_uint_eq(vs_scan_find(r, 0)->missing_from, 12);
+        check_entries(vs_scan_find(r, 0), 1, 11);
+        vs_journal_close(j);
+}
+END_TEST
+
 /* Refused opens return the documented error and leave the directory byte for byte as it was. */
 static void expect_refusal(const struct vs_journal_options *o, int want, const char *path) {
         struct vs_buf before = {}, after = {};
@@ -718,6 +760,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_group_commit_and_reopen);
         tcase_add_test(tc, test_torn_tail_is_cut);
         tcase_add_test(tc, test_hole_survives_reopen);
+        tcase_add_test(tc, test_seal_tells_rot_from_torn);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_permission_denied);
         tcase_add_test(tc, test_read_only_file_system);
