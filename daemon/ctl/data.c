@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * The data commands. Output goes to stdout (values raw, so "get" can feed a pipe); errors to
- * stderr as "viewstampctl: COMMAND PATH: message", and with --json also as a JSON error object on
- * stdout, so a script always gets one document.
+ * The data commands, over libviewstamp: get, set, cas, create, delete, ls, stat and multi (rows
+ * of viewstampctl's table, declared in verb.h). Each takes the arguments from its own name on,
+ * accepts the common options anywhere among them (--tenant, --node, --json, --timeout, --help)
+ * and returns one of verb.h's exit statuses. Output goes to stdout (values raw, so "get" can
+ * feed a pipe); errors to stderr as "viewstampctl COMMAND PATH: message", and with --json also as
+ * a JSON error object on stdout, so a script always gets one document.
  */
 
 #include <errno.h>
@@ -15,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl/data.h"
+#include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
 #include "util/cleanup.h"

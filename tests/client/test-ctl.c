@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl/data.h"
+#include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
 #include "fake.h"

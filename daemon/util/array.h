@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Growing a malloc()ed array: capacity at least doubles, so n appends cost O(n). */
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Makes room for `need` elements of `size` bytes in *p (capacity *cap). 0, or -ENOMEM with *p and
+ * *cap unchanged. */
+static inline int vs_array_grow(void **p, size_t *cap, size_t need, size_t size) {
+        if (need <= *cap)
+                return 0;
+        size_t n = *cap ? *cap * 2 : 16;
+        while (n < need)
+                n *= 2;
+        void *q = reallocarray(*p, n, size);
+        if (!q)
+                return -ENOMEM;
+        *p = q;
+        *cap = n;
+        return 0;
+}
+
+/* Index of the first of the n elements of `array`, sorted by `field`, whose field is >= key (n if
+ * none): binary search, O(log n). */
+#define VS_LOWER_BOUND(array, n, field, key)                                    \
+        ({                                                                      \
+                size_t _lo = 0, _hi = (n);                                      \
+                while (_lo < _hi) {                                             \
+                        size_t _mid = _lo + (_hi - _lo) / 2;                    \
+                        if ((array)[_mid].field < (key))                        \
+                                _lo = _mid + 1;                                 \
+                        else                                                    \
+                                _hi = _mid;                                     \
+                }                                                               \
+                _lo;                                                            \
+        })
