@@ -195,6 +195,17 @@ void client_run_callbacks(struct vs_client *c) {
 
 /* --- The connection --- */
 
+/* Completes the requests no node has seen: they did not run. */
+static void fail_undelivered(struct vs_client *c, int error) {
+        for (struct request *r = c->inflight.head, *next; r; r = next) {
+                next = r->next;
+                if (!r->delivered)
+                        complete_error(c, r, error, NULL);
+        }
+        while (c->pending.head)
+                complete_error(c, c->pending.head, error, NULL);
+}
+
 static void connection_lost(struct vs_client *c, int error) {
         bool was_connected = c->conn.connected;
         event_forget_conn(c);
@@ -215,9 +226,17 @@ static void connection_lost(struct vs_client *c, int error) {
         }
         c->last_connect_error = error;
         c->failed_connects++;
-        /* After a whole round of refusals, slow down instead of spinning over the list. */
         size_t round = c->n_nodes ? c->n_nodes : 1;
-        c->reconnect_at = c->failed_connects % round == 0 ? now + vs_backoff_next(&c->connect_backoff) : now;
+        if (c->failed_connects % round != 0) {
+                c->reconnect_at = now;
+                return;
+        }
+        /* After a whole round of refusals, slow down instead of spinning over the list. */
+        c->reconnect_at = now + vs_backoff_next(&c->connect_backoff);
+        if (c->connect_rounds > 0 && c->failed_connects / round >= c->connect_rounds) {
+                c->failed_connects = 0;
+                fail_undelivered(c, error);
+        }
 }
 
 static void connect_next(struct vs_client *c) {
@@ -296,6 +315,9 @@ static void send_due(struct vs_client *c, uint64_t now) {
 /* --- Timer --- */
 
 static uint64_t next_timer(const struct vs_client *c) {
+        /* Completed without a callback yet (a connect gave up inside a submit): wake at once. */
+        if (c->done.n > 0)
+                return 0;
         uint64_t t = UINT64_MAX;
         for (const struct request *r = c->pending.head; r; r = r->next)
                 t = r->deadline < t ? r->deadline : t;
@@ -581,6 +603,13 @@ int vs_client_set_max_redirects(struct vs_client *c, unsigned n) {
         if (!c)
                 return -EINVAL;
         c->max_redirects = n;
+        return 0;
+}
+
+int vs_client_set_connect_rounds(struct vs_client *c, unsigned rounds) {
+        if (!c)
+                return -EINVAL;
+        c->connect_rounds = rounds;
         return 0;
 }
 

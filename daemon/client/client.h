@@ -52,7 +52,7 @@ struct vs_client {
         struct vs_address redirect;
 
         uint64_t timeout_usec;
-        unsigned max_redirects, max_sessions;
+        unsigned max_redirects, max_sessions, connect_rounds;
 
         struct conn conn;
         bool conn_polled;            /* conn.fd is in the epoll set */

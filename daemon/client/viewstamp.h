@@ -38,8 +38,9 @@
  *   < 0 (negative errno)   the library or the transport gave up:
  *     -ETIMEDOUT      the request's deadline passed; it may or may not have run
  *     -ECONNREFUSED, -EHOSTUNREACH, ... (any connect error)
- *                     deadline passed and no node could be reached; the request was never
- *                     delivered, so it did not run
+ *                     no node could be reached by the deadline (or within the connect rounds,
+ *                     vs_client_set_connect_rounds()); the request was never delivered, so it
+ *                     did not run
  *     -ESTALE         session expired; the request did not run
  *     -ELOOP          more redirects than max_redirects for this request; it may have run only
  *                     if an earlier send of it reached a primary (treat as unknown)
@@ -112,6 +113,10 @@ int vs_client_add_node(vs_client *c, const char *address);
 int vs_client_set_timeout(vs_client *c, uint64_t usec);
 /* Redirects one request may follow before it fails with -ELOOP. */
 int vs_client_set_max_redirects(vs_client *c, unsigned n);
+/* Fail fast: after this many rounds in which no node accepted a connection, requests that never
+ * reached a node fail with the last connect error (e.g. -ECONNREFUSED) instead of waiting for
+ * their deadline. 0 (the default): keep trying until the deadline, as through a cluster restart. */
+int vs_client_set_connect_rounds(vs_client *c, unsigned rounds);
 /* Sessions, hence requests in flight at once; 1..65536. Lowering it retires idle sessions. */
 int vs_client_set_max_sessions(vs_client *c, unsigned n);
 

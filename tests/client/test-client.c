@@ -348,6 +348,14 @@ START_TEST(test_connect_refused) {
         vs_client *c = client_for(address, 300000);
         ck_assert_int_eq(vs_get(c, "/", NULL), -ECONNREFUSED);
         vs_client_free(c);
+
+        /* With connect rounds, long before the deadline. */
+        c = client_for(address, 30000000);
+        ck_assert_int_eq(vs_client_set_connect_rounds(c, 2), 0);
+        uint64_t t0 = now_usec();
+        ck_assert_int_eq(vs_get(c, "/", NULL), -ECONNREFUSED);
+        ck_assert_uint_lt(now_usec() - t0, 3000000);
+        vs_client_free(c);
 }
 END_TEST
 
