@@ -44,8 +44,10 @@
  *     -ESTALE         session expired; the request did not run
  *     -ELOOP          more redirects than max_redirects for this request; it may have run only
  *                     if an earlier send of it reached a primary (treat as unknown)
- *     -ENXIO          none of the nodes hosts the tenant; it did not run
+ *     -ENXIO          every node answered that it hosts no replica of the tenant
  *     -EPROTO         the server refused the request as malformed; it did not run
+ *     -EBADMSG        the server's reply did not decode; it may or may not have run
+ *     -EMSGSIZE       the request is larger than a frame may be; it was not sent
  *     -ECANCELED      the client was freed while the request was outstanding (callback still runs)
  *     -ENOMEM, -EINVAL
  * vs_strerror() turns any of these into a message.
@@ -213,12 +215,13 @@ int vs_result_op_stat(const vs_result *r, size_t i, struct vs_stat *ret);
 /* Runs once per submitted request. The callback owns result and frees it with vs_result_free(). */
 typedef void (*vs_callback)(vs_client *c, vs_result *result, void *userdata);
 
-/* Takes ownership of op (also on failure). Returns 0 (callback will run) or -EINVAL/-ENOMEM
- * (callback will not run). */
+/* Takes ownership of op (also on failure). Returns 0 (callback will run) or -EINVAL, -ENOMEM,
+ * -EDESTADDRREQ when no node was added (callback will not run). */
 int vs_submit(vs_client *c, vs_op *op, vs_callback callback, void *userdata);
 
 /* Submits op (taking ownership) and drives the client until it completes. Returns the result's
- * error; *ret (if ret is not NULL) receives the result whenever the request was submitted. Other
+ * error; *ret (if ret is not NULL) receives the result whenever the request was submitted, and
+ * is left alone when submitting failed (-EINVAL, -ENOMEM, -EDESTADDRREQ: no node added). Other
  * outstanding requests keep progressing meanwhile and their callbacks may run. */
 int vs_call(vs_client *c, vs_op *op, vs_result **ret);
 
