@@ -263,20 +263,14 @@ static void connect_next(struct vs_client *c) {
         }
 }
 
-static int send_request(struct vs_client *c, struct request *r, uint64_t now) {
+/* Packs env as a frame straight into the connection's output. */
+static int queue_envelope(struct vs_client *c, Viewstamp__Envelope *env) {
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;
         h.tenant = c->tenant;
-        Viewstamp__ClientRequest req = VIEWSTAMP__CLIENT_REQUEST__INIT;
-        req.client_id = r->session->id;
-        req.request = r->session->number;
-        req.command = (ProtobufCBinaryData) { .len = r->len, .data = r->command };
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST;
-        env.client_request = &req;
+        env->header = &h;
 
-        size_t n = viewstamp__envelope__get_packed_size(&env);
+        size_t n = viewstamp__envelope__get_packed_size(env);
         uint8_t hdr[VS_FRAME_HEADER_SIZE];
         int k = vs_frame_header(hdr, n, VS_FRAME_MAX_DEFAULT);
         if (k < 0)
@@ -285,8 +279,22 @@ static int send_request(struct vs_client *c, struct request *r, uint64_t now) {
         if (!p)
                 return -ENOMEM;
         memcpy(p, hdr, VS_FRAME_HEADER_SIZE);
-        viewstamp__envelope__pack(&env, p + VS_FRAME_HEADER_SIZE);
+        viewstamp__envelope__pack(env, p + VS_FRAME_HEADER_SIZE);
         conn_commit(&c->conn, VS_FRAME_HEADER_SIZE + n);
+        return 0;
+}
+
+static int send_request(struct vs_client *c, struct request *r, uint64_t now) {
+        Viewstamp__ClientRequest req = VIEWSTAMP__CLIENT_REQUEST__INIT;
+        req.client_id = r->session->id;
+        req.request = r->session->number;
+        req.command = (ProtobufCBinaryData) { .len = r->len, .data = r->command };
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST;
+        env.client_request = &req;
+        int k = queue_envelope(c, &env);
+        if (k < 0)
+                return k;
 
         r->sent = r->delivered = true;
         r->sent_at = now;
@@ -478,13 +486,32 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
 static bool handle_frame(struct vs_client *c, const uint8_t *body, size_t len) {
         _cleanup_envelope_ Viewstamp__Envelope *e = NULL;
         int fd = c->conn.fd;
-        if (vs_envelope_decode(body, len, &e) < 0 || e->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY) {
+        if (vs_envelope_decode(body, len, &e) < 0)
+                e = NULL;
+        switch (e ? e->body_case : VIEWSTAMP__ENVELOPE__BODY__NOT_SET) {
+        case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
+                c->last_rx = client_now();
+                handle_reply(c, e->client_reply);
+                break;
+        case VIEWSTAMP__ENVELOPE__BODY_PING: {
+                /* A node may probe an idle client connection: answer, so it stays. */
+                Viewstamp__Pong pong = VIEWSTAMP__PONG__INIT;
+                pong.nonce = e->ping->nonce;
+                Viewstamp__Envelope reply = VIEWSTAMP__ENVELOPE__INIT;
+                reply.body_case = VIEWSTAMP__ENVELOPE__BODY_PONG;
+                reply.pong = &pong;
+                c->last_rx = client_now();
+                (void) queue_envelope(c, &reply); /* out of memory: the node will ask again */
+                break;
+        }
+        case VIEWSTAMP__ENVELOPE__BODY_PONG:
+                c->last_rx = client_now();
+                break;
+        default:
                 /* Not our protocol: this node cannot be trusted to serve us. */
                 switch_node(c);
                 return false;
         }
-        c->last_rx = client_now();
-        handle_reply(c, e->client_reply);
         return c->conn.fd == fd && c->conn.fd >= 0;
 }
 

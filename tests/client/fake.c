@@ -97,7 +97,26 @@ static void release_held(struct fconn *cn, const char *tenant) {
 }
 
 /* Returns false when the connection is to be closed. Called with the lock held. */
+static void send_ping(int fd, uint64_t nonce) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
+        ping.nonce = nonce;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        _cleanup_free_ uint8_t *frame = NULL;
+        size_t n;
+        if (vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n) == 0)
+                (void) !send(fd, frame, n, MSG_NOSIGNAL);
+}
+
 static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e) {
+        if (e->body_case == VIEWSTAMP__ENVELOPE__BODY_PONG) {
+                f->pongs += e->pong->nonce >= 1000;
+                return true;
+        }
         if (e->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
                 return false;
         const Viewstamp__ClientRequest *m = e->client_request;
@@ -174,6 +193,10 @@ static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e
                 static const uint8_t junk[] = { 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff };
                 (void) !send(cn->fd, junk, sizeof junk, MSG_NOSIGNAL);
                 return true;
+        }
+        if (f->ping > 0) {
+                f->ping--;
+                send_ping(cn->fd, 1000 + f->ping);
         }
         if (f->wrong > 0) {
                 f->wrong--;

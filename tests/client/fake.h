@@ -7,7 +7,8 @@
  * at-most-once retries, SESSION_EXPIRED for unknown ids), and misbehaving on request: redirect,
  * drop the connection after executing, execute without answering, stay silent, expire sessions,
  * answer unavailable, send
- * garbage or replies with wrong numbers, hold replies and release them in reverse order.
+ * garbage or replies with wrong numbers, hold replies and release them in reverse order, probe
+ * with Pings.
  *
  * Every knob is a counter or flag set under fake_lock(); it applies to requests that arrive
  * afterwards. Registrations are only affected by redirect and no_tenant.
@@ -45,6 +46,7 @@ struct fake {
         unsigned garbage;     /* answer with a frame that is not an envelope */
         unsigned wrong;       /* precede the answer by replies naming other numbers and ids */
         unsigned hold;        /* keep answers until this many are held, then send newest first */
+        unsigned ping;        /* precede the answer by a Ping (nonce 1000 + count left) */
         unsigned mute;        /* execute, then answer nothing and keep the connection */
 
         /* What arrived (under lock). */
@@ -52,6 +54,7 @@ struct fake {
         size_t n_log, cap_log;
         unsigned executed;    /* user requests executed */
         unsigned connections; /* accepted so far */
+        unsigned pongs;       /* Pongs that echoed one of our Pings */
 
         /* The client table. */
         struct fake_session *sessions;

@@ -396,6 +396,25 @@ START_TEST(test_bad_replies) {
         for (int i = 0; i < 3; i++)
                 get_expect(c, "/g", "0");
 
+        /* A node's Pings are answered and cost nothing. */
+        fake_lock(&fa);
+        fa.ping = 2;
+        fake_unlock(&fa);
+        get_expect(c, "/g", "0");
+        get_expect(c, "/g", "0");
+        fake_lock(&fa);
+        ck_assert_uint_eq(fa.connections, 1);
+        fake_unlock(&fa);
+        for (int i = 0; i < 100; i++) {
+                fake_lock(&fa);
+                unsigned pongs = fa.pongs;
+                fake_unlock(&fa);
+                if (pongs == 2)
+                        break;
+                ck_assert_int_lt(i, 99);
+                ck_assert_int_eq(vs_client_wait(c, 10000), 0);
+        }
+
         /* Garbage makes the client give up that connection and retry on a new one. */
         fake_lock(&fa);
         fa.garbage = 1;
