@@ -263,14 +263,15 @@ static void connect_next(struct vs_client *c) {
         }
 }
 
-/* Packs env as a frame straight into the connection's output. */
-static int queue_envelope(struct vs_client *c, Viewstamp__Envelope *env) {
+/* Packs body (an envelope without header) as a frame straight into the connection's output. */
+static int queue_envelope(struct vs_client *c, const Viewstamp__Envelope *body) {
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;
         h.tenant = c->tenant;
-        env->header = &h;
+        Viewstamp__Envelope env = *body;
+        env.header = &h;
 
-        size_t n = viewstamp__envelope__get_packed_size(env);
+        size_t n = viewstamp__envelope__get_packed_size(&env);
         uint8_t hdr[VS_FRAME_HEADER_SIZE];
         int k = vs_frame_header(hdr, n, VS_FRAME_MAX_DEFAULT);
         if (k < 0)
@@ -279,7 +280,7 @@ static int queue_envelope(struct vs_client *c, Viewstamp__Envelope *env) {
         if (!p)
                 return -ENOMEM;
         memcpy(p, hdr, VS_FRAME_HEADER_SIZE);
-        viewstamp__envelope__pack(env, p + VS_FRAME_HEADER_SIZE);
+        viewstamp__envelope__pack(&env, p + VS_FRAME_HEADER_SIZE);
         conn_commit(&c->conn, VS_FRAME_HEADER_SIZE + n);
         return 0;
 }

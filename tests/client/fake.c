@@ -46,11 +46,20 @@ void fake_unlock(struct fake *f) {
         pthread_mutex_unlock(&f->lock);
 }
 
-static void send_reply(int fd, const char *tenant, uint64_t id, uint64_t request, Viewstamp__ClientStatus status,
-                       const uint8_t *reply, size_t len, const char *primary, const char *message) {
+static void send_envelope(int fd, const char *tenant, Viewstamp__Envelope *env) {
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;
-        h.tenant = (char *) tenant;
+        h.tenant = (char *) (tenant ? tenant : "");
+        env->header = &h;
+        _cleanup_free_ uint8_t *frame = NULL;
+        size_t n;
+        if (vs_envelope_frame(env, VS_FRAME_MAX_DEFAULT, &frame, &n) == 0)
+                (void) !send(fd, frame, n, MSG_NOSIGNAL);
+        env->header = NULL;
+}
+
+static void send_reply(int fd, const char *tenant, uint64_t id, uint64_t request, Viewstamp__ClientStatus status,
+                       const uint8_t *reply, size_t len, const char *primary, const char *message) {
         Viewstamp__ClientReply m = VIEWSTAMP__CLIENT_REPLY__INIT;
         m.client_id = id;
         m.request = request;
@@ -59,14 +68,18 @@ static void send_reply(int fd, const char *tenant, uint64_t id, uint64_t request
         m.primary = (char *) (primary ? primary : "");
         m.message = (char *) (message ? message : "");
         Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         env.client_reply = &m;
+        send_envelope(fd, tenant, &env);
+}
 
-        _cleanup_free_ uint8_t *frame = NULL;
-        size_t n;
-        if (vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n) == 0)
-                (void) !send(fd, frame, n, MSG_NOSIGNAL);
+static void send_ping(int fd, uint64_t nonce) {
+        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
+        ping.nonce = nonce;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        send_envelope(fd, NULL, &env);
 }
 
 static struct fake_session *find_session(struct fake *f, uint64_t id) {
@@ -97,21 +110,6 @@ static void release_held(struct fconn *cn, const char *tenant) {
 }
 
 /* Returns false when the connection is to be closed. Called with the lock held. */
-static void send_ping(int fd, uint64_t nonce) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION;
-        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
-        ping.nonce = nonce;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-        env.ping = &ping;
-        _cleanup_free_ uint8_t *frame = NULL;
-        size_t n;
-        if (vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n) == 0)
-                (void) !send(fd, frame, n, MSG_NOSIGNAL);
-}
-
 static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e) {
         if (e->body_case == VIEWSTAMP__ENVELOPE__BODY_PONG) {
                 f->pongs += e->pong->nonce >= 1000;
