@@ -681,7 +681,7 @@ static int submit(struct vs_client *c, const struct vs_op *op, vs_callback callb
         }
         r->callback = callback;
         r->userdata = userdata;
-        r->deadline = client_now() + c->timeout_usec;
+        r->deadline = client_now() + (op->timeout_usec ? op->timeout_usec : c->timeout_usec);
         list_append(&c->pending, r);
         /* Requests submitted by callbacks go out together once they all ran: one write. */
         if (c->callback_depth == 0)

@@ -134,6 +134,13 @@ int vs_op_multi_check(struct vs_op *multi, const char *path, uint64_t expected_v
         return multi_add(multi, OP_CHECK, path, NULL, 0, expected_version, 0);
 }
 
+int vs_op_set_timeout(struct vs_op *op, uint64_t usec) {
+        if (!op || usec == 0)
+                return -EINVAL;
+        op->timeout_usec = usec;
+        return 0;
+}
+
 size_t vs_op_multi_count(const struct vs_op *multi) {
         return multi && multi->kind == OP_MULTI ? multi->n_subs : 0;
 }

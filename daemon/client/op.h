@@ -30,6 +30,7 @@ struct vs_op {
         size_t len;
         uint64_t version; /* VS_VERSION_ANY: none expected */
         unsigned flags;
+        uint64_t timeout_usec; /* 0: the client's */
         struct vs_op *subs; /* OP_MULTI: the ops, in order */
         size_t n_subs, cap_subs;
 };

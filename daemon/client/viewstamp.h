@@ -178,6 +178,9 @@ int vs_op_multi_delete(vs_op *multi, const char *path, uint64_t expected_version
 int vs_op_multi_check(vs_op *multi, const char *path, uint64_t expected_version);
 size_t vs_op_multi_count(const vs_op *multi);
 
+/* This request's deadline, from submission to completion, instead of the client's. 0: -EINVAL. */
+int vs_op_set_timeout(vs_op *op, uint64_t usec);
+
 /* Frees an op that was never submitted. NULL ok. */
 void vs_op_free(vs_op *op);
 

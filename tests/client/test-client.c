@@ -316,6 +316,18 @@ START_TEST(test_timeout) {
         uint64_t took = now_usec() - t0;
         ck_assert_uint_ge(took, 300000);
         ck_assert_uint_lt(took, 2000000);
+
+        /* A request's own timeout wins over the client's. */
+        ck_assert_int_eq(vs_client_set_timeout(c, 60000000), 0);
+        vs_op *op;
+        ck_assert_int_eq(vs_op_get(&op, "/"), 0);
+        ck_assert_int_eq(vs_op_set_timeout(op, 0), -EINVAL);
+        ck_assert_int_eq(vs_op_set_timeout(op, 200000), 0);
+        t0 = now_usec();
+        ck_assert_int_eq(vs_call(c, op, NULL), -ETIMEDOUT);
+        took = now_usec() - t0;
+        ck_assert_uint_ge(took, 200000);
+        ck_assert_uint_lt(took, 2000000);
         vs_client_free(c);
 }
 END_TEST
