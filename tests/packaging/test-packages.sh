@@ -52,17 +52,18 @@ rpm=$(find "$packages" -name 'viewstamp-[0-9]*.rpm')
 
 echo "=== file lists"
 dpkg-deb -c "$deb"
-deb_files=$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }')
 rpm -qlp "$rpm"
-rpm_files=$(rpm -qlp "$rpm")
+declare -A file_list=(
+        [deb]=$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }')
+        [rpm]=$(rpm -qlp "$rpm")
+)
 
 # has LIST PATTERN: the list holds a path matching the extended regular expression.
 has() {
         grep -qE "^$2\$" <<<"$1"
 }
 for kind in deb rpm; do
-        files=${kind}_files
-        files=${!files}
+        files=${file_list[$kind]}
         unitdir=/lib/systemd/system
         [[ $kind == rpm ]] && unitdir=/usr/lib/systemd/system
         for want in /usr/sbin/viewstampd "$unitdir/viewstampd.service" /usr/lib/sysusers.d/viewstamp.conf \
@@ -187,7 +188,7 @@ read -r -a exec_start <<<"$(unit_value ExecStart)"
                 "${exec_start[@]}"
 ) 2>"$SCRATCH/viewstampd.log" &
 pid=$!
-STARTED_PIDS+=($pid)
+STARTED_PIDS+=("$pid")
 
 echo "=== the installed viewstampd (pid $pid)"
 for _ in $(seq 100); do grep -qx READY=1 "$notify.log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
