@@ -5,7 +5,8 @@
 # creates its user, renders its manual pages and passes systemd-analyze; the installed viewstampd
 # runs as that user, with the unit's settings and the packaged configuration file edited to name
 # one node on 127.0.0.1, and answers on the system bus; a purge then leaves nothing behind but
-# the user and group, which Debian policy keeps. Whatever happens, the machine is left as the
+# the user and group, which Debian policy keeps, and keeps the state directory only when it holds
+# data. Whatever happens, the machine is left as the
 # test found it: processes it started are stopped, and the package, user, group and state
 # directory are removed if the test brought them.
 set -euo pipefail
@@ -221,4 +222,13 @@ left=$(comm -13 "$before" "$after" | { grep -vxE '/etc/(passwd|group|shadow|gsha
 [[ -z $left ]] || fail "left behind after purge: $left"
 getent passwd "$user" >/dev/null || fail "purge removed user $user, which Debian policy keeps"
 echo "nothing left behind but user $user and group $group (kept by Debian policy; the test removes them if it made them)"
+
+echo "=== dpkg -i, then --purge with data in $state"
+dpkg -i "$deb" >/dev/null || fail "reinstalling failed"
+install -d -o "$user" -g "$group" -m "$(unit_value StateDirectoryMode)" "$state"
+setpriv --reuid="$user" --regid="$group" --init-groups sh -c "echo replica >'$state/journal'"
+out=$(dpkg --purge viewstamp 2>&1) || fail "dpkg --purge failed: $out"
+echo "$out"
+[[ $(cat "$state/journal" 2>/dev/null) == replica ]] || fail "purge deleted the node's data in $state"
+[[ $out == *"$state is not empty and was kept"* ]] || fail "purge did not say that it kept $state"
 echo "ok"
