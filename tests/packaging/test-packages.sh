@@ -22,12 +22,27 @@ packages="$VS_BUILD_ROOT/packages"
 unit=/lib/systemd/system/viewstampd.service
 conf=/etc/viewstamp/viewstampd.conf
 
-installed() {
-        [[ $(dpkg-query -W -f='${db:Status-Status}' viewstamp 2>/dev/null) =~ ^(installed|config-files|half-|unpacked|triggers) ]]
+[[ -e /var/lib/viewstamp ]] && fail "/var/lib/viewstamp exists on this machine; the test will not touch it"
+
+echo "=== packaging/build"
+rm -rf "$packages"
+DEB_BUILD_OPTIONS=nocheck "$VS_SOURCE_ROOT/packaging/build" "$packages" || fail "packaging/build failed"
+mapfile -t debs < <(find "$packages" -name '*.deb' ! -name '*-dbgsym_*' | sort)
+mapfile -t rpms < <(find "$packages" -name '*.rpm' ! -name '*-debuginfo-*' ! -name '*-debugsource-*' | sort)
+((${#debs[@]} > 0 && ${#rpms[@]} > 0)) || fail "no .deb or .rpm in $packages"
+names=()
+for deb in "${debs[@]}"; do names+=("$(dpkg-deb -f "$deb" Package)"); done
+
+installed() { # any of the packages, in any state but gone
+        local n
+        for n in "${names[@]}"; do
+                [[ $(dpkg-query -W -f='${db:Status-Status}' "$n" 2>/dev/null) =~ ^(installed|config-files|half-|unpacked|triggers) ]] &&
+                        return 0
+        done
+        return 1
 }
 
-installed && fail "the viewstamp package is already on this machine; the test installs and purges its own"
-[[ -e /var/lib/viewstamp ]] && fail "/var/lib/viewstamp exists on this machine; the test will not touch it"
+installed && fail "one of ${names[*]} is already on this machine; the test installs and purges its own"
 had_user=$(getent passwd viewstamp || true)
 had_group=$(getent group viewstamp || true)
 
@@ -35,7 +50,7 @@ restore() {
         local status=$?
         cleanup
         if installed; then
-                dpkg --purge viewstamp >/dev/null 2>&1 || echo "WARNING: could not purge viewstamp" >&2
+                dpkg --purge "${names[@]}" >/dev/null 2>&1 || echo "WARNING: could not purge ${names[*]}" >&2
         fi
         [[ -z $had_user ]] && getent passwd viewstamp >/dev/null && userdel viewstamp
         [[ -z $had_group ]] && getent group viewstamp >/dev/null && groupdel viewstamp
@@ -44,20 +59,18 @@ restore() {
 }
 trap restore EXIT
 
-echo "=== packaging/build"
-rm -rf "$packages"
-DEB_BUILD_OPTIONS=nocheck "$VS_SOURCE_ROOT/packaging/build" "$packages" || fail "packaging/build failed"
-deb=$(find "$packages" -name "viewstamp_*_$(dpkg --print-architecture).deb")
-rpm=$(find "$packages" -name 'viewstamp-[0-9]*.rpm')
-[[ -f $deb && -f $rpm ]] || fail "no .deb or .rpm in $packages"
-
 echo "=== file lists"
-dpkg-deb -c "$deb"
-rpm -qlp "$rpm"
-declare -A file_list=(
-        [deb]=$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }')
-        [rpm]=$(rpm -qlp "$rpm")
-)
+declare -A file_list=([deb]="" [rpm]="")
+for deb in "${debs[@]}"; do
+        echo "${deb##*/}:"
+        dpkg-deb -c "$deb"
+        file_list[deb]+=$(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }')$'\n'
+done
+for rpm in "${rpms[@]}"; do
+        echo "${rpm##*/}:"
+        rpm -qlp "$rpm"
+        file_list[rpm]+=$(rpm -qlp "$rpm")$'\n'
+done
 
 # has LIST PATTERN: the list holds a path matching the extended regular expression.
 has() {
@@ -83,8 +96,8 @@ for kind in deb rpm; do
         done < <(meson introspect "$VS_BUILD_ROOT" --installed |
                 python3 -c 'import json, os, sys; print("\n".join(os.path.basename(p) for p in json.load(sys.stdin).values()))')
 done
-rpm -qp --scripts "$rpm"
-rpm -qpc "$rpm" | grep -qx "$conf" || fail "rpm does not mark $conf as a configuration file"
+rpm -qp --scripts "${rpms[@]}"
+rpm -qpc "${rpms[@]}" | grep -qx "$conf" || fail "rpm does not mark $conf as a configuration file"
 
 before="$SCRATCH/before"
 after="$SCRATCH/after"
@@ -98,7 +111,7 @@ snapshot() {
 snapshot >"$before"
 
 echo "=== dpkg -i"
-dpkg -i "$deb" || fail "dpkg -i failed"
+dpkg -i "${debs[@]}" || fail "dpkg -i failed"
 [[ $(dpkg-query -W -f='${Conffiles}' viewstamp) == *"$conf "* ]] || fail "$conf is not a conffile"
 for link in multi-user.target.wants/viewstampd.service dbus-org.viewstamp1.service; do
         [[ -L /etc/systemd/system/$link ]] || fail "the unit is not enabled: no /etc/systemd/system/$link"
@@ -212,8 +225,8 @@ grep -qx STOPPING=1 "$notify.log" || fail "no STOPPING=1"
 cat "$SCRATCH/viewstampd.log"
 
 echo "=== dpkg --purge"
-dpkg --purge viewstamp || fail "dpkg --purge failed"
-! installed || fail "viewstamp is still known to dpkg after the purge"
+dpkg --purge "${names[@]}" || fail "dpkg --purge failed"
+! installed || fail "${names[*]} still known to dpkg after the purge"
 snapshot >"$after"
 # New paths that no installed package owns (others may be installing meanwhile); systemd-sysusers
 # keeps the previous account files as NAME- when it adds the user.
@@ -224,10 +237,10 @@ getent passwd "$user" >/dev/null || fail "purge removed user $user, which Debian
 echo "nothing left behind but user $user and group $group (kept by Debian policy; the test removes them if it made them)"
 
 echo "=== dpkg -i, then --purge with data in $state"
-dpkg -i "$deb" >/dev/null || fail "reinstalling failed"
+dpkg -i "${debs[@]}" >/dev/null || fail "reinstalling failed"
 install -d -o "$user" -g "$group" -m "$(unit_value StateDirectoryMode)" "$state"
 setpriv --reuid="$user" --regid="$group" --init-groups sh -c "echo replica >'$state/journal'"
-out=$(dpkg --purge viewstamp 2>&1) || fail "dpkg --purge failed: $out"
+out=$(dpkg --purge "${names[@]}" 2>&1) || fail "dpkg --purge failed: $out"
 echo "$out"
 [[ $(cat "$state/journal" 2>/dev/null) == replica ]] || fail "purge deleted the node's data in $state"
 [[ $out == *"$state is not empty and was kept"* ]] || fail "purge did not say that it kept $state"
