@@ -138,11 +138,12 @@ exposure=$(sed -n 's/.*Overall exposure level for viewstampd.service: \([0-9.]*\
 python3 -c "import sys; sys.exit(float('$exposure') > 2.0)" || fail "exposure $exposure is above 2.0"
 
 echo "=== man pages"
-for page in 5/viewstampd.conf 8/viewstampd; do
-        text=$(MANWIDTH=80 man -P cat "${page%/*}" "${page#*/}" 2>&1) ||
-                fail "man ${page#*/} does not render (dpkg path-exclude on /usr/share/man?): $text"
-        grep -q "^NAME" <<<"$text" || fail "man ${page#*/} has no NAME section: $text"
-        echo "man ${page#*/}: $(wc -l <<<"$text") lines"
+for page in "$VS_SOURCE_ROOT"/man/*.[0-9]; do
+        page=${page##*/}
+        text=$(MANWIDTH=80 man -P cat "${page##*.}" "${page%.*}" 2>&1) ||
+                fail "man $page does not render (dpkg path-exclude on /usr/share/man?): $text"
+        grep -q "^NAME" <<<"$text" || fail "man $page has no NAME section: $text"
+        echo "man ${page##*.} ${page%.*}: $(wc -l <<<"$text") lines"
 done
 
 echo "=== the packaged configuration"
