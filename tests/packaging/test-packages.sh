@@ -97,6 +97,13 @@ for kind in deb rpm; do
                 python3 -c 'import json, os, sys; print("\n".join(os.path.basename(p) for p in json.load(sys.stdin).values()))')
 done
 rpm -qp --scripts "${rpms[@]}"
+# The scriptlets are the spec's stand-ins for the systemd and sysusers macros here: valid sh?
+for rpm in "${rpms[@]}"; do
+        for tag in PREIN POSTIN PREUN POSTUN; do
+                script=$(rpm -qp --qf "%{$tag}" "$rpm")
+                [[ $script == "(none)" ]] || sh -n <<<"$script" || fail "${rpm##*/}: the $tag scriptlet is not valid sh"
+        done
+done
 rpm -qpc "${rpms[@]}" | grep -qx "$conf" || fail "rpm does not mark $conf as a configuration file"
 
 before="$SCRATCH/before"
