@@ -106,6 +106,23 @@ for rpm in "${rpms[@]}"; do
 done
 rpm -qpc "${rpms[@]}" | grep -qx "$conf" || fail "rpm does not mark $conf as a configuration file"
 
+# Where the real macros exist (Fedora, RHEL), the spec uses them and none of its stand-ins.
+mkdir -p "$SCRATCH/rpm/SOURCES"
+cp "$VS_SOURCE_ROOT/units/viewstamp.sysusers" "$SCRATCH/rpm/SOURCES/"
+real=(--define "_topdir $SCRATCH/rpm")
+for m in meson meson_build meson_install meson_test; do real+=(--define "$m REAL_$m"); done
+real+=(--define "sysusers_requires_compat Requires(pre): REAL_sysusers_requires_compat")
+for m in systemd_post systemd_preun systemd_postun_with_restart sysusers_create_compat; do
+        real+=(--define "$m() REAL_$m %*")
+done
+parsed=$(rpmspec -P "${real[@]}" "$VS_SOURCE_ROOT/packaging/rpm/viewstamp.spec")
+for m in meson meson_build meson_install meson_test sysusers_requires_compat systemd_post systemd_preun \
+        systemd_postun_with_restart sysusers_create_compat; do
+        grep -q "REAL_$m\b" <<<"$parsed" || fail "the spec does not use the real %$m"
+done
+! grep -qE 'systemctl|systemd-sysusers|meson (setup|compile|install|test)' <<<"$parsed" ||
+        fail "the spec uses a stand-in where the real macro exists"
+
 before="$SCRATCH/before"
 after="$SCRATCH/after"
 # Every path where a package may put something, less dpkg's own records and the caches and logs.
