@@ -249,6 +249,13 @@ for _ in $(seq 100); do grep -qx STOPPING=1 "$notify.log" && break; sleep 0.05; 
 grep -qx STOPPING=1 "$notify.log" || fail "no STOPPING=1"
 cat "$SCRATCH/viewstampd.log"
 
+# The installed viewstampctl, as the service's user, checks what the daemon left in its state
+# directory: a journal that verifies, or none while the daemon does not journal yet.
+status=0
+out=$(setpriv --reuid="$user" --regid="$group" --init-groups viewstampctl journal verify "$state" 2>&1) || status=$?
+echo "viewstampctl journal verify $state: $out (exit $status)"
+((status == 0)) || [[ $status == 1 && $out == "$state: no journal here" ]] || fail "viewstampctl journal verify failed"
+
 echo "=== dpkg --purge"
 dpkg --purge "${names[@]}" || fail "dpkg --purge failed"
 ! installed || fail "${names[*]} still known to dpkg after the purge"
