@@ -28,12 +28,14 @@ fail() {
         exit 1
 }
 
-# start_bus NAME: a private system-type dbus-daemon with viewstamp's policy; sets BUS to its
-# address. (Not a $(...) function: the PID must be recorded in this shell.)
+# start_bus NAME: a private system-type dbus-daemon with viewstamp's policy (the source tree's,
+# or the file VS_BUS_POLICY names); sets BUS to its address. (Not a $(...) function: the PID must
+# be recorded in this shell.)
 start_bus() {
         local dir="$SCRATCH/bus-$1"
         mkdir -p "$dir"
-        sed -e "s|@DIR@|$dir|" -e "s|@POLICY@|$VS_SOURCE_ROOT/dbus/org.viewstamp1.conf|" \
+        sed -e "s|@DIR@|$dir|" -e "s|@USER@|$(id -un)|" \
+                -e "s|@POLICY@|${VS_BUS_POLICY:-$VS_SOURCE_ROOT/dbus/org.viewstamp1.conf}|" \
                 "$VS_SOURCE_ROOT/tests/integration/bus.conf.in" >"$dir/bus.conf"
         dbus-daemon --config-file="$dir/bus.conf" --nofork --print-address=3 3>"$dir/address" \
                 </dev/null >"$dir/log" 2>&1 &
