@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/cleanup.h"
+#include "util/endian.h"
+#include "vr/client_table.h"
+
+#define CLIENT_TABLE_MAX_SESSIONS (1u << 20)
+#define CLIENT_REPLY_MAX (64u << 20)
+
+void vr_client_table_init(struct vr_client_table *t, size_t max) {
+        *t = (struct vr_client_table) { .max = max > 0 ? max : 1 };
+}
+
+void vr_client_table_done(struct vr_client_table *t) {
+        for (size_t i = 0; i < t->n; i++)
+                free(t->c[i].reply);
+        free(t->c);
+        t->c = NULL;
+        t->n = t->cap = 0;
+}
+
+static size_t lower_bound(const struct vr_client_table *t, uint64_t id) {
+        size_t lo = 0, hi = t->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (t->c[mid].id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+struct vr_client *vr_client_table_find(const struct vr_client_table *t, uint64_t id) {
+        size_t i = lower_bound(t, id);
+        return i < t->n && t->c[i].id == id ? &t->c[i] : NULL;
+}
+
+static void remove_at(struct vr_client_table *t, size_t i) {
+        free(t->c[i].reply);
+        memmove(&t->c[i], &t->c[i + 1], (t->n - i - 1) * sizeof(t->c[0]));
+        t->n--;
+}
+
+int vr_client_table_register(struct vr_client_table *t, uint64_t id, uint64_t request, uint64_t op,
+                             struct vr_client **ret) {
+        struct vr_client *c = vr_client_table_find(t, id);
+        if (!c) {
+                if (t->n >= t->max) {
+                        size_t victim = 0;
+                        for (size_t i = 1; i < t->n; i++)
+                                if (t->c[i].op < t->c[victim].op)
+                                        victim = i;
+                        remove_at(t, victim);
+                }
+                if (t->n == t->cap) {
+                        size_t cap = t->cap ? t->cap * 2 : 16;
+                        struct vr_client *n = reallocarray(t->c, cap, sizeof(*n));
+                        if (!n)
+                                return -ENOMEM;
+                        t->c = n;
+                        t->cap = cap;
+                }
+                size_t i = lower_bound(t, id);
+                memmove(&t->c[i + 1], &t->c[i], (t->n - i) * sizeof(t->c[0]));
+                t->n++;
+                c = &t->c[i];
+                *c = (struct vr_client) { .id = id };
+        }
+        vr_client_record(c, request, op, 0, NULL, 0);
+        *ret = c;
+        return 0;
+}
+
+void vr_client_record(struct vr_client *c, uint64_t request, uint64_t op, uint32_t status,
+                      uint8_t *reply, uint32_t len) {
+        free(c->reply);
+        c->request = request;
+        c->op = op;
+        c->status = status;
+        c->reply = reply;
+        c->len = len;
+}
+
+int vr_client_table_write(const struct vr_client_table *t, vr_sm_write_fn write, void *ctx) {
+        uint8_t hdr[8];
+        put_le64(hdr, t->n);
+        int r = write(ctx, hdr, sizeof(hdr));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < t->n; i++) {
+                const struct vr_client *c = &t->c[i];
+                uint8_t rec[36];
+                put_le64(rec, c->id);
+                put_le64(rec + 8, c->request);
+                put_le64(rec + 16, c->op);
+                put_le32(rec + 24, c->status);
+                put_le32(rec + 28, c->len);
+                put_le32(rec + 32, 0);
+                r = write(ctx, rec, sizeof(rec));
+                if (r < 0)
+                        return r;
+                if (c->len > 0) {
+                        r = write(ctx, c->reply, c->len);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int vr_client_table_read(struct vr_client_table *t, vr_sm_read_fn read, void *ctx) {
+        uint8_t hdr[8];
+        int r = read(ctx, hdr, sizeof(hdr));
+        if (r < 0)
+                return r;
+        uint64_t n = get_le64(hdr);
+        if (n > CLIENT_TABLE_MAX_SESSIONS)
+                return -EBADMSG;
+
+        _cleanup_(vr_client_table_done) struct vr_client_table nt;
+        vr_client_table_init(&nt, t->max);
+        if (n > 0) {
+                nt.c = calloc(n, sizeof(struct vr_client));
+                if (!nt.c)
+                        return -ENOMEM;
+                nt.cap = n;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+                uint8_t rec[36];
+                r = read(ctx, rec, sizeof(rec));
+                if (r < 0)
+                        return r;
+                struct vr_client *c = &nt.c[nt.n];
+                *c = (struct vr_client) {
+                        .id = get_le64(rec),
+                        .request = get_le64(rec + 8),
+                        .op = get_le64(rec + 16),
+                        .status = get_le32(rec + 24),
+                        .len = get_le32(rec + 28),
+                };
+                if (c->len > CLIENT_REPLY_MAX || (nt.n > 0 && c->id <= nt.c[nt.n - 1].id))
+                        return -EBADMSG;
+                if (c->len > 0) {
+                        c->reply = malloc(c->len);
+                        if (!c->reply)
+                                return -ENOMEM;
+                }
+                nt.n++;
+                if (c->len > 0) {
+                        r = read(ctx, c->reply, c->len);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        /* Keep the configured bound; a table written under a larger bound keeps all its
+         * sessions until registrations evict them. */
+        struct vr_client_table old = *t;
+        *t = nt;
+        nt = old;
+        t->max = old.max;
+        return 0;
+}

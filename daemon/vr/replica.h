@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Internals of the replica core shared by its source files (normal.c, view_change.c,
+ * recovery.c, state_transfer.c, checkpoint.c, replica.c). Not for drivers: use vr.h.
+ */
+
+#include "vr/client_table.h"
+#include "vr/vr.h"
+
+struct vr_held {
+        uint64_t wait_seq; /* released once storage is durable up to here */
+        struct vr_output out;
+};
+
+struct vr_seq_mark {
+        uint64_t seq;
+        uint64_t log_end; /* op of the last log entry once this record is durable */
+};
+
+struct vr_replica {
+        struct vr_config cfg;
+        const struct vr_sm_ops *ops;
+        void *sm;
+        uint32_t f;
+        uint64_t rng;
+
+        /* Replicated and durable state. */
+        uint64_t epoch;
+        uint64_t view;
+        uint64_t last_normal_view;
+        enum vr_status status;
+        struct vr_entry *log; /* log[i].op == log_base + 1 + i */
+        size_t log_n, log_cap;
+        uint64_t log_base;
+        uint64_t commit;
+        uint64_t applied;
+        struct vr_client_table clients;
+
+        /* Storage. */
+        uint64_t next_seq;
+        uint64_t durable_seq;
+        uint64_t durable_op;    /* every entry up to here is durable */
+        uint64_t view_meta_seq; /* the META that put us in this view/status */
+        struct vr_seq_mark *marks;
+        size_t n_marks, cap_marks;
+
+        /* Clock. */
+        uint64_t now;
+        uint64_t last_heard;      /* backup: last message from the primary */
+        uint64_t timeout_jitter;
+        uint64_t last_broadcast;  /* primary: last Prepare/Commit */
+        uint64_t promise_until;   /* no votes before this tick */
+        bool deposed;             /* restarted primary: never resumes its view */
+
+        /* Primary of a normal view. */
+        uint64_t acked[VR_MAX_REPLICAS];
+        uint64_t grant[VR_MAX_REPLICAS];
+        uint64_t prepared_op;
+        uint64_t view_start_op;
+        struct vr_msg *reads; /* lease reads waiting for a valid lease */
+        size_t n_reads;
+
+        /* Backup. */
+        uint64_t lease_echo;
+        uint64_t ok_sent_op;
+        uint64_t ok_sent_view;
+        bool ok_sent_any;
+
+        /* View change. */
+        uint32_t svc_mask;
+        struct vr_msg *dvc[VR_MAX_REPLICAS];
+        uint32_t dvc_order[VR_MAX_REPLICAS];
+        uint32_t n_dvc;
+        bool dvc_sent;
+        uint64_t vc_deadline;
+        uint64_t vc_resend;
+
+        /* Recovery. */
+        uint64_t nonce;
+        uint32_t rec_mask;
+        uint64_t rec_view;
+        struct vr_msg *rec_primary;
+        uint64_t rec_resend;
+
+        /* State transfer. */
+        bool need_state;
+        uint64_t state_asked;
+        uint64_t st_op;          /* checkpoint being received */
+        uint8_t *st_buf;
+        size_t st_len, st_total;
+        uint64_t snap_op;        /* cached checkpoint served to others */
+        uint8_t *snap_buf;
+        size_t snap_len;
+
+        /* Checkpoints. */
+        uint64_t ckpt_pending;  /* apply paused here until vr_checkpoint_take */
+        uint64_t ckpt_taken;
+        uint64_t checkpoint_op; /* newest durable */
+        uint64_t ckpt_prev;
+
+        /* Outputs. */
+        struct vr_record *records;
+        size_t n_records, cap_records;
+        struct vr_output *out;
+        size_t n_out, cap_out;
+        struct vr_held *held;
+        size_t n_held, cap_held;
+        bool status_changed;
+        uint64_t reported_view;
+        enum vr_status reported_status;
+};
+
+static inline uint32_t vr_primary_of(const struct vr_replica *r, uint64_t view) {
+        return (uint32_t) (view % r->cfg.n_replicas);
+}
+
+static inline bool vr_is_primary(const struct vr_replica *r) {
+        return r->status == VR_STATUS_NORMAL && !r->deposed &&
+                vr_primary_of(r, r->view) == r->cfg.self;
+}
+
+static inline uint64_t vr_op(const struct vr_replica *r) {
+        return r->log_base + r->log_n;
+}
+
+static inline struct vr_entry *vr_log_at(const struct vr_replica *r, uint64_t op) {
+        if (op <= r->log_base || op > vr_op(r))
+                return NULL;
+        return &r->log[op - r->log_base - 1];
+}
+
+static inline bool vr_promise_active(const struct vr_replica *r) {
+        return r->now < r->promise_until;
+}
+
+uint64_t vr_random(struct vr_replica *r);
+
+/* Outputs. */
+int vr_emit_meta(struct vr_replica *r);
+int vr_emit_truncate(struct vr_replica *r, uint64_t after);
+int vr_emit_entry(struct vr_replica *r, const struct vr_entry *e);
+/* Sends m (deep-copied) once storage is durable up to wait_seq. */
+int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq);
+int vr_broadcast(struct vr_replica *r, const struct vr_msg *m, uint64_t wait_seq);
+int vr_send_client(struct vr_replica *r, uint64_t client_id, const struct vr_msg *m);
+/* Seq of the last record emitted (what a message depending on everything so far waits for). */
+static inline uint64_t vr_last_seq(const struct vr_replica *r) {
+        return r->next_seq - 1;
+}
+void vr_note_status(struct vr_replica *r);
+
+/* Log. */
+int vr_log_append(struct vr_replica *r, const struct vr_entry *e);
+void vr_log_truncate(struct vr_replica *r, uint64_t after);
+void vr_log_reset(struct vr_replica *r, uint64_t base);
+void vr_log_drop_prefix(struct vr_replica *r, uint64_t upto);
+/* Replaces everything above the committed prefix `keep` by entries[] (ops keep+1...),
+ * writing only what differs from the current log. */
+int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *entries, size_t n);
+/* Copies the log above `after` into a message (its entries and n_entries). */
+int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m);
+
+/* normal.c */
+int vr_on_request(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_prepare_ok(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_commit(struct vr_replica *r, const struct vr_msg *m);
+int vr_apply_committed(struct vr_replica *r);
+int vr_advance_commit(struct vr_replica *r, uint64_t commit);
+int vr_primary_flush(struct vr_replica *r);
+int vr_primary_tick(struct vr_replica *r);
+int vr_send_prepare_ok(struct vr_replica *r);
+void vr_primary_reset(struct vr_replica *r);
+int vr_serve_reads(struct vr_replica *r);
+/* A message from the primary of a view we have not properly entered: join it and fetch state. */
+int vr_enter_view_lagging(struct vr_replica *r, uint64_t view);
+
+/* view_change.c */
+int vr_start_view_change(struct vr_replica *r, uint64_t view);
+int vr_on_start_view_change(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_do_view_change(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m);
+int vr_view_change_tick(struct vr_replica *r);
+void vr_view_change_reset(struct vr_replica *r);
+
+/* recovery.c */
+int vr_start_recovery(struct vr_replica *r);
+int vr_on_recovery(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_recovery_response(struct vr_replica *r, const struct vr_msg *m);
+int vr_recovery_tick(struct vr_replica *r);
+void vr_recovery_reset(struct vr_replica *r);
+
+/* state_transfer.c */
+int vr_request_state(struct vr_replica *r, bool now);
+int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m);
+void vr_state_transfer_reset(struct vr_replica *r);
+
+/* checkpoint.c */
+int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx);
+int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx);
+int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len);
+int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len);
