@@ -66,6 +66,7 @@ struct vr_replica {
         uint64_t lease_echo;
         uint64_t ok_sent_op;
         uint64_t ok_sent_view;
+        uint64_t lease_sent;
         bool ok_sent_any;
 
         /* View change. */
@@ -129,6 +130,12 @@ static inline struct vr_entry *vr_log_at(const struct vr_replica *r, uint64_t op
         if (op <= r->log_base || op > vr_op(r))
                 return NULL;
         return &r->log[op - r->log_base - 1];
+}
+
+/* Whether the META that put us in the current view and status is durable: nothing that
+ * depends on the view (acknowledgements, votes) may count before. */
+static inline bool vr_view_durable(const struct vr_replica *r) {
+        return r->view_meta_seq <= r->durable_seq;
 }
 
 static inline bool vr_promise_active(const struct vr_replica *r) {
@@ -200,6 +207,6 @@ void vr_state_transfer_reset(struct vr_replica *r);
 
 /* checkpoint.c */
 int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx);
-int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx);
+int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint64_t *op);
 int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len);
-int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len);
+int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len, uint64_t *op);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Checkpoints (§5): the client table and the state machine at an op boundary, as one stream:
+ *   "VRCKPT01" | op (le64) | client table | state-machine snapshot
+ * The same bytes are written to storage and sent to lagging replicas. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/endian.h"
+#include "vr/replica.h"
+
+#define CKPT_MAGIC "VRCKPT01"
+
+int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
+        uint8_t hdr[16];
+        memcpy(hdr, CKPT_MAGIC, 8);
+        put_le64(hdr + 8, r->applied);
+        int k = write(ctx, hdr, sizeof(hdr));
+        if (k < 0)
+                return k;
+        k = vr_client_table_write(&r->clients, write, ctx);
+        if (k < 0)
+                return k;
+        return r->ops->snapshot(r->sm, write, ctx);
+}
+
+int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint64_t *op) {
+        uint8_t hdr[16];
+        int k = read(ctx, hdr, sizeof(hdr));
+        if (k < 0)
+                return k;
+        if (memcmp(hdr, CKPT_MAGIC, 8) != 0)
+                return -EBADMSG;
+        struct vr_client_table t;
+        vr_client_table_init(&t, r->clients.max);
+        k = vr_client_table_read(&t, read, ctx);
+        if (k >= 0)
+                k = r->ops->restore(r->sm, read, ctx);
+        if (k < 0) {
+                vr_client_table_done(&t);
+                return k;
+        }
+        vr_client_table_done(&r->clients);
+        r->clients = t;
+        *op = get_le64(hdr + 8);
+        return 0;
+}
+
+struct membuf {
+        uint8_t *buf;
+        size_t len, cap;
+};
+
+static int membuf_write(void *ctx, const void *p, size_t len) {
+        struct membuf *b = ctx;
+        if (b->len + len > b->cap) {
+                size_t cap = b->cap ? b->cap : 4096;
+                while (cap < b->len + len)
+                        cap *= 2;
+                uint8_t *n = realloc(b->buf, cap);
+                if (!n)
+                        return -ENOMEM;
+                b->buf = n;
+                b->cap = cap;
+        }
+        memcpy(b->buf + b->len, p, len);
+        b->len += len;
+        return 0;
+}
+
+static int membuf_read(void *ctx, void *p, size_t len) {
+        struct membuf *b = ctx;
+        if (b->cap - b->len < len)
+                return -EBADMSG;
+        memcpy(p, b->buf + b->len, len);
+        b->len += len;
+        return 0;
+}
+
+int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len) {
+        struct membuf b = {};
+        int k = vr_checkpoint_write(r, membuf_write, &b);
+        if (k < 0) {
+                free(b.buf);
+                return k;
+        }
+        *ret = b.buf;
+        *ret_len = b.len;
+        return 0;
+}
+
+int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len, uint64_t *op) {
+        /* Reading consumes [0, cap): len counts what was read. */
+        struct membuf b = { .buf = (uint8_t *) buf, .cap = len };
+        int k = vr_checkpoint_read(r, membuf_read, &b, op);
+        if (k < 0)
+                return k;
+        return b.len == len ? 0 : -EBADMSG;
+}
+
+int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
+        if (r->ckpt_pending == 0 || r->ckpt_pending != r->applied)
+                return -ESTALE;
+        int k = vr_checkpoint_write(r, write, ctx);
+        if (k < 0)
+                return k;
+        r->ckpt_taken = r->applied;
+        r->ckpt_pending = 0;
+        return vr_apply_committed(r);
+}
+
+int vr_checkpoint_durable(struct vr_replica *r, uint64_t op) {
+        if (op == 0 || op > r->ckpt_taken)
+                return -EINVAL;
+        if (op <= r->checkpoint_op)
+                return 0;
+        r->checkpoint_op = op;
+        int k = vr_emit_meta(r);
+        if (k < 0)
+                return k;
+        /* Keep one interval of log below the newest checkpoint, so that replicas slightly
+         * behind catch up from the log rather than by a whole checkpoint. */
+        vr_log_drop_prefix(r, r->ckpt_prev);
+        r->ckpt_prev = op;
+        return 0;
+}
