@@ -201,6 +201,8 @@ int vr_advance_commit(struct vr_replica *r, uint64_t commit) {
         }
         if (commit > vr_op(r))
                 commit = vr_op(r);
+        if (vr_log_stale(r))
+                return 0;
         if (commit > r->commit)
                 r->commit = commit;
         return vr_apply_committed(r);
@@ -248,7 +250,8 @@ int vr_primary_tick(struct vr_replica *r) {
 }
 
 int vr_send_prepare_ok(struct vr_replica *r) {
-        if (r->status != VR_STATUS_NORMAL || vr_is_primary(r) || r->deposed || !vr_view_durable(r))
+        if (r->status != VR_STATUS_NORMAL || vr_is_primary(r) || r->deposed || !vr_view_durable(r) ||
+            vr_log_stale(r))
                 return 0;
         if (r->ok_sent_any && r->ok_sent_view == r->view && r->durable_op <= r->ok_sent_op &&
             r->lease_echo <= r->lease_sent)
@@ -269,20 +272,16 @@ int vr_send_prepare_ok(struct vr_replica *r) {
 int vr_enter_view_lagging(struct vr_replica *r, uint64_t view) {
         vr_view_change_reset(r);
         vr_primary_reset(r);
+        vr_state_transfer_reset(r);
         r->view = view;
         r->status = VR_STATUS_NORMAL;
-        r->last_normal_view = view;
         r->deposed = false;
         r->lease_echo = 0;
+        r->ok_sent_any = false;
         r->last_heard = r->now;
         r->timeout_jitter = r->cfg.jitter_ticks ? vr_random(r) % r->cfg.jitter_ticks : 0;
-        /* Only the committed prefix is certainly part of the new view's log. */
-        if (vr_op(r) > r->commit) {
-                vr_log_truncate(r, r->commit);
-                int k = vr_emit_truncate(r, r->commit);
-                if (k < 0)
-                        return k;
-        }
+        /* Our log stays that of last_normal_view (see vr_log_stale): truncating it to the
+         * commit number would drop ops we acknowledged, which may be committed. */
         int k = vr_emit_meta(r);
         if (k < 0)
                 return k;
@@ -312,10 +311,18 @@ static int from_primary(struct vr_replica *r, const struct vr_msg *m) {
         return 1;
 }
 
+/* A backup whose log is not yet the view's: it only asks for the view's log. */
+static int stale_wait(struct vr_replica *r) {
+        r->need_state = true;
+        return vr_request_state(r, false);
+}
+
 int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
         int k = from_primary(r, m);
         if (k <= 0)
                 return k;
+        if (vr_log_stale(r))
+                return stale_wait(r);
         if (m->n_entries > 0) {
                 uint64_t first = m->entries[0].op;
                 if (first > vr_op(r) + 1) {
@@ -347,6 +354,8 @@ int vr_on_commit(struct vr_replica *r, const struct vr_msg *m) {
         int k = from_primary(r, m);
         if (k <= 0)
                 return k;
+        if (vr_log_stale(r))
+                return stale_wait(r);
         if (m->op > vr_op(r)) {
                 r->need_state = true;
                 k = vr_request_state(r, false);

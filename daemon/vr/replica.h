@@ -138,6 +138,15 @@ static inline bool vr_view_durable(const struct vr_replica *r) {
         return r->view_meta_seq <= r->durable_seq;
 }
 
+/* Normal in a view whose log we have not received yet (we learned of the view from its
+ * primary's messages, or its StartView did not connect to our log). Our log is still that of
+ * last_normal_view and may diverge from the view's above our commit: we neither extend, apply
+ * nor acknowledge it until state transfer replaces it. Derived from durable metadata, so it
+ * survives a restart. */
+static inline bool vr_log_stale(const struct vr_replica *r) {
+        return r->status == VR_STATUS_NORMAL && r->last_normal_view < r->view;
+}
+
 static inline bool vr_promise_active(const struct vr_replica *r) {
         return r->now < r->promise_until;
 }

@@ -18,6 +18,8 @@ void vr_state_transfer_reset(struct vr_replica *r) {
 /* The op we hold everything up to: below our log there may be a hole (recovery adopted a log
  * that starts above our checkpoint). */
 static uint64_t have_op(const struct vr_replica *r) {
+        if (vr_log_stale(r))
+                return r->commit < r->applied ? r->applied : r->commit;
         return r->applied < r->log_base ? r->applied : vr_op(r);
 }
 
@@ -90,7 +92,8 @@ static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
 }
 
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m) {
-        if (r->status != VR_STATUS_NORMAL || m->view != r->view || r->applied < r->log_base)
+        if (r->status != VR_STATUS_NORMAL || m->view != r->view || r->applied < r->log_base ||
+            vr_log_stale(r))
                 return 0;
         if (m->snap_op == 0 && m->op >= r->log_base && m->op <= vr_op(r))
                 return send_entries(r, m);
@@ -114,6 +117,19 @@ static int append_entries(struct vr_replica *r, const struct vr_msg *m) {
         return 0;
 }
 
+/* Our log is now the view's log: record that (after the log records, so that a restart never
+ * sees the new view with the old log). */
+static int take_view_log(struct vr_replica *r) {
+        if (!vr_log_stale(r))
+                return 0;
+        r->last_normal_view = r->view;
+        int k = vr_emit_meta(r);
+        if (k < 0)
+                return k;
+        r->view_meta_seq = vr_last_seq(r);
+        return 0;
+}
+
 static int install(struct vr_replica *r, const struct vr_msg *m) {
         uint64_t op;
         int k = vr_checkpoint_from_buffer(r, r->st_buf, r->st_len, &op);
@@ -129,10 +145,16 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         k = vr_emit_truncate(r, op);
         if (k < 0)
                 return k;
+        k = append_entries(r, m);
+        if (k < 0)
+                return k;
+        k = take_view_log(r);
+        if (k < 0)
+                return k;
         /* Until this checkpoint is durable a restart finds a log that does not reach down to
          * its checkpoint, and recovers. */
         r->ckpt_pending = op;
-        return append_entries(r, m);
+        return 0;
 }
 
 int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
@@ -140,7 +162,7 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 return 0;
         if (m->from != vr_primary_of(r, r->view) || m->op < m->n_entries)
                 return 0;
-        int k;
+        int k = 0;
         if (m->snap_total > 0) {
                 if (m->snap_op <= r->applied)
                         return 0;
@@ -165,14 +187,23 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
         } else {
                 if (m->n_entries > 0 && m->entries[0].op > have_op(r) + 1)
                         return 0;
-                if (r->applied < r->log_base && m->n_entries > 0) {
+                if (m->n_entries == 0 && m->op > have_op(r))
+                        return 0;
+                if (vr_log_stale(r)) {
+                        k = vr_log_adopt(r, have_op(r), m->entries, m->n_entries);
+                        if (k >= 0)
+                                k = take_view_log(r);
+                        if (k < 0)
+                                return k;
+                } else if (r->applied < r->log_base && m->n_entries > 0) {
                         /* Fill the hole below our log by taking the sender's log over. */
                         vr_log_reset(r, r->applied);
                         k = vr_emit_truncate(r, r->applied);
                         if (k < 0)
                                 return k;
                 }
-                k = append_entries(r, m);
+                if (k >= 0)
+                        k = append_entries(r, m);
                 r->need_state = false;
         }
         if (k < 0)

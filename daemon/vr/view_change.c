@@ -199,27 +199,21 @@ int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m) {
         vr_state_transfer_reset(r);
         r->view = m->view;
         r->status = VR_STATUS_NORMAL;
-        r->last_normal_view = m->view;
         r->deposed = false;
         r->last_heard = r->now;
         r->lease_echo = 0;
         r->ok_sent_any = false;
         r->timeout_jitter = r->cfg.jitter_ticks ? vr_random(r) % r->cfg.jitter_ticks : 0;
 
+        /* When its log starts above our commit we cannot adopt it: we stay with our log (see
+         * vr_log_stale) and fetch the view's log by state transfer. */
         bool gap = m->op - m->n_entries > r->commit;
         int k;
-        if (gap) {
-                /* Its log starts above our committed prefix: keep that prefix, fetch the rest. */
-                if (vr_op(r) > r->commit) {
-                        vr_log_truncate(r, r->commit);
-                        k = vr_emit_truncate(r, r->commit);
-                        if (k < 0)
-                                return k;
-                }
-        } else {
+        if (!gap) {
                 k = vr_log_adopt(r, r->commit, m->entries, m->n_entries);
                 if (k < 0)
                         return k;
+                r->last_normal_view = m->view;
         }
         k = vr_emit_meta(r);
         if (k < 0)

@@ -326,6 +326,11 @@ static int drain(struct sim *s, uint32_t i) {
                 if (k < 0)
                         return k;
                 bool again = false;
+                if (rd.status_changed && s->o->verbose)
+                        fprintf(stderr, "%8lu r%u view=%lu status=%d op=%lu commit=%lu applied=%lu base=%lu\n",
+                                s->now / SIM_TICK, i, rd.view, rd.status, vr_replica_op(rp->vr),
+                                vr_replica_commit(rp->vr), vr_replica_applied(rp->vr),
+                                vr_replica_checkpoint(rp->vr));
                 k = disk_append(&rp->disk, rd.records, rd.n_records);
                 for (size_t j = 0; k >= 0 && j < rd.n_msgs; j++) {
                         const struct vr_output *out = &rd.msgs[j];
@@ -386,6 +391,8 @@ static int start_replica(struct sim *s, uint32_t i, bool fresh) {
         }
         if (k < 0)
                 return k;
+        if (s->o->verbose)
+                fprintf(stderr, "%8lu r%u %s\n", s->now / SIM_TICK, i, fresh ? "start" : "restart");
         rp->up = true;
         rp->inc++;
         rp->last_commit = vr_replica_commit(rp->vr);
@@ -405,6 +412,8 @@ static void crash_replica(struct sim *s, uint32_t i) {
         s->dirty[i] = false;
         disk_crash(&rp->disk, &s->rng);
         s->res->crashes++;
+        if (s->o->verbose)
+                fprintf(stderr, "%8lu r%u crash\n", s->now / SIM_TICK, i);
 }
 
 /* ---- clients ---- */
@@ -601,8 +610,11 @@ static int fault_step(struct sim *s) {
                          * most f replicas have lost state at once. */
                         bool rot = prng_chance(&s->rng, o->rot_ppm) && count_down(s) == 0;
                         crash_replica(s, i);
-                        if (rot && disk_rot(&s->r[i].disk, &s->rng))
+                        if (rot && disk_rot(&s->r[i].disk, &s->rng)) {
                                 s->res->rots++;
+                                if (o->verbose)
+                                        fprintf(stderr, "%8lu r%u rot\n", s->now / SIM_TICK, i);
+                        }
                         int k = ev_push(s, (struct event) {
                                 .time = s->now + prng_range(&s->rng, 5, 300) * SIM_TICK,
                                 .type = EV_RESTART, .node = i, .gen = s->r[i].inc,
