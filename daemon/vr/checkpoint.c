@@ -112,6 +112,8 @@ int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
 int vr_checkpoint_durable(struct vr_replica *r, uint64_t op) {
         if (op == 0 || op > r->ckpt_taken)
                 return -EINVAL;
+        if (op >= r->install_op)
+                r->install_op = 0;
         if (op <= r->checkpoint_op)
                 return 0;
         r->checkpoint_op = op;

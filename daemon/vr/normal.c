@@ -192,7 +192,7 @@ static int cmp_desc(const void *a, const void *b) {
 int vr_advance_commit(struct vr_replica *r, uint64_t commit) {
         if (vr_is_primary(r)) {
                 uint64_t v[VR_MAX_REPLICAS];
-                r->acked[r->cfg.self] = vr_view_durable(r) ? r->durable_op : 0;
+                r->acked[r->cfg.self] = vr_view_durable(r) && vr_self_sufficient(r) ? r->durable_op : 0;
                 memcpy(v, r->acked, sizeof(uint64_t) * r->cfg.n_replicas);
                 qsort(v, r->cfg.n_replicas, sizeof(uint64_t), cmp_desc);
                 /* f+1 replicas, this one included, hold every op up to v[f] durably. */
@@ -251,7 +251,7 @@ int vr_primary_tick(struct vr_replica *r) {
 
 int vr_send_prepare_ok(struct vr_replica *r) {
         if (r->status != VR_STATUS_NORMAL || vr_is_primary(r) || r->deposed || !vr_view_durable(r) ||
-            vr_log_stale(r))
+            vr_log_stale(r) || !vr_self_sufficient(r))
                 return 0;
         if (r->ok_sent_any && r->ok_sent_view == r->view && r->durable_op <= r->ok_sent_op &&
             r->lease_echo <= r->lease_sent)

@@ -607,6 +607,10 @@ bool vr_replica_is_primary(const struct vr_replica *r) {
         return vr_is_primary(r);
 }
 
+bool vr_replica_needs_repair(const struct vr_replica *r) {
+        return !vr_self_sufficient(r);
+}
+
 const struct vr_entry *vr_replica_entry(const struct vr_replica *r, uint64_t op) {
         return vr_log_at(r, op);
 }

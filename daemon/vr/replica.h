@@ -100,6 +100,7 @@ struct vr_replica {
         uint64_t ckpt_taken;
         uint64_t checkpoint_op; /* newest durable */
         uint64_t ckpt_prev;
+        uint64_t install_op;    /* a transferred checkpoint not yet durable here */
 
         /* Outputs. */
         struct vr_record *records;
@@ -145,6 +146,13 @@ static inline bool vr_view_durable(const struct vr_replica *r) {
  * survives a restart. */
 static inline bool vr_log_stale(const struct vr_replica *r) {
         return r->status == VR_STATUS_NORMAL && r->last_normal_view < r->view;
+}
+
+/* Whether our storage alone would bring us back to where we are: no recovery in progress, no
+ * hole below the log, no transferred checkpoint still on its way to disk. Only then may we
+ * acknowledge anything, since an acknowledgement is a promise that survives a crash. */
+static inline bool vr_self_sufficient(const struct vr_replica *r) {
+        return r->status != VR_STATUS_RECOVERING && r->applied >= r->log_base && r->install_op == 0;
 }
 
 static inline bool vr_promise_active(const struct vr_replica *r) {

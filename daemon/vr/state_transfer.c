@@ -154,6 +154,7 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         /* Until this checkpoint is durable a restart finds a log that does not reach down to
          * its checkpoint, and recovers. */
         r->ckpt_pending = op;
+        r->install_op = op;
         return 0;
 }
 

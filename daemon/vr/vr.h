@@ -158,6 +158,9 @@ uint64_t vr_replica_commit(const struct vr_replica *r);
 uint64_t vr_replica_applied(const struct vr_replica *r);
 uint64_t vr_replica_checkpoint(const struct vr_replica *r);
 bool vr_replica_is_primary(const struct vr_replica *r);
+/* Whether the replica still depends on its peers to be whole again (recovering, or waiting
+ * for a transferred checkpoint to be durable): it acknowledges nothing meanwhile. */
+bool vr_replica_needs_repair(const struct vr_replica *r);
 /* The log entry at op, or NULL when not held in memory. */
 const struct vr_entry *vr_replica_entry(const struct vr_replica *r, uint64_t op);
 

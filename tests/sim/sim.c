@@ -580,10 +580,11 @@ static int client_timer(struct sim *s, struct client *c, const struct event *e) 
 
 /* ---- faults ---- */
 
-static uint32_t count_down(const struct sim *s) {
+/* Replicas other than `except` that are down or not whole. */
+static uint32_t count_down(const struct sim *s, uint32_t except) {
         uint32_t n = 0;
         for (uint32_t i = 0; i < s->n; i++)
-                if (!s->r[i].up || vr_replica_status(s->r[i].vr) == VR_STATUS_RECOVERING)
+                if (i != except && (!s->r[i].up || vr_replica_needs_repair(s->r[i].vr)))
                         n++;
         return n;
 }
@@ -608,7 +609,7 @@ static int fault_step(struct sim *s) {
                 if (s->r[i].up) {
                         /* Rot only while every other replica is healthy: recovery assumes at
                          * most f replicas have lost state at once. */
-                        bool rot = prng_chance(&s->rng, o->rot_ppm) && count_down(s) == 0;
+                        bool rot = prng_chance(&s->rng, o->rot_ppm) && count_down(s, i) == 0;
                         crash_replica(s, i);
                         if (rot && disk_rot(&s->r[i].disk, &s->rng)) {
                                 s->res->rots++;
