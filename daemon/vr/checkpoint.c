@@ -106,6 +106,7 @@ int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
                 return k;
         r->ckpt_taken = r->applied;
         r->ckpt_pending = 0;
+        r->stats.checkpoints++;
         return vr_apply_committed(r);
 }
 

@@ -78,6 +78,7 @@ int vr_serve_reads(struct vr_replica *r) {
                         if (k >= 0)
                                 k = reply(r, m->client_id, m->request, VR_REPLY_OK, out,
                                           (uint32_t) out_len);
+                        r->stats.lease_reads++;
                 }
                 if (k < 0)
                         return k;

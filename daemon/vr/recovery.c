@@ -42,7 +42,9 @@ int vr_recovery_tick(struct vr_replica *r) {
 }
 
 int vr_on_recovery(struct vr_replica *r, const struct vr_msg *m) {
-        if (r->status != VR_STATUS_NORMAL)
+        /* A restarted primary holds the primary's slot of its view without acting as primary:
+         * its answer would pass for the primary's and carry no log. */
+        if (r->status != VR_STATUS_NORMAL || r->deposed)
                 return 0;
         struct vr_msg resp = {
                 .type = VR_MSG_RECOVERY_RESPONSE,
@@ -105,6 +107,7 @@ static int finish(struct vr_replica *r) {
                 r->status = VR_STATUS_NORMAL;
         }
         vr_recovery_reset(r);
+        r->stats.recoveries++;
         k = vr_emit_meta(r);
         if (k < 0)
                 return k;

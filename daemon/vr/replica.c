@@ -607,6 +607,10 @@ bool vr_replica_is_primary(const struct vr_replica *r) {
         return vr_is_primary(r);
 }
 
+const struct vr_stats *vr_replica_stats(const struct vr_replica *r) {
+        return &r->stats;
+}
+
 bool vr_replica_needs_repair(const struct vr_replica *r) {
         return !vr_self_sufficient(r);
 }

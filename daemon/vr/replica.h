@@ -102,6 +102,8 @@ struct vr_replica {
         uint64_t ckpt_prev;
         uint64_t install_op;    /* a transferred checkpoint not yet durable here */
 
+        struct vr_stats stats;
+
         /* Outputs. */
         struct vr_record *records;
         size_t n_records, cap_records;

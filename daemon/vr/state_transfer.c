@@ -155,6 +155,7 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
          * its checkpoint, and recovers. */
         r->ckpt_pending = op;
         r->install_op = op;
+        r->stats.state_installs++;
         return 0;
 }
 
@@ -206,6 +207,7 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 if (k >= 0)
                         k = append_entries(r, m);
                 r->need_state = false;
+                r->stats.log_transfers++;
         }
         if (k < 0)
                 return k;

@@ -151,6 +151,7 @@ static int complete(struct vr_replica *r) {
         r->status = VR_STATUS_NORMAL;
         r->last_normal_view = r->view;
         r->view_start_op = vr_op(r);
+        r->stats.views_started++;
         r->prepared_op = vr_op(r);
         r->last_broadcast = r->now;
         vr_primary_reset(r);

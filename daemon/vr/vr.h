@@ -158,6 +158,18 @@ uint64_t vr_replica_commit(const struct vr_replica *r);
 uint64_t vr_replica_applied(const struct vr_replica *r);
 uint64_t vr_replica_checkpoint(const struct vr_replica *r);
 bool vr_replica_is_primary(const struct vr_replica *r);
+/* Counters since this replica object was created, for status displays and the simulator's
+ * evidence that each path ran. */
+struct vr_stats {
+        uint64_t lease_reads;       /* reads answered by the primary without a log write */
+        uint64_t views_started;     /* view changes completed as the new primary */
+        uint64_t recoveries;        /* §4.3 recoveries completed */
+        uint64_t checkpoints;       /* checkpoints taken */
+        uint64_t state_installs;    /* checkpoints received by state transfer and installed */
+        uint64_t log_transfers;     /* NewState with log entries only, applied */
+};
+const struct vr_stats *vr_replica_stats(const struct vr_replica *r);
+
 /* Whether the replica still depends on its peers to be whole again (recovering, or waiting
  * for a transferred checkpoint to be durable): it acknowledges nothing meanwhile. */
 bool vr_replica_needs_repair(const struct vr_replica *r);

@@ -53,6 +53,7 @@ static void print_replay(const struct sim_options *o) {
 
 struct totals {
         uint64_t runs, failed, ops, info, views, crashes, rots, prepares, entries;
+        struct vr_stats st;
         double wall;
 };
 
@@ -76,6 +77,12 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                 t->rots += res.rots;
                 t->prepares += res.prepares;
                 t->entries += res.prepared_entries;
+                t->st.lease_reads += res.stats.lease_reads;
+                t->st.views_started += res.stats.views_started;
+                t->st.recoveries += res.stats.recoveries;
+                t->st.checkpoints += res.stats.checkpoints;
+                t->st.state_installs += res.stats.state_installs;
+                t->st.log_transfers += res.stats.log_transfers;
                 if (!res.ok) {
                         t->failed++;
                         fprintf(stderr, "seed %lu: FAILED: %s\n", seed, res.reason);
@@ -92,8 +99,10 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
 
 static void print_totals(const char *label, const struct sim_options *o, const struct totals *t) {
         printf("%sseeds=%lu replicas=%u failed=%lu ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu "
+               "recoveries=%lu checkpoints=%lu installs=%lu log_transfers=%lu lease_reads=%lu "
                "entries/prepare=%.2f sim_ops/s=%.0f\n",
                label, t->runs, o->replicas, t->failed, t->ops, t->info, t->views, t->crashes, t->rots,
+               t->st.recoveries, t->st.checkpoints, t->st.state_installs, t->st.log_transfers, t->st.lease_reads,
                t->prepares ? (double) t->entries / (double) t->prepares : 0.0,
                t->wall > 0 ? (double) t->ops / t->wall : 0.0);
 }

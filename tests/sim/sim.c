@@ -177,13 +177,16 @@ static int net_send(struct sim *s, uint32_t from, uint32_t to, const struct vr_m
                 uint64_t delay = prng_range(&s->rng, SIM_TICK / 10, 3 * SIM_TICK / 2);
                 if (s->faults_on && prng_chance(&s->rng, s->o->long_delay_ppm))
                         delay = prng_range(&s->rng, 2 * SIM_TICK, 30 * SIM_TICK);
-                delay -= delay % (SIM_TICK / 10); /* coarse arrival times let requests batch */
+                /* A replica handles what arrived during one turn of its event loop before it
+                 * writes and sends: arrivals are rounded up to turns, so requests batch. */
+                uint64_t at = s->now + delay;
+                at += SIM_TURN - 1 - (at + SIM_TURN - 1) % SIM_TURN;
                 struct vr_msg *copy;
                 int k = vr_msg_dup(m, &copy);
                 if (k < 0)
                         return k;
                 k = ev_push(s, (struct event) {
-                        .time = s->now + delay, .type = EV_DELIVER, .node = to, .src = from, .msg = copy,
+                        .time = at, .type = EV_DELIVER, .node = to, .src = from, .msg = copy,
                 });
                 if (k < 0) {
                         vr_msg_free(copy);
@@ -403,8 +406,18 @@ static int start_replica(struct sim *s, uint32_t i, bool fresh) {
         });
 }
 
+static void add_stats(struct vr_stats *sum, const struct vr_stats *x) {
+        sum->lease_reads += x->lease_reads;
+        sum->views_started += x->views_started;
+        sum->recoveries += x->recoveries;
+        sum->checkpoints += x->checkpoints;
+        sum->state_installs += x->state_installs;
+        sum->log_transfers += x->log_transfers;
+}
+
 static void crash_replica(struct sim *s, uint32_t i) {
         struct replica *rp = &s->r[i];
+        add_stats(&s->res->stats, vr_replica_stats(rp->vr));
         vr_replica_free(rp->vr);
         rp->vr = NULL;
         rp->up = false;
@@ -712,6 +725,8 @@ static void sim_free(struct sim *s) {
                 vr_msg_free(s->heap[i].msg);
         free(s->heap);
         for (uint32_t i = 0; i < s->n; i++) {
+                if (s->r[i].vr)
+                        add_stats(&s->res->stats, vr_replica_stats(s->r[i].vr));
                 vr_replica_free(s->r[i].vr);
                 disk_done(&s->r[i].disk);
         }

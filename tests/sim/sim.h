@@ -21,6 +21,7 @@
 #include "vr/vr.h"
 
 #define SIM_TICK 1000
+#define SIM_TURN 100
 #define SIM_MAX_CLIENTS 64
 #define SIM_MAX_NODES (VR_MAX_REPLICAS + SIM_MAX_CLIENTS)
 
@@ -55,7 +56,7 @@ struct sim_result {
         uint64_t sim_ticks;
         uint64_t prepares;
         uint64_t prepared_entries;
-        uint64_t lease_reads;
+        struct vr_stats stats; /* summed over every replica incarnation */
 };
 
 /* Runs one seed. Returns 0 with *res filled (res->ok false on a violation or stall), or a
