@@ -55,8 +55,10 @@ static int send_entries(struct vr_replica *r, const struct vr_msg *req) {
 
 static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
         uint64_t offset = req->snap_offset;
-        if (req->snap_op != r->snap_op || !r->snap_buf || offset > r->snap_len) {
-                /* A fresh transfer: snapshot what we have applied now. */
+        if (req->snap_op != r->snap_op || !r->snap_buf || offset > r->snap_len ||
+            r->snap_op < r->log_base) {
+                /* A fresh transfer: snapshot what we have applied now (the cached one is not
+                 * what was asked for, or the log after it is gone). */
                 free(r->snap_buf);
                 r->snap_buf = NULL;
                 int k = vr_checkpoint_to_buffer(r, &r->snap_buf, &r->snap_len);

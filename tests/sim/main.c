@@ -5,11 +5,12 @@
  *   vs-sim [--seed N] [--seeds COUNT] [--replicas 3|5] [--clients N] [--ops N] [--keys N]
  *          [--no-faults] [--loss PPM] [--dup PPM] [--long-delay PPM] [--partition PPM]
  *          [--crash PPM] [--rot PPM] [--reads-through-log | --lease-reads]
- *          [--history FILE] [--bench] [--verbose]
+ *          [--history FILE] [--bench] [--twice] [--verbose]
  *
  * Prints one summary line per run (or per range), and for a failing seed the exact command
- * that replays it; exits 1 when any seed failed. VS_SIM_SEED_PERCENT scales --seeds (the
- * sanitizer build runs fewer). --bench runs a fault-free and a faulty range and prints
+ * that replays it; exits 1 when any seed failed. --twice runs every seed again and fails it
+ * unless history and result are identical. VS_SIM_SEED_PERCENT scales --seeds; under
+ * VS_SANITIZED (the sanitizer build) it defaults to 10. --bench runs a fault-free and a faulty range and prints
  * simulated client ops per wall-clock second for each.
  */
 
@@ -57,13 +58,53 @@ struct totals {
         double wall;
 };
 
-static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool quiet, struct totals *t) {
+/* Runs the seed a second time and compares history and result byte for byte. */
+static int check_replay(const struct sim_options *o, const struct sim_result *first, const char *first_hist,
+                        size_t first_len) {
+        struct sim_options again = *o;
+        char *hist = NULL;
+        size_t len = 0;
+        again.history_file = open_memstream(&hist, &len);
+        if (!again.history_file)
+                return -ENOMEM;
+        struct sim_result res;
+        int k = sim_run(&again, &res);
+        fclose(again.history_file);
+        if (k >= 0 && (len != first_len || memcmp(hist, first_hist, len) != 0 ||
+                       res.ops_done != first->ops_done || res.sim_ticks != first->sim_ticks ||
+                       res.views != first->views || res.crashes != first->crashes))
+                k = -EUCLEAN;
+        free(hist);
+        return k;
+}
+
+static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool quiet, bool twice,
+                     struct totals *t) {
         *t = (struct totals) {};
         double start = now_s();
         for (uint64_t seed = first; seed < first + count; seed++) {
                 o.seed = seed;
                 struct sim_result res;
+                char *hist = NULL;
+                size_t hist_len = 0;
+                if (twice) {
+                        o.history_file = open_memstream(&hist, &hist_len);
+                        if (!o.history_file)
+                                return -ENOMEM;
+                }
                 int k = sim_run(&o, &res);
+                if (twice) {
+                        fclose(o.history_file);
+                        o.history_file = NULL;
+                        if (k >= 0)
+                                k = check_replay(&o, &res, hist, hist_len);
+                        free(hist);
+                        if (k == -EUCLEAN) {
+                                fprintf(stderr, "seed %lu: FAILED: a second run differs\n", seed);
+                                t->failed++;
+                                k = 0;
+                        }
+                }
                 if (k < 0) {
                         fprintf(stderr, "seed %lu: simulator error: %s\n", seed, strerror(-k));
                         print_replay(&o);
@@ -111,7 +152,7 @@ int main(int argc, char **argv) {
         enum {
                 ARG_SEEDS = 0x100, ARG_REPLICAS, ARG_CLIENTS, ARG_OPS, ARG_KEYS, ARG_NO_FAULTS, ARG_LOSS, ARG_DUP,
                 ARG_LONG, ARG_PARTITION, ARG_CRASH, ARG_ROT, ARG_LOG_READS, ARG_LEASE_READS, ARG_HISTORY,
-                ARG_BENCH, ARG_VERBOSE, ARG_SEED,
+                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE,
         };
         static const struct option opts[] = {
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -132,12 +173,13 @@ int main(int argc, char **argv) {
                 { "history", required_argument, NULL, ARG_HISTORY },
                 { "bench", no_argument, NULL, ARG_BENCH },
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
+                { "twice", no_argument, NULL, ARG_TWICE },
                 {},
         };
         struct sim_options o;
         sim_options_default(&o);
         uint64_t seeds = 1;
-        bool bench = false;
+        bool bench = false, twice = false;
         int c;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 uint64_t v = 0;
@@ -168,6 +210,7 @@ int main(int argc, char **argv) {
                 case ARG_HISTORY: o.history_path = optarg; break;
                 case ARG_BENCH: bench = true; break;
                 case ARG_VERBOSE: o.verbose = true; break;
+                case ARG_TWICE: twice = true; break;
                 default: return 2;
                 }
         }
@@ -182,6 +225,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
         const char *pct = getenv("VS_SIM_SEED_PERCENT");
+        if (!pct && getenv("VS_SANITIZED"))
+                pct = "10";
         uint64_t p;
         if (pct && parse_u64(pct, &p) == 0 && seeds > 1) {
                 seeds = seeds * p / 100;
@@ -194,18 +239,18 @@ int main(int argc, char **argv) {
         if (bench) {
                 struct sim_options clean = o;
                 clean.faults = false;
-                k = run_range(clean, o.seed, seeds, true, &t);
+                k = run_range(clean, o.seed, seeds, true, false, &t);
                 if (k < 0)
                         return 1;
                 print_totals("bench fault-free: ", &clean, &t);
                 bool failed = t.failed > 0;
-                k = run_range(o, o.seed, seeds, true, &t);
+                k = run_range(o, o.seed, seeds, true, false, &t);
                 if (k < 0)
                         return 1;
                 print_totals("bench faulty: ", &o, &t);
                 return failed || t.failed > 0;
         }
-        k = run_range(o, o.seed, seeds, false, &t);
+        k = run_range(o, o.seed, seeds, false, twice, &t);
         if (k < 0)
                 return 1;
         if (seeds > 1)

@@ -833,6 +833,11 @@ static int run(struct sim *s) {
                 if (k < 0)
                         return k;
         }
+        if (o->history_file) {
+                k = lc_history_write_jsonl(s->h, o->history_file);
+                if (k < 0)
+                        return k;
+        }
         struct lc_result lr = {};
         k = lc_check(s->h, &lr);
         if (k < 0) {

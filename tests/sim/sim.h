@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "disk.h"
 #include "kv.h"
@@ -40,6 +41,7 @@ struct sim_options {
         uint32_t rot_ppm;        /* per crash */
         int reads_through_log;   /* -1: chosen by the seed */
         const char *history_path;
+        FILE *history_file;      /* also written here when set */
         bool verbose;
 };
 
