@@ -26,7 +26,7 @@ static uint64_t have_op(const struct vr_replica *r) {
 int vr_request_state(struct vr_replica *r, bool now) {
         if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
                 return 0;
-        if (!now && r->now < r->state_asked + r->cfg.heartbeat_ticks)
+        if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
                 return 0;
         struct vr_msg m = {
                 .type = VR_MSG_GET_STATE,
