@@ -140,16 +140,27 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
                 return 0; /* a bad checkpoint changes nothing; we ask again later */
         if (k < 0)
                 return k;
+        /* Entries we received from this view's primary beyond what the transfer carries are
+         * still good: keep them after the transferred ones. */
+        struct vr_msg keep = {};
+        if (!vr_log_stale(r) && vr_op(r) > m->op)
+                k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
         r->applied = op;
         if (r->commit < op)
                 r->commit = op;
         vr_log_reset(r, op);
-        k = vr_emit_truncate(r, op);
+        if (k >= 0)
+                k = vr_emit_truncate(r, op);
+        if (k >= 0)
+                k = append_entries(r, m);
+        if (k >= 0)
+                k = append_entries(r, &keep);
+        vr_msg_done(&keep);
         if (k < 0)
                 return k;
-        k = append_entries(r, m);
-        if (k < 0)
-                return k;
+        /* Commit knowledge beyond a hole we could not bridge is fetched again. */
+        if (r->commit > vr_op(r))
+                r->commit = vr_op(r);
         k = take_view_log(r);
         if (k < 0)
                 return k;
