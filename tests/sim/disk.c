@@ -97,9 +97,14 @@ uint64_t disk_sync_begin(struct disk *d) {
 }
 
 uint64_t disk_sync_end(struct disk *d, uint64_t target) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->recs[i].rec.seq <= target)
-                        d->recs[i].durable = true;
+        for (size_t i = 0; i < d->n; i++) {
+                struct disk_rec *r = &d->recs[i];
+                if (r->rec.seq > target || r->durable)
+                        continue;
+                r->durable = true;
+                if (r->rec.kind == VR_RECORD_META && r->rec.meta.status == VR_STATUS_RECOVERING)
+                        d->hole = false;
+        }
         d->sync_target = 0;
         if (!d->pending_in_sync)
                 return 0;
@@ -195,6 +200,8 @@ int disk_load(struct disk *d, struct disk_load *ret) {
                 }
         }
         ret->cut_tail = bad < d->n && !damaged;
+        damaged = damaged || d->hole;
+        d->hole = damaged;
         /* What the journal does on open: cut from the first bad record, and when that was a
          * hole keep the newest metadata found beyond it. */
         size_t keep_meta = SIZE_MAX;

@@ -14,7 +14,8 @@
  *  - checkpoints become durable atomically at a sync, or are lost by a crash before it.
  * On load, the scan keeps the longest valid prefix, cuts a torn tail, and on rot drops
  * everything from the hole on but keeps the newest valid metadata (as the journal does), then
- * reports damage so the replica recovers from its peers.
+ * reports damage so the replica recovers from its peers; it keeps reporting it until the
+ * replica's own record of being in recovery is durable.
  *
  * This is a seam: the journal's pure encoder and scan (daemon/journal/format.h) will replace
  * the record store here so that the simulator runs the journal's own recovery code.
@@ -48,6 +49,9 @@ struct disk {
         struct disk_blob pending;  /* written, not yet synced */
         bool pending_in_sync;
         uint64_t sync_target;      /* 0: no sync in flight */
+        bool hole;                 /* damage was cut and the replica has not durably begun its
+                                    * recovery yet: every load reports damage (the journal's
+                                    * MISSING record) */
 };
 
 /* The loaded state handed to vr_replica_restart(); records point into the disk. */
