@@ -107,6 +107,9 @@ int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
         r->ckpt_taken = r->applied;
         r->ckpt_pending = 0;
         r->stats.checkpoints++;
+        k = vr_write_installed_log(r);
+        if (k < 0)
+                return k;
         return vr_apply_committed(r);
 }
 

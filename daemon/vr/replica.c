@@ -284,11 +284,15 @@ int vr_emit_truncate(struct vr_replica *r, uint64_t after) {
                 r->durable_op = after;
         if (r->ok_sent_op > after)
                 r->ok_sent_op = after;
+        if (r->install_unwritten)
+                return 0; /* the whole log is written once the checkpoint is taken */
         struct vr_record rec = { .kind = VR_RECORD_TRUNCATE, .after = after };
         return push_record(r, &rec, after);
 }
 
 int vr_emit_entry(struct vr_replica *r, const struct vr_entry *e) {
+        if (r->install_unwritten)
+                return 0;
         struct vr_record rec = { .kind = VR_RECORD_ENTRY };
         int k = vr_entry_copy(&rec.entry, e);
         if (k < 0)

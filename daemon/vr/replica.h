@@ -101,6 +101,7 @@ struct vr_replica {
         uint64_t checkpoint_op; /* newest durable */
         uint64_t ckpt_prev;
         uint64_t install_op;    /* a transferred checkpoint not yet durable here */
+        bool install_unwritten; /* ... whose log is written only once it is taken */
 
         struct vr_stats stats;
 
@@ -228,4 +229,6 @@ void vr_state_transfer_reset(struct vr_replica *r);
 int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx);
 int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint64_t *op);
 int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len);
+/* Writes the log (and the view it belongs to) after a transferred checkpoint was taken. */
+int vr_write_installed_log(struct vr_replica *r);
 int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len, uint64_t *op);

@@ -132,6 +132,18 @@ static int take_view_log(struct vr_replica *r) {
         return 0;
 }
 
+int vr_write_installed_log(struct vr_replica *r) {
+        if (!r->install_unwritten)
+                return 0;
+        r->install_unwritten = false;
+        int k = vr_emit_truncate(r, r->log_base);
+        for (uint64_t op = r->log_base + 1; k >= 0 && op <= vr_op(r); op++)
+                k = vr_emit_entry(r, vr_log_at(r, op));
+        if (k >= 0)
+                k = take_view_log(r);
+        return k;
+}
+
 static int install(struct vr_replica *r, const struct vr_msg *m) {
         uint64_t op;
         int k = vr_checkpoint_from_buffer(r, r->st_buf, r->st_len, &op);
@@ -149,8 +161,10 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         if (r->commit < op)
                 r->commit = op;
         vr_log_reset(r, op);
-        if (k >= 0)
-                k = vr_emit_truncate(r, op);
+        /* Nothing of the new log reaches storage before the checkpoint it continues from:
+         * until then our storage still holds our old, consistent state. */
+        r->install_unwritten = true;
+        k = vr_emit_truncate(r, op);
         if (k >= 0)
                 k = append_entries(r, m);
         if (k >= 0)
@@ -161,11 +175,6 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         /* Commit knowledge beyond a hole we could not bridge is fetched again. */
         if (r->commit > vr_op(r))
                 r->commit = vr_op(r);
-        k = take_view_log(r);
-        if (k < 0)
-                return k;
-        /* Until this checkpoint is durable a restart finds a log that does not reach down to
-         * its checkpoint, and recovers. */
         r->ckpt_pending = op;
         r->install_op = op;
         r->stats.state_installs++;

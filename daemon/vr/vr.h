@@ -23,6 +23,10 @@
  *  - Messages may be lost, duplicated, reordered or delayed; the core retransmits on ticks.
  *  - Identical inputs give identical outputs (including timeout jitter, drawn from
  *    config->seed).
+ *  - A checkpoint taken through vr_checkpoint_take() must be durable no later than the records
+ *    handed out after that call (write it before them, or make them durable together): a
+ *    transferred checkpoint's log is written only after it is taken, so storage always holds a
+ *    log that continues its checkpoint.
  *  - Records are replayed by the core itself on restart (vr_replica_restart), so storage only
  *    keeps them in order: ENTRY appends at op (dropping any entry >= op), TRUNCATE drops every
  *    entry > after and, when after is beyond the log's end, restarts the log after `after`

@@ -85,7 +85,9 @@ int disk_append(struct disk *d, const struct vr_record *recs, size_t n) {
 
 int disk_write_checkpoint(struct disk *d, uint64_t op, uint8_t *buf, size_t len) {
         blob_free(&d->pending);
-        d->pending = (struct disk_blob) { .op = op, .buf = buf, .len = len, .sum = vs_checksum(buf, len) };
+        d->pending = (struct disk_blob) {
+                .op = op, .after_n = d->n, .buf = buf, .len = len, .sum = vs_checksum(buf, len),
+        };
         d->pending_in_sync = false;
         return 0;
 }
@@ -134,6 +136,11 @@ void disk_crash(struct disk *d, struct prng *p) {
         d->n = end;
         for (size_t i = 0; i < d->n; i++)
                 d->recs[i].durable = true; /* what survived is on the platter now */
+        if (d->pending.buf && end > d->pending.after_n) {
+                blob_free(&d->ckpt);
+                d->ckpt = d->pending;
+                d->pending = (struct disk_blob) {};
+        }
         blob_free(&d->pending);
         d->pending_in_sync = false;
         d->sync_target = 0;

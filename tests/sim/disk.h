@@ -11,7 +11,9 @@
  *    Rot of the very last durable record would look like a torn write without redundant
  *    headers, and metadata is kept in the journal's alternating slots, so neither is injected
  *    (future work);
- *  - checkpoints become durable atomically at a sync, or are lost by a crash before it.
+ *  - checkpoints become durable atomically at a sync, or are lost by a crash before it; writes
+ *    are ordered, so a record written after a checkpoint never survives without it (the
+ *    contract in vr.h: the driver makes a checkpoint durable before any later record).
  * On load, the scan keeps the longest valid prefix, cuts a torn tail, and on rot drops
  * everything from the hole on but keeps the newest valid metadata (as the journal does), then
  * reports damage so the replica recovers from its peers; it keeps reporting it until the
@@ -36,6 +38,7 @@ struct disk_rec {
 
 struct disk_blob {
         uint64_t op;
+        size_t after_n; /* records written before it */
         uint8_t *buf;
         size_t len;
         uint64_t sum;
