@@ -147,9 +147,10 @@ void disk_crash(struct disk *d, struct prng *p) {
 }
 
 bool disk_rot(struct disk *d, struct prng *p) {
+        /* The later record must be intact: a torn tail does not tell rot from a torn write. */
         size_t last = d->n;
         for (size_t i = d->n; i > 0; i--)
-                if (d->recs[i - 1].durable) {
+                if (d->recs[i - 1].durable && record_sum(&d->recs[i - 1].rec) == d->recs[i - 1].sum) {
                         last = i - 1;
                         break;
                 }
