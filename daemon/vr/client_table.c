@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/cleanup.h"
 #include "util/endian.h"
 #include "vr/client_table.h"
 
@@ -112,6 +111,29 @@ int vr_client_table_write(const struct vr_client_table *t, vr_sm_write_fn write,
         return 0;
 }
 
+/* Reads one session; *c owns its reply even on failure. */
+static int read_client(struct vr_client *c, uint64_t prev_id, bool first, vr_sm_read_fn read, void *ctx) {
+        uint8_t rec[36];
+        int r = read(ctx, rec, sizeof(rec));
+        if (r < 0)
+                return r;
+        *c = (struct vr_client) {
+                .id = get_le64(rec),
+                .request = get_le64(rec + 8),
+                .op = get_le64(rec + 16),
+                .status = get_le32(rec + 24),
+                .len = get_le32(rec + 28),
+        };
+        if (c->len > CLIENT_REPLY_MAX || (!first && c->id <= prev_id))
+                return -EBADMSG;
+        if (c->len == 0)
+                return 0;
+        c->reply = malloc(c->len);
+        if (!c->reply)
+                return -ENOMEM;
+        return read(ctx, c->reply, c->len);
+}
+
 int vr_client_table_read(struct vr_client_table *t, vr_sm_read_fn read, void *ctx) {
         uint8_t hdr[8];
         int r = read(ctx, hdr, sizeof(hdr));
@@ -121,7 +143,7 @@ int vr_client_table_read(struct vr_client_table *t, vr_sm_read_fn read, void *ct
         if (n > CLIENT_TABLE_MAX_SESSIONS)
                 return -EBADMSG;
 
-        _cleanup_(vr_client_table_done) struct vr_client_table nt;
+        struct vr_client_table nt;
         vr_client_table_init(&nt, t->max);
         if (n > 0) {
                 nt.c = calloc(n, sizeof(struct vr_client));
@@ -130,37 +152,17 @@ int vr_client_table_read(struct vr_client_table *t, vr_sm_read_fn read, void *ct
                 nt.cap = n;
         }
         for (uint64_t i = 0; i < n; i++) {
-                uint8_t rec[36];
-                r = read(ctx, rec, sizeof(rec));
-                if (r < 0)
+                r = read_client(&nt.c[nt.n], i > 0 ? nt.c[nt.n - 1].id : 0, i == 0, read, ctx);
+                nt.n++; /* owns its reply now, whatever happened */
+                if (r < 0) {
+                        vr_client_table_done(&nt);
                         return r;
-                struct vr_client *c = &nt.c[nt.n];
-                *c = (struct vr_client) {
-                        .id = get_le64(rec),
-                        .request = get_le64(rec + 8),
-                        .op = get_le64(rec + 16),
-                        .status = get_le32(rec + 24),
-                        .len = get_le32(rec + 28),
-                };
-                if (c->len > CLIENT_REPLY_MAX || (nt.n > 0 && c->id <= nt.c[nt.n - 1].id))
-                        return -EBADMSG;
-                if (c->len > 0) {
-                        c->reply = malloc(c->len);
-                        if (!c->reply)
-                                return -ENOMEM;
-                }
-                nt.n++;
-                if (c->len > 0) {
-                        r = read(ctx, c->reply, c->len);
-                        if (r < 0)
-                                return r;
                 }
         }
         /* Keep the configured bound; a table written under a larger bound keeps all its
          * sessions until registrations evict them. */
-        struct vr_client_table old = *t;
+        nt.max = t->max;
+        vr_client_table_done(t);
         *t = nt;
-        nt = old;
-        t->max = old.max;
         return 0;
 }

@@ -395,9 +395,9 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
         if (k < 0)
                 return k;
         *ret = (struct vr_ready) {
-                .records = TAKE_PTR(r->records),
+                .records = r->records,
                 .n_records = r->n_records,
-                .msgs = TAKE_PTR(r->out),
+                .msgs = r->out,
                 .n_msgs = r->n_out,
                 .checkpoint_op = r->ckpt_pending,
                 .status_changed = r->status_changed,
@@ -405,6 +405,8 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
                 .status = r->status,
                 .primary = vr_primary_of(r, r->view),
         };
+        r->records = NULL;
+        r->out = NULL;
         r->n_records = r->cap_records = 0;
         r->n_out = r->cap_out = 0;
         r->status_changed = false;

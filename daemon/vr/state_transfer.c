@@ -155,8 +155,13 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         /* Entries we received from this view's primary beyond what the transfer carries are
          * still good: keep them after the transferred ones. */
         struct vr_msg keep = {};
-        if (!vr_log_stale(r) && vr_op(r) > m->op)
+        if (!vr_log_stale(r) && vr_op(r) > m->op) {
                 k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
+                if (k < 0) {
+                        vr_msg_done(&keep);
+                        return k;
+                }
+        }
         r->applied = op;
         if (r->commit < op)
                 r->commit = op;

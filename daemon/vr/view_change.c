@@ -129,11 +129,11 @@ static int complete(struct vr_replica *r) {
         if (!r->dvc[r->cfg.self] || r->n_dvc < r->f + 1)
                 return 0;
 
-        const struct vr_msg *best = NULL;
+        const struct vr_msg *best = r->dvc[r->dvc_order[0]];
         uint64_t commit = r->commit;
         for (uint32_t i = 0; i < r->n_dvc; i++) {
                 const struct vr_msg *d = r->dvc[r->dvc_order[i]];
-                if (!best || better(d, best))
+                if (better(d, best))
                         best = d;
                 if (d->commit > commit)
                         commit = d->commit;

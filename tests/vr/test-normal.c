@@ -201,7 +201,6 @@ START_TEST(test_retry_answered_from_table) {
         harness_persist(&h);
         ack(&h, 1, vr_replica_op(h.r));
         ck_assert_int_eq(h.kv.v[0], 5);
-        uint64_t op = vr_replica_op(h.r);
         harness_clear(&h);
 
         /* Someone else overwrites the register; the retry must not write 5 again. */
@@ -210,7 +209,7 @@ START_TEST(test_retry_answered_from_table) {
         harness_recv(&h, &other);
         harness_persist(&h);
         ack(&h, 1, vr_replica_op(h.r));
-        op = vr_replica_op(h.r);
+        uint64_t op = vr_replica_op(h.r);
         harness_clear(&h);
 
         harness_recv(&h, &req);
