@@ -98,6 +98,18 @@ int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t l
         return b.len == len ? 0 : -EBADMSG;
 }
 
+int vr_checkpoint_take_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len) {
+        struct membuf b = {};
+        int k = vr_checkpoint_take(r, membuf_write, &b);
+        if (k < 0) {
+                free(b.buf);
+                return k;
+        }
+        *ret = b.buf;
+        *ret_len = b.len;
+        return 0;
+}
+
 int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
         if (r->ckpt_pending == 0 || r->ckpt_pending != r->applied)
                 return -ESTALE;

@@ -250,6 +250,13 @@ int vr_primary_tick(struct vr_replica *r) {
         return vr_serve_reads(r);
 }
 
+int vr_backup_commit(struct vr_replica *r, uint64_t commit) {
+        int k = vr_advance_commit(r, commit);
+        if (k < 0)
+                return k;
+        return vr_send_prepare_ok(r);
+}
+
 int vr_send_prepare_ok(struct vr_replica *r) {
         if (r->status != VR_STATUS_NORMAL || vr_is_primary(r) || r->deposed || !vr_view_durable(r) ||
             vr_log_stale(r) || !vr_self_sufficient(r))
@@ -332,23 +339,12 @@ int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
                         if (k < 0)
                                 return k;
                 } else {
-                        for (size_t i = 0; i < m->n_entries; i++) {
-                                const struct vr_entry *e = &m->entries[i];
-                                if (e->op != vr_op(r) + 1)
-                                        continue;
-                                k = vr_log_append(r, e);
-                                if (k < 0)
-                                        return k;
-                                k = vr_emit_entry(r, e);
-                                if (k < 0)
-                                        return k;
-                        }
+                        k = vr_log_extend(r, m);
+                        if (k < 0)
+                                return k;
                 }
         }
-        k = vr_advance_commit(r, m->commit);
-        if (k < 0)
-                return k;
-        return vr_send_prepare_ok(r);
+        return vr_backup_commit(r, m->commit);
 }
 
 int vr_on_commit(struct vr_replica *r, const struct vr_msg *m) {
@@ -363,10 +359,7 @@ int vr_on_commit(struct vr_replica *r, const struct vr_msg *m) {
                 if (k < 0)
                         return k;
         }
-        k = vr_advance_commit(r, m->commit);
-        if (k < 0)
-                return k;
-        return vr_send_prepare_ok(r);
+        return vr_backup_commit(r, m->commit);
 }
 
 int vr_on_prepare_ok(struct vr_replica *r, const struct vr_msg *m) {

@@ -78,18 +78,10 @@ static int finish(struct vr_replica *r) {
                 vr_log_reset(r, r->applied);
                 k = vr_emit_truncate(r, r->applied);
         }
+        if (k >= 0)
+                k = vr_log_extend(r, p);
         if (k < 0)
                 return k;
-        for (size_t i = 0; i < p->n_entries; i++) {
-                if (p->entries[i].op != vr_op(r) + 1)
-                        continue;
-                k = vr_log_append(r, &p->entries[i]);
-                if (k < 0)
-                        return k;
-                k = vr_emit_entry(r, &p->entries[i]);
-                if (k < 0)
-                        return k;
-        }
         uint64_t commit = p->commit < vr_op(r) ? p->commit : vr_op(r);
         if (commit > r->commit)
                 r->commit = commit;

@@ -563,6 +563,21 @@ int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *ent
         return 0;
 }
 
+int vr_log_extend(struct vr_replica *r, const struct vr_msg *m) {
+        for (size_t i = 0; i < m->n_entries; i++) {
+                const struct vr_entry *e = &m->entries[i];
+                if (e->op != vr_op(r) + 1)
+                        continue;
+                int k = vr_log_append(r, e);
+                if (k < 0)
+                        return k;
+                k = vr_emit_entry(r, e);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}
+
 int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m) {
         if (after < r->log_base)
                 return -ERANGE;

@@ -186,6 +186,8 @@ void vr_log_drop_prefix(struct vr_replica *r, uint64_t upto);
 /* Replaces everything above the committed prefix `keep` by entries[] (ops keep+1...),
  * writing only what differs from the current log. */
 int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *entries, size_t n);
+/* Appends (and writes) the entries of m that extend the log, ignoring those it already holds. */
+int vr_log_extend(struct vr_replica *r, const struct vr_msg *m);
 /* Copies the log above `after` into a message (its entries and n_entries). */
 int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m);
 
@@ -199,6 +201,8 @@ int vr_advance_commit(struct vr_replica *r, uint64_t commit);
 int vr_primary_flush(struct vr_replica *r);
 int vr_primary_tick(struct vr_replica *r);
 int vr_send_prepare_ok(struct vr_replica *r);
+/* Learns the primary's commit number, applies, and acknowledges what is durable. */
+int vr_backup_commit(struct vr_replica *r, uint64_t commit);
 void vr_primary_reset(struct vr_replica *r);
 int vr_serve_reads(struct vr_replica *r);
 /* A message from the primary of a view we have not properly entered: join it and fetch state. */

@@ -104,21 +104,6 @@ int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m) {
         return send_chunk(r, m);
 }
 
-static int append_entries(struct vr_replica *r, const struct vr_msg *m) {
-        for (size_t i = 0; i < m->n_entries; i++) {
-                const struct vr_entry *e = &m->entries[i];
-                if (e->op != vr_op(r) + 1)
-                        continue;
-                int k = vr_log_append(r, e);
-                if (k < 0)
-                        return k;
-                k = vr_emit_entry(r, e);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
-}
-
 /* Our log is now the view's log: record that (after the log records, so that a restart never
  * sees the new view with the old log). */
 static int take_view_log(struct vr_replica *r) {
@@ -171,9 +156,9 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         r->install_unwritten = true;
         k = vr_emit_truncate(r, op);
         if (k >= 0)
-                k = append_entries(r, m);
+                k = vr_log_extend(r, m);
         if (k >= 0)
-                k = append_entries(r, &keep);
+                k = vr_log_extend(r, &keep);
         vr_msg_done(&keep);
         if (k < 0)
                 return k;
@@ -232,14 +217,11 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
                                 return k;
                 }
                 if (k >= 0)
-                        k = append_entries(r, m);
+                        k = vr_log_extend(r, m);
                 r->need_state = false;
                 r->stats.log_transfers++;
         }
         if (k < 0)
                 return k;
-        k = vr_advance_commit(r, m->commit);
-        if (k < 0)
-                return k;
-        return vr_send_prepare_ok(r);
+        return vr_backup_commit(r, m->commit);
 }

@@ -128,6 +128,8 @@ int vr_persisted(struct vr_replica *r, uint64_t seq);
 /* Applying is paused at ready.checkpoint_op until the driver calls this; it streams the
  * checkpoint (client table + state machine) through write. */
 int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx);
+/* The same, into a malloc()ed buffer. */
+int vr_checkpoint_take_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len);
 /* The checkpoint at op is durable: the core records it and drops log entries it covers. */
 int vr_checkpoint_durable(struct vr_replica *r, uint64_t op);
 

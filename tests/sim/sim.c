@@ -299,28 +299,6 @@ static int schedule_sync(struct sim *s, uint32_t i) {
         });
 }
 
-struct membuf {
-        uint8_t *buf;
-        size_t len, cap;
-};
-
-static int membuf_write(void *ctx, const void *p, size_t len) {
-        struct membuf *b = ctx;
-        if (b->len + len > b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 256;
-                while (cap < b->len + len)
-                        cap *= 2;
-                uint8_t *n = realloc(b->buf, cap);
-                if (!n)
-                        return -ENOMEM;
-                b->buf = n;
-                b->cap = cap;
-        }
-        memcpy(b->buf + b->len, p, len);
-        b->len += len;
-        return 0;
-}
-
 static int drain(struct sim *s, uint32_t i) {
         struct replica *rp = &s->r[i];
         for (;;) {
@@ -350,12 +328,11 @@ static int drain(struct sim *s, uint32_t i) {
                                 k = net_send(s, i, s->n + proc, &out->msg);
                 }
                 if (k >= 0 && rd.checkpoint_op > 0) {
-                        struct membuf b = {};
-                        k = vr_checkpoint_take(rp->vr, membuf_write, &b);
+                        uint8_t *buf;
+                        size_t len;
+                        k = vr_checkpoint_take_buffer(rp->vr, &buf, &len);
                         if (k >= 0)
-                                k = disk_write_checkpoint(&rp->disk, rd.checkpoint_op, b.buf, b.len);
-                        else
-                                free(b.buf);
+                                k = disk_write_checkpoint(&rp->disk, rd.checkpoint_op, buf, len);
                         again = true;
                 }
                 size_t n_out = rd.n_records + rd.n_msgs;
