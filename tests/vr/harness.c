@@ -111,3 +111,11 @@ void harness_register(struct harness *h, uint64_t client) {
         ck_assert_uint_eq(vr_replica_commit(h->r), vr_replica_op(h->r));
         harness_clear(h);
 }
+
+int harness_run(Suite *s) {
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include "kv.h"
 #include "vr/vr.h"
 
@@ -44,3 +46,6 @@ struct vr_entry harness_entry(uint64_t op, uint64_t view, uint64_t client, uint6
 /* Opens a session for client and brings the (primary) replica's commit past it, with the
  * other replicas' acknowledgements simulated. */
 void harness_register(struct harness *h, uint64_t client);
+
+/* Runs a suite; the exit status for main(). */
+int harness_run(Suite *s);
