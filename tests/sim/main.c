@@ -5,8 +5,9 @@
  *   vs-sim [--seed N] [--seeds COUNT] [--replicas 3|5] [--clients N] [--ops N] [--keys N]
  *          [--no-faults] [--loss PPM] [--dup PPM] [--long-delay PPM] [--partition PPM]
  *          [--crash PPM] [--rot PPM] [--reads-through-log | --lease-reads]
- *          [--history FILE] [--bench] [--twice] [--verbose]
+ *          [--kv] [--history FILE] [--bench] [--twice] [--verbose]
  *
+ * The replicas run the tree store (registers are nodes), or with --kv a small register machine.
  * Prints one summary line per run (or per range), and for a failing seed the exact command
  * that replays it; exits 1 when any seed failed. --twice runs every seed again and fails it
  * unless history and result are identical. VS_SIM_SEED_PERCENT scales --seeds; under
@@ -49,6 +50,8 @@ static void print_replay(const struct sim_options *o) {
                         o->loss_ppm, o->dup_ppm, o->long_delay_ppm, o->partition_ppm, o->crash_ppm, o->rot_ppm);
         if (o->reads_through_log >= 0)
                 fprintf(stderr, " %s", o->reads_through_log ? "--reads-through-log" : "--lease-reads");
+        if (o->kv)
+                fprintf(stderr, " --kv");
         fprintf(stderr, " --history /tmp/vs-sim-%lu.jsonl --verbose\n", o->seed);
 }
 
@@ -152,7 +155,7 @@ int main(int argc, char **argv) {
         enum {
                 ARG_SEEDS = 0x100, ARG_REPLICAS, ARG_CLIENTS, ARG_OPS, ARG_KEYS, ARG_NO_FAULTS, ARG_LOSS, ARG_DUP,
                 ARG_LONG, ARG_PARTITION, ARG_CRASH, ARG_ROT, ARG_LOG_READS, ARG_LEASE_READS, ARG_HISTORY,
-                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE,
+                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV,
         };
         static const struct option opts[] = {
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -174,6 +177,7 @@ int main(int argc, char **argv) {
                 { "bench", no_argument, NULL, ARG_BENCH },
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
                 { "twice", no_argument, NULL, ARG_TWICE },
+                { "kv", no_argument, NULL, ARG_KV },
                 {},
         };
         struct sim_options o;
@@ -211,6 +215,7 @@ int main(int argc, char **argv) {
                 case ARG_BENCH: bench = true; break;
                 case ARG_VERBOSE: o.verbose = true; break;
                 case ARG_TWICE: twice = true; break;
+                case ARG_KV: o.kv = true; break;
                 default: return 2;
                 }
         }
@@ -219,9 +224,9 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (o.replicas < 1 || o.replicas > VR_MAX_REPLICAS || o.replicas % 2 == 0 ||
-            o.clients < 1 || o.clients > SIM_MAX_CLIENTS || o.keys < 1 || o.keys > KV_MAX_KEYS) {
+            o.clients < 1 || o.clients > SIM_MAX_CLIENTS || o.keys < 1 || o.keys > SIM_MAX_KEYS) {
                 fprintf(stderr, "vs-sim: replicas must be odd and at most %d, clients 1..%d, keys 1..%d\n",
-                        VR_MAX_REPLICAS, SIM_MAX_CLIENTS, KV_MAX_KEYS);
+                        VR_MAX_REPLICAS, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
                 return 2;
         }
         const char *pct = getenv("VS_SIM_SEED_PERCENT");

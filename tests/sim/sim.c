@@ -31,7 +31,7 @@ struct event {
 
 struct replica {
         struct vr_replica *vr;
-        struct kv kv;
+        void *sm;
         struct disk disk;
         bool up;
         uint64_t inc;
@@ -49,13 +49,14 @@ struct client {
         bool done;
         uint64_t req;
         uint64_t next_req;
-        enum kv_kind kind;
+        enum wl_kind kind;
         uint32_t key;
         int64_t value, expected;
         uint64_t invoked;
         uint32_t target;
         uint64_t timer;
-        int64_t seen[KV_MAX_KEYS];
+        int64_t seen[SIM_MAX_KEYS];     /* last value seen per key, LC_NIL: unknown */
+        uint64_t version[SIM_MAX_KEYS]; /* ... and the register version it had */
 };
 
 struct canon {
@@ -65,6 +66,7 @@ struct canon {
 
 struct sim {
         const struct sim_options *o;
+        const struct workload *wl;
         struct sim_result *res;
         struct prng rng;
         uint64_t now;
@@ -265,7 +267,10 @@ static int check_replica(struct sim *s, uint32_t i) {
                 k = grow_canon(&s->state, &s->cap_state, applied);
                 if (k < 0)
                         return k;
-                uint64_t d = kv_digest(&rp->kv);
+                uint64_t d;
+                k = s->wl->digest(rp->sm, &d);
+                if (k < 0)
+                        return k;
                 struct canon *g = &s->state[applied];
                 if (!g->set)
                         *g = (struct canon) { .set = true, .digest = d };
@@ -357,16 +362,19 @@ static struct vr_config replica_config(const struct sim *s, uint32_t i) {
 
 static int start_replica(struct sim *s, uint32_t i, bool fresh) {
         struct replica *rp = &s->r[i];
-        kv_init(&rp->kv, s->o->keys);
+        s->wl->sm_free(rp->sm);
+        rp->sm = NULL;
+        int k = s->wl->sm_new(s->o->keys, &rp->sm);
+        if (k < 0)
+                return k;
         struct vr_config c = replica_config(s, i);
-        int k;
         if (fresh)
-                k = vr_replica_new(&c, &kv_ops, &rp->kv, &rp->vr);
+                k = vr_replica_new(&c, s->wl->sm_ops, rp->sm, &rp->vr);
         else {
                 struct disk_load l;
                 k = disk_load(&rp->disk, &l);
                 if (k >= 0)
-                        k = vr_replica_restart(&c, &kv_ops, &rp->kv, &l.d, prng_next(&s->rng), &rp->vr);
+                        k = vr_replica_restart(&c, s->wl->sm_ops, rp->sm, &l.d, prng_next(&s->rng), &rp->vr);
                 disk_load_done(&l);
         }
         if (k < 0)
@@ -428,9 +436,12 @@ static int client_send(struct sim *s, struct client *c, const uint8_t *cmd, size
 static int client_resend(struct sim *s, struct client *c) {
         if (!c->registered)
                 return client_send(s, c, (const uint8_t *) VR_REGISTER_CMD, VR_REGISTER_CMD_LEN);
-        uint8_t cmd[KV_CMD_LEN];
-        kv_encode(cmd, c->kind, c->key, c->value, c->expected);
-        return client_send(s, c, cmd, sizeof(cmd));
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        int k = s->wl->encode(c->kind, c->key, c->value, c->expected, c->version[c->key], &cmd, &len);
+        if (k < 0)
+                return k;
+        return client_send(s, c, cmd, len);
 }
 
 static int client_register(struct sim *s, struct client *c) {
@@ -450,14 +461,14 @@ static char *key_name(uint32_t key, char buf[16]) {
 
 static int history(struct sim *s, const struct client *c, enum lc_type type, int64_t value) {
         char key[16];
-        static const enum lc_fn fns[] = { [KV_READ] = LC_READ, [KV_WRITE] = LC_WRITE, [KV_CAS] = LC_CAS };
+        static const enum lc_fn fns[] = { [WL_READ] = LC_READ, [WL_WRITE] = LC_WRITE, [WL_CAS] = LC_CAS };
         struct lc_event e = {
                 .process = c->proc,
                 .type = type,
                 .f = fns[c->kind],
                 .key = key_name(c->key, key),
                 .value = value,
-                .expected = c->kind == KV_CAS ? c->expected : LC_NIL,
+                .expected = c->kind == WL_CAS ? c->expected : LC_NIL,
                 .time = s->now,
         };
         return lc_history_add(s->h, &e);
@@ -471,16 +482,16 @@ static int client_next(struct sim *s, struct client *c) {
         }
         s->invoked++;
         uint64_t roll = prng_below(&s->rng, 100);
-        c->kind = roll < 45 ? KV_READ : roll < 80 ? KV_WRITE : KV_CAS;
+        c->kind = roll < 45 ? WL_READ : roll < 80 ? WL_WRITE : WL_CAS;
         c->key = (uint32_t) prng_below(&s->rng, s->o->keys);
-        c->value = c->kind == KV_READ ? LC_NIL : ++s->next_value;
-        c->expected = c->kind == KV_CAS ? c->seen[c->key] : LC_NIL;
-        if (c->kind == KV_CAS && c->expected == LC_NIL)
-                c->expected = 0; /* never written: a cas that must fail */
+        if (c->kind == WL_CAS && c->seen[c->key] == LC_NIL)
+                c->kind = WL_WRITE; /* a cas needs a value seen */
+        c->value = c->kind == WL_READ ? LC_NIL : ++s->next_value;
+        c->expected = c->kind == WL_CAS ? c->seen[c->key] : LC_NIL;
         c->req = c->next_req++;
         c->busy = true;
         c->invoked = s->now;
-        int k = history(s, c, LC_INVOKE, c->kind == KV_READ ? LC_NIL : c->value);
+        int k = history(s, c, LC_INVOKE, c->kind == WL_READ ? LC_NIL : c->value);
         if (k < 0)
                 return k;
         return client_resend(s, c);
@@ -517,7 +528,7 @@ static int client_reply(struct sim *s, struct client *c, const struct vr_msg *m)
         case VR_REPLY_SESSION_EXPIRED:
                 if (c->registered) {
                         /* A read had no effect; a write may or may not have happened. */
-                        int k = history(s, c, c->kind == KV_READ ? LC_FAIL : LC_INFO, LC_NIL);
+                        int k = history(s, c, c->kind == WL_READ ? LC_FAIL : LC_INFO, LC_NIL);
                         if (k < 0)
                                 return k;
                         s->res->ops_info++;
@@ -531,19 +542,19 @@ static int client_reply(struct sim *s, struct client *c, const struct vr_msg *m)
                 c->busy = false;
                 return client_next(s, c);
         }
-        uint8_t status;
-        int64_t value;
-        if (kv_decode_reply(m->data, m->len, &status, &value) < 0) {
+        struct wl_result res;
+        if (s->wl->decode(c->kind, m->data, m->len, &res) < 0) {
                 fail(s, "client %u: malformed reply", c->proc);
                 return 0;
         }
-        if (c->kind == KV_READ) {
-                c->seen[c->key] = value == KV_ABSENT ? LC_NIL : value;
-                return client_complete(s, c, LC_OK, value == KV_ABSENT ? LC_NIL : value);
-        }
-        if (c->kind == KV_CAS && !status) {
-                c->seen[c->key] = value == KV_ABSENT ? LC_NIL : value;
+        if (c->kind == WL_CAS && !res.applied) {
+                c->seen[c->key] = LC_NIL; /* read again before the next cas */
                 return client_complete(s, c, LC_FAIL, c->value);
+        }
+        c->version[c->key] = res.version;
+        if (c->kind == WL_READ) {
+                c->seen[c->key] = res.value == WL_ABSENT ? LC_NIL : res.value;
+                return client_complete(s, c, LC_OK, c->seen[c->key]);
         }
         c->seen[c->key] = c->value;
         return client_complete(s, c, LC_OK, c->value);
@@ -558,8 +569,8 @@ static int client_timer(struct sim *s, struct client *c, const struct event *e) 
                 return 0;
         if (c->registered && s->phase1 && s->now - c->invoked > CLIENT_GIVE_UP_TICKS * SIM_TICK) {
                 /* Give up: the op may still take effect later. */
-                int k = client_complete(s, c, c->kind == KV_READ ? LC_FAIL : LC_INFO,
-                                        c->kind == KV_READ ? LC_NIL : c->value);
+                int k = client_complete(s, c, c->kind == WL_READ ? LC_FAIL : LC_INFO,
+                                        c->kind == WL_READ ? LC_NIL : c->value);
                 if (k < 0)
                         return k;
                 return 0;
@@ -705,6 +716,7 @@ static void sim_free(struct sim *s) {
                 if (s->r[i].vr)
                         add_stats(&s->res->stats, vr_replica_stats(s->r[i].vr));
                 vr_replica_free(s->r[i].vr);
+                s->wl->sm_free(s->r[i].sm);
                 disk_done(&s->r[i].disk);
         }
         free(s->log);
@@ -754,7 +766,7 @@ static int run(struct sim *s) {
         for (uint32_t i = 0; i < s->nc; i++) {
                 s->c[i].proc = i;
                 s->c[i].target = (uint32_t) prng_below(&s->rng, s->n);
-                for (uint32_t j = 0; j < KV_MAX_KEYS; j++)
+                for (uint32_t j = 0; j < SIM_MAX_KEYS; j++)
                         s->c[i].seen[j] = LC_NIL;
                 k = client_register(s, &s->c[i]);
                 if (k < 0)
@@ -834,13 +846,14 @@ static int run(struct sim *s) {
 
 int sim_run(const struct sim_options *o, struct sim_result *res) {
         if (o->replicas < 1 || o->replicas > VR_MAX_REPLICAS || o->replicas % 2 == 0 ||
-            o->clients < 1 || o->clients > SIM_MAX_CLIENTS || o->keys < 1 || o->keys > KV_MAX_KEYS)
+            o->clients < 1 || o->clients > SIM_MAX_CLIENTS || o->keys < 1 || o->keys > SIM_MAX_KEYS)
                 return -EINVAL;
         *res = (struct sim_result) {};
         struct sim *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->o = o;
+        s->wl = o->kv ? &workload_kv : &workload_tree;
         s->res = res;
         s->n = o->replicas;
         s->nc = o->clients;

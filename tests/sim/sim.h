@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "disk.h"
-#include "kv.h"
+#include "workload.h"
 #include "lincheck.h"
 #include "prng.h"
 #include "vr/vr.h"
@@ -24,6 +24,7 @@
 #define SIM_TICK 1000
 #define SIM_TURN 100
 #define SIM_MAX_CLIENTS 64
+#define SIM_MAX_KEYS 64
 #define SIM_MAX_NODES (VR_MAX_REPLICAS + SIM_MAX_CLIENTS)
 
 struct sim_options {
@@ -43,6 +44,7 @@ struct sim_options {
         const char *history_path;
         FILE *history_file;      /* also written here when set */
         bool verbose;
+        bool kv;                 /* the small kv machine instead of the tree store */
 };
 
 void sim_options_default(struct sim_options *o);
