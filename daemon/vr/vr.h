@@ -44,6 +44,15 @@
  *  - A replica that restarted (from an intact journal or through recovery) forgot the lease
  *    promises it made, so it waits a full lease period before it votes for a view change; a
  *    replica that was primary never resumes as primary of its old view.
+ *  - A replica acknowledges (PrepareOK, or counting itself as primary) only what its own
+ *    storage would give back after a crash: never while recovering, while its state has a hole
+ *    below its log, or while a transferred checkpoint is not yet durable.
+ *  - A replica that learns of a newer view from its primary's messages, or whose StartView does
+ *    not connect to its log, keeps its old log and last normal view (status normal, last normal
+ *    view < view) until state transfer brings the view's log; meanwhile it neither extends,
+ *    applies nor acknowledges anything. Truncating to the commit number instead would drop
+ *    acknowledged ops, and claiming the new view with a partial log would let a view change
+ *    prefer it over a complete one.
  *
  * Client sessions: a client opens a session with the command VR_REGISTER_CMD (a logged op);
  * the request number it carries becomes the session's latest. Each later request carries a
