@@ -56,7 +56,7 @@ static void print_replay(const struct sim_options *o) {
 }
 
 struct totals {
-        uint64_t runs, failed, ops, info, views, crashes, rots, prepares, entries;
+        uint64_t runs, failed, undecided, ops, info, views, crashes, rots, prepares, entries;
         struct vr_stats st;
         double wall;
 };
@@ -114,6 +114,7 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                         return k;
                 }
                 t->runs++;
+                t->undecided += res.undecided;
                 t->ops += res.ops_done;
                 t->info += res.ops_info;
                 t->views += res.views;
@@ -142,10 +143,10 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
 }
 
 static void print_totals(const char *label, const struct sim_options *o, const struct totals *t) {
-        printf("%sseeds=%lu replicas=%u failed=%lu ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu "
+        printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu "
                "recoveries=%lu checkpoints=%lu installs=%lu log_transfers=%lu lease_reads=%lu "
                "entries/prepare=%.2f sim_ops/s=%.0f\n",
-               label, t->runs, o->replicas, t->failed, t->ops, t->info, t->views, t->crashes, t->rots,
+               label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->crashes, t->rots,
                t->st.recoveries, t->st.checkpoints, t->st.state_installs, t->st.log_transfers, t->st.lease_reads,
                t->prepares ? (double) t->entries / (double) t->prepares : 0.0,
                t->wall > 0 ? (double) t->ops / t->wall : 0.0);

@@ -831,8 +831,10 @@ static int run(struct sim *s) {
         k = lc_check(s->h, &lr);
         if (k < 0) {
                 lc_result_done(&lr);
-                if (k == -E2BIG)
-                        return 0; /* too hard to decide: counted as checked by invariants only */
+                if (k == -E2BIG) {
+                        s->res->undecided = true; /* beyond the checker's budget: reported */
+                        return 0;
+                }
                 return k;
         }
         if (!lr.linearizable) {

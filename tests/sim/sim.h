@@ -61,6 +61,7 @@ struct sim_result {
         uint64_t prepares;
         uint64_t prepared_entries;
         struct vr_stats stats; /* summed over every replica incarnation */
+        bool undecided;        /* the history was too hard for the checker's budget */
 };
 
 /* Runs one seed. Returns 0 with *res filled (res->ok false on a violation or stall), or a
