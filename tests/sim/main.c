@@ -5,7 +5,7 @@
  *   vs-sim [--seed N] [--seeds COUNT] [--replicas 3|5] [--clients N] [--ops N] [--keys N]
  *          [--no-faults] [--loss PPM] [--dup PPM] [--long-delay PPM] [--partition PPM]
  *          [--crash PPM] [--rot PPM] [--reads-through-log | --lease-reads]
- *          [--kv] [--history FILE] [--bench] [--twice] [--verbose]
+ *          [--kv] [--max-batch N] [--history FILE] [--bench] [--twice] [--verbose]
  *
  * The replicas run the tree store (registers are nodes), or with --kv a small register machine.
  * Prints one summary line per run (or per range), and for a failing seed the exact command
@@ -56,7 +56,7 @@ static void print_replay(const struct sim_options *o) {
 }
 
 struct totals {
-        uint64_t runs, failed, undecided, ops, info, views, crashes, rots, prepares, entries;
+        uint64_t runs, failed, undecided, ops, info, views, crashes, rots, prepares, entries, msgs;
         struct vr_stats st;
         double wall;
 };
@@ -122,6 +122,7 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                 t->rots += res.rots;
                 t->prepares += res.prepares;
                 t->entries += res.prepared_entries;
+                t->msgs += res.replica_msgs;
                 t->st.lease_reads += res.stats.lease_reads;
                 t->st.views_started += res.stats.views_started;
                 t->st.recoveries += res.stats.recoveries;
@@ -145,10 +146,11 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
 static void print_totals(const char *label, const struct sim_options *o, const struct totals *t) {
         printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu "
                "recoveries=%lu checkpoints=%lu installs=%lu log_transfers=%lu lease_reads=%lu "
-               "entries/prepare=%.2f sim_ops/s=%.0f\n",
+               "entries/prepare=%.2f replica_msgs/op=%.2f sim_ops/s=%.0f\n",
                label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->crashes, t->rots,
                t->st.recoveries, t->st.checkpoints, t->st.state_installs, t->st.log_transfers, t->st.lease_reads,
                t->prepares ? (double) t->entries / (double) t->prepares : 0.0,
+               t->ops ? (double) t->msgs / (double) t->ops : 0.0,
                t->wall > 0 ? (double) t->ops / t->wall : 0.0);
 }
 
@@ -156,7 +158,7 @@ int main(int argc, char **argv) {
         enum {
                 ARG_SEEDS = 0x100, ARG_REPLICAS, ARG_CLIENTS, ARG_OPS, ARG_KEYS, ARG_NO_FAULTS, ARG_LOSS, ARG_DUP,
                 ARG_LONG, ARG_PARTITION, ARG_CRASH, ARG_ROT, ARG_LOG_READS, ARG_LEASE_READS, ARG_HISTORY,
-                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV,
+                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV, ARG_BATCH,
         };
         static const struct option opts[] = {
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -179,6 +181,7 @@ int main(int argc, char **argv) {
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
                 { "twice", no_argument, NULL, ARG_TWICE },
                 { "kv", no_argument, NULL, ARG_KV },
+                { "max-batch", required_argument, NULL, ARG_BATCH },
                 {},
         };
         struct sim_options o;
@@ -217,6 +220,7 @@ int main(int argc, char **argv) {
                 case ARG_VERBOSE: o.verbose = true; break;
                 case ARG_TWICE: twice = true; break;
                 case ARG_KV: o.kv = true; break;
+                case ARG_BATCH: o.max_batch = (uint32_t) v; break;
                 default: return 2;
                 }
         }

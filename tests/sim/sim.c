@@ -325,6 +325,7 @@ static int drain(struct sim *s, uint32_t i) {
                                 s->res->prepared_entries += out->msg.n_entries;
                         }
                         if (!out->to_client) {
+                                s->res->replica_msgs++;
                                 k = net_send(s, i, out->replica, &out->msg);
                                 continue;
                         }
@@ -740,6 +741,7 @@ void sim_options_default(struct sim_options *o) {
                 .crash_ppm = 80000,
                 .rot_ppm = 300000,
                 .reads_through_log = -1,
+                .max_batch = 16,
         };
 }
 
@@ -747,7 +749,7 @@ static int run(struct sim *s) {
         const struct sim_options *o = s->o;
         vr_config_default(&s->cfg, o->replicas, 0);
         s->cfg.checkpoint_interval = 32;
-        s->cfg.max_batch = 16;
+        s->cfg.max_batch = o->max_batch;
         s->cfg.state_chunk = 48;
         s->cfg.client_table_size = o->clients + 1;
         s->cfg.reads_through_log = o->reads_through_log >= 0 ? o->reads_through_log : prng_chance(&s->rng, 250000);

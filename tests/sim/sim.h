@@ -45,6 +45,7 @@ struct sim_options {
         FILE *history_file;      /* also written here when set */
         bool verbose;
         bool kv;                 /* the small kv machine instead of the tree store */
+        uint32_t max_batch;      /* entries per Prepare */
 };
 
 void sim_options_default(struct sim_options *o);
@@ -60,6 +61,7 @@ struct sim_result {
         uint64_t sim_ticks;
         uint64_t prepares;
         uint64_t prepared_entries;
+        uint64_t replica_msgs;  /* messages between replicas */
         struct vr_stats stats; /* summed over every replica incarnation */
         bool undecided;        /* the history was too hard for the checker's budget */
 };
