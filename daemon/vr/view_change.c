@@ -82,7 +82,10 @@ int vr_start_view_change(struct vr_replica *r, uint64_t view) {
         if (k < 0)
                 return k;
         r->view_meta_seq = vr_last_seq(r);
-        return send_svc(r);
+        k = send_svc(r);
+        if (k < 0)
+                return k;
+        return check_svc_quorum(r); /* with f = 0 nobody else needs to agree */
 }
 
 /* Joins view m->view if it is newer; returns 1 when we are now changing to exactly that view. */

@@ -610,8 +610,8 @@ static int fault_step(struct sim *s) {
                 uint32_t i = (uint32_t) prng_below(&s->rng, s->n);
                 if (s->r[i].up) {
                         /* Rot only while every other replica is healthy: recovery assumes at
-                         * most f replicas have lost state at once. */
-                        bool rot = prng_chance(&s->rng, o->rot_ppm) && count_down(s, i) == 0;
+                         * most f replicas have lost state at once (so never with f = 0). */
+                        bool rot = prng_chance(&s->rng, o->rot_ppm) && s->n > 1 && count_down(s, i) == 0;
                         crash_replica(s, i);
                         if (rot && disk_rot(&s->r[i].disk, &s->rng)) {
                                 s->res->rots++;
