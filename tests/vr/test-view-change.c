@@ -187,6 +187,48 @@ START_TEST(test_restarted_primary_does_not_resume) {
 }
 END_TEST
 
+static void read_request(struct harness *h, uint64_t client, uint64_t request) {
+        static uint8_t cmd[KV_CMD_LEN];
+        kv_encode(cmd, KV_READ, 0, 0, 0);
+        struct vr_msg m = { .type = VR_MSG_REQUEST, .client_id = client, .request = request,
+                            .len = sizeof(cmd), .data = cmd };
+        harness_recv(h, &m);
+}
+
+START_TEST(test_lease_read_only_while_granted) {
+        struct harness h;
+        harness_new(&h, 3, 0, true);
+        harness_register(&h, 7);
+        uint64_t op = vr_replica_op(h.r);
+
+        /* No grant yet: the read waits, nothing is logged. */
+        read_request(&h, 7, 2);
+        ck_assert_uint_eq(harness_count(&h, VR_MSG_REPLY), 0);
+        ck_assert_uint_eq(vr_replica_op(h.r), op);
+
+        /* A backup acknowledges the heartbeat the primary sent now: f = 1 grant. */
+        harness_ticks(&h, h.cfg.heartbeat_ticks);
+        const struct vr_msg *hb = harness_find(&h, VR_MSG_COMMIT, 1);
+        ck_assert_ptr_nonnull(hb);
+        struct vr_msg ok = { .type = VR_MSG_PREPARE_OK, .from = 1, .view = 0, .op = op, .lease = hb->lease };
+        harness_recv(&h, &ok);
+        const struct vr_msg *rep = harness_find(&h, VR_MSG_REPLY, -1);
+        ck_assert_ptr_nonnull(rep);
+        ck_assert_uint_eq(rep->request, 2);
+        ck_assert_uint_eq(vr_replica_op(h.r), op);
+
+        /* Once the grant may have run out by the backup's clock, reads wait again. */
+        harness_clear(&h);
+        uint32_t d = h.cfg.drift_ppm;
+        uint64_t limit = (uint64_t) (h.cfg.lease_ticks - 2) * (1000000 - d) / (1000000 + d);
+        harness_ticks(&h, (unsigned) limit);
+        ck_assert_uint_eq(vr_replica_stats(h.r)->lease_reads, 1);
+        read_request(&h, 7, 3);
+        ck_assert_uint_eq(harness_count(&h, VR_MSG_REPLY), 0);
+        harness_free(&h);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("vr-view-change");
         TCase *tc = tcase_create("view-change");
@@ -197,6 +239,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_primary_timeout_starts_view_change);
         tcase_add_test(tc, test_recovery_nonce_and_primary);
         tcase_add_test(tc, test_restarted_primary_does_not_resume);
+        tcase_add_test(tc, test_lease_read_only_while_granted);
         suite_add_tcase(s, tc);
         return s;
 }
