@@ -94,14 +94,21 @@ START_TEST(test_backup_acknowledges_after_durable) {
 }
 END_TEST
 
+/* Backup 1 of view 0 holding op 1 durably; returns the Prepare that brought it. */
+static struct vr_msg backup_with_one_op(struct harness *h) {
+        static struct vr_entry e;
+        e = harness_entry(1, 0, 7, 2, 9);
+        harness_new(h, 3, 1, false);
+        struct vr_msg p = prepare(0, 0, &e, 1, 0);
+        harness_recv(h, &p);
+        harness_persist(h);
+        harness_clear(h);
+        return p;
+}
+
 START_TEST(test_backup_duplicate_prepare) {
         struct harness h;
-        harness_new(&h, 3, 1, false);
-        struct vr_entry e = harness_entry(1, 0, 7, 2, 9);
-        struct vr_msg p = prepare(0, 0, &e, 1, 0);
-        harness_recv(&h, &p);
-        harness_persist(&h);
-        harness_clear(&h);
+        struct vr_msg p = backup_with_one_op(&h);
         harness_recv(&h, &p);
         ck_assert_uint_eq(vr_replica_op(h.r), 1);
         ck_assert_uint_eq(h.n_records, 0);
@@ -147,12 +154,7 @@ END_TEST
 
 START_TEST(test_backup_future_view_fetches_log) {
         struct harness h;
-        harness_new(&h, 3, 1, false);
-        struct vr_entry e = harness_entry(1, 0, 7, 2, 9);
-        struct vr_msg p0 = prepare(0, 0, &e, 1, 0);
-        harness_recv(&h, &p0);
-        harness_persist(&h);
-        harness_clear(&h);
+        backup_with_one_op(&h);
 
         /* A Prepare of view 3 means a view we never saw formed: our log may not be its log. */
         struct vr_entry e2 = harness_entry(2, 3, 7, 3, 10);
