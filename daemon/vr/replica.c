@@ -428,7 +428,21 @@ void vr_ready_done(struct vr_ready *rd) {
 
 /* ---- inputs ---- */
 
+/* Entries, when a message carries any, are consecutive ops ending at m->op. */
+static bool entries_valid(const struct vr_msg *m) {
+        if (m->n_entries == 0)
+                return true;
+        if (!m->entries || m->entries[0].op == 0 || m->op != m->entries[0].op + m->n_entries - 1)
+                return false;
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (m->entries[i].op != m->entries[0].op + i || (m->entries[i].len > 0 && !m->entries[i].data))
+                        return false;
+        return true;
+}
+
 int vr_receive(struct vr_replica *r, const struct vr_msg *m) {
+        if (!entries_valid(m) || (m->len > 0 && !m->data))
+                return -EBADMSG;
         if (m->type != VR_MSG_REQUEST) {
                 if (m->from >= r->cfg.n_replicas || m->from == r->cfg.self)
                         return -EINVAL;

@@ -130,6 +130,8 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
 
 void vr_replica_free(struct vr_replica *r);
 
+/* -EINVAL for a sender index out of range (or ourselves), -EBADMSG for a message whose entries
+ * are not consecutive ops ending at its op; either way nothing changes. */
 int vr_receive(struct vr_replica *r, const struct vr_msg *m);
 int vr_tick(struct vr_replica *r);
 int vr_persisted(struct vr_replica *r, uint64_t seq);

@@ -2,6 +2,7 @@
 /* Normal operation and the client table: each handler with stale, future, duplicate and
  * out-of-order input. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 
 #include "harness.h"
@@ -277,6 +278,21 @@ START_TEST(test_backup_redirects_clients) {
 }
 END_TEST
 
+START_TEST(test_malformed_prepare_changes_nothing) {
+        struct harness h;
+        harness_new(&h, 3, 1, false);
+        struct vr_entry e[2] = { harness_entry(1, 0, 7, 2, 9), harness_entry(3, 0, 7, 3, 9) };
+        struct vr_msg p = prepare(0, 0, e, 2, 0); /* ops 1 and 3: not consecutive */
+        ck_assert_int_eq(vr_receive(h.r, &p), -EBADMSG);
+        struct vr_msg self = prepare(0, 1, e, 1, 0); /* from ourselves */
+        ck_assert_int_eq(vr_receive(h.r, &self), -EINVAL);
+        harness_drain(&h);
+        ck_assert_uint_eq(vr_replica_op(h.r), 0);
+        ck_assert_uint_eq(h.n_records + h.n_out, 0);
+        harness_free(&h);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("vr-normal");
         TCase *tc = tcase_create("normal");
@@ -291,6 +307,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_retry_answered_from_table);
         tcase_add_test(tc, test_unknown_and_evicted_sessions);
         tcase_add_test(tc, test_backup_redirects_clients);
+        tcase_add_test(tc, test_malformed_prepare_changes_nothing);
         suite_add_tcase(s, tc);
         return s;
 }
