@@ -24,8 +24,11 @@ int vr_start_recovery(struct vr_replica *r) {
         vr_primary_reset(r);
         r->status = VR_STATUS_RECOVERING;
         r->deposed = false;
-        /* Remember across a crash that the log is not to be trusted until repaired. */
-        int k = vr_emit_truncate(r, r->applied);
+        /* Only the checkpoint is trusted: the whole log goes, durably, before anything else.
+         * Cutting from op 1 (not from the checkpoint) also tells storage that whatever hole it
+         * found is repaired from here on, wherever it was. The status below remembers across a
+         * crash that the replica is not whole until recovery completes. */
+        int k = vr_emit_truncate(r, 0);
         if (k < 0)
                 return k;
         k = vr_emit_meta(r);
