@@ -99,6 +99,8 @@ struct sim {
         bool failed;
 };
 
+static void fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void fail(struct sim *s, const char *fmt, ...) {
         if (s->failed)
                 return;
