@@ -294,7 +294,6 @@ int vr_enter_view_lagging(struct vr_replica *r, uint64_t view) {
         if (k < 0)
                 return k;
         r->view_meta_seq = vr_last_seq(r);
-        r->need_state = true;
         return vr_request_state(r, true);
 }
 
@@ -310,6 +309,13 @@ static int from_primary(struct vr_replica *r, const struct vr_msg *m) {
                         return k;
         }
         r->last_heard = r->now;
+        if (r->seen_view != r->view) {
+                r->seen_view = r->view;
+                r->seen_op = 0;
+                vr_early_reset(r);
+        }
+        if (m->op > r->seen_op)
+                r->seen_op = m->op;
         if (m->lease > 0 && r->cfg.lease_ticks > 0) {
                 if (r->promise_until < r->now + r->cfg.lease_ticks)
                         r->promise_until = r->now + r->cfg.lease_ticks;
@@ -321,8 +327,55 @@ static int from_primary(struct vr_replica *r, const struct vr_msg *m) {
 
 /* A backup whose log is not yet the view's: it only asks for the view's log. */
 static int stale_wait(struct vr_replica *r) {
-        r->need_state = true;
         return vr_request_state(r, false);
+}
+
+void vr_early_reset(struct vr_replica *r) {
+        for (size_t i = 0; i < VR_EARLY_PREPARES; i++) {
+                vr_msg_free(r->early[i]);
+                r->early[i] = NULL;
+        }
+}
+
+/* Keeps m, replacing the kept Prepare furthest ahead when all places are taken. */
+static int keep_early(struct vr_replica *r, const struct vr_msg *m) {
+        size_t slot = 0;
+        for (size_t i = 0; i < VR_EARLY_PREPARES; i++)
+                if (r->early[i] && r->early[i]->view == m->view && r->early[i]->op == m->op)
+                        return 0; /* a duplicate */
+        for (size_t i = 0; i < VR_EARLY_PREPARES; i++) {
+                if (!r->early[i]) {
+                        slot = i;
+                        break;
+                }
+                if (r->early[i]->op > r->early[slot]->op)
+                        slot = i;
+        }
+        if (r->early[slot] && r->early[slot]->op < m->op)
+                return 0;
+        vr_msg_free(r->early[slot]);
+        r->early[slot] = NULL;
+        return vr_msg_dup(m, &r->early[slot]);
+}
+
+/* Appends the kept Prepares that now connect to the log, dropping those that no longer can. */
+static int extend_from_early(struct vr_replica *r) {
+        bool progress = true;
+        while (progress) {
+                progress = false;
+                for (size_t i = 0; i < VR_EARLY_PREPARES; i++) {
+                        struct vr_msg *e = r->early[i];
+                        if (!e || (e->view == r->view && e->op > vr_op(r) && e->entries[0].op > vr_op(r) + 1))
+                                continue;
+                        int k = e->view == r->view && e->op > vr_op(r) ? vr_log_extend(r, e) : 0;
+                        vr_msg_free(e);
+                        r->early[i] = NULL;
+                        if (k < 0)
+                                return k;
+                        progress = true;
+                }
+        }
+        return 0;
 }
 
 int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
@@ -332,17 +385,22 @@ int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
         if (vr_log_stale(r))
                 return stale_wait(r);
         if (m->n_entries > 0) {
-                uint64_t first = m->entries[0].op;
-                if (first > vr_op(r) + 1) {
-                        r->need_state = true;
-                        k = vr_request_state(r, false);
-                        if (k < 0)
-                                return k;
+                if (m->entries[0].op > vr_op(r) + 1) {
+                        /* Probably reordered: give the missing Prepare a heartbeat to arrive
+                         * before asking for state. */
+                        bool new_gap = true;
+                        for (size_t i = 0; i < VR_EARLY_PREPARES; i++)
+                                new_gap = new_gap && !r->early[i];
+                        if (new_gap)
+                                r->state_asked = r->now;
+                        k = keep_early(r, m);
                 } else {
                         k = vr_log_extend(r, m);
-                        if (k < 0)
-                                return k;
+                        if (k >= 0)
+                                k = extend_from_early(r);
                 }
+                if (k < 0)
+                        return k;
         }
         return vr_backup_commit(r, m->commit);
 }
@@ -353,8 +411,7 @@ int vr_on_commit(struct vr_replica *r, const struct vr_msg *m) {
                 return k;
         if (vr_log_stale(r))
                 return stale_wait(r);
-        if (m->op > vr_op(r)) {
-                r->need_state = true;
+        if (vr_behind(r)) {
                 k = vr_request_state(r, false);
                 if (k < 0)
                         return k;

@@ -76,7 +76,6 @@ static int finish(struct vr_replica *r) {
         if (base > r->applied) {
                 vr_log_reset(r, base);
                 k = vr_emit_truncate(r, base);
-                r->need_state = true;
         } else {
                 vr_log_reset(r, r->applied);
                 k = vr_emit_truncate(r, r->applied);
@@ -107,7 +106,7 @@ static int finish(struct vr_replica *r) {
         if (k < 0)
                 return k;
         r->view_meta_seq = vr_last_seq(r);
-        if (r->need_state && r->status == VR_STATUS_NORMAL) {
+        if (vr_behind(r)) {
                 k = vr_request_state(r, true);
                 if (k < 0)
                         return k;

@@ -213,6 +213,7 @@ void vr_replica_free(struct vr_replica *r) {
         vr_view_change_reset(r);
         vr_recovery_reset(r);
         vr_state_transfer_reset(r);
+        vr_early_reset(r);
         free(r->snap_buf);
         struct vr_ready rd = {
                 .records = r->records, .n_records = r->n_records,
@@ -488,7 +489,7 @@ int vr_tick(struct vr_replica *r) {
         case VR_STATUS_NORMAL:
                 if (vr_is_primary(r))
                         return vr_primary_tick(r);
-                if (r->need_state || (r->applied < r->commit && !vr_log_at(r, r->applied + 1))) {
+                if (vr_behind(r)) {
                         int k = vr_request_state(r, false);
                         if (k < 0)
                                 return k;

@@ -9,6 +9,10 @@
 #include "vr/client_table.h"
 #include "vr/vr.h"
 
+/* Prepares kept when they arrive ahead of a gap (reordering), so that the late one closes it
+ * without a state transfer. */
+#define VR_EARLY_PREPARES 8
+
 struct vr_held {
         uint64_t wait_seq; /* released once storage is durable up to here */
         struct vr_output out;
@@ -86,7 +90,9 @@ struct vr_replica {
         uint64_t rec_resend;
 
         /* State transfer. */
-        bool need_state;
+        uint64_t seen_op;        /* highest op the primary of seen_view announced */
+        uint64_t seen_view;
+        struct vr_msg *early[VR_EARLY_PREPARES]; /* Prepares that arrived before their gap */
         uint64_t state_asked;
         uint64_t st_op;          /* checkpoint being received */
         uint8_t *st_buf;
@@ -158,6 +164,15 @@ static inline bool vr_self_sufficient(const struct vr_replica *r) {
         return r->status != VR_STATUS_RECOVERING && r->applied >= r->log_base && r->install_op == 0;
 }
 
+/* Whether a backup lacks what its primary has: a stale log, a hole below its log, or ops the
+ * primary announced beyond its log. State transfer fills it. */
+static inline bool vr_behind(const struct vr_replica *r) {
+        if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
+                return false;
+        return vr_log_stale(r) || r->applied < r->log_base ||
+                (r->seen_view == r->view && r->seen_op > r->log_base + r->log_n);
+}
+
 static inline bool vr_promise_active(const struct vr_replica *r) {
         return r->now < r->promise_until;
 }
@@ -225,6 +240,7 @@ void vr_recovery_reset(struct vr_replica *r);
 
 /* state_transfer.c */
 int vr_request_state(struct vr_replica *r, bool now);
+void vr_early_reset(struct vr_replica *r);
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m);
 void vr_state_transfer_reset(struct vr_replica *r);

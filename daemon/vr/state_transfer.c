@@ -12,7 +12,6 @@ void vr_state_transfer_reset(struct vr_replica *r) {
         r->st_buf = NULL;
         r->st_len = r->st_total = 0;
         r->st_op = 0;
-        r->need_state = false;
 }
 
 /* The op we hold everything up to: below our log there may be a hole (recovery adopted a log
@@ -218,7 +217,6 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 }
                 if (k >= 0)
                         k = vr_log_extend(r, m);
-                r->need_state = false;
                 r->stats.log_transfers++;
         }
         if (k < 0)

@@ -224,7 +224,6 @@ int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m) {
                 return k;
         r->view_meta_seq = vr_last_seq(r);
         if (gap) {
-                r->need_state = true;
                 k = vr_request_state(r, true);
                 if (k < 0)
                         return k;

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -125,9 +126,33 @@ START_TEST(test_backup_gap_asks_for_state) {
         harness_recv(&h, &p);
         ck_assert_uint_eq(vr_replica_op(h.r), 0);
         ck_assert_uint_eq(h.n_records, 0);
+        /* The missing Prepares get a heartbeat to arrive first. */
+        ck_assert_uint_eq(harness_count(&h, VR_MSG_GET_STATE), 0);
+        harness_ticks(&h, h.cfg.heartbeat_ticks);
         const struct vr_msg *gs = harness_find(&h, VR_MSG_GET_STATE, 0);
         ck_assert_ptr_nonnull(gs);
         ck_assert_uint_eq(gs->op, 0);
+        harness_free(&h);
+}
+END_TEST
+
+START_TEST(test_backup_reordered_prepares) {
+        struct harness h;
+        harness_new(&h, 3, 1, false);
+        struct vr_entry e1 = harness_entry(1, 0, 7, 2, 9);
+        uint8_t cmd[KV_CMD_LEN];
+        memcpy(cmd, e1.data, sizeof(cmd));
+        e1.data = cmd;
+        struct vr_entry e23[2] = { harness_entry(2, 0, 7, 3, 10), harness_entry(3, 0, 7, 4, 10) };
+        struct vr_msg late = prepare(0, 0, &e1, 1, 0), early = prepare(0, 0, e23, 2, 0);
+        harness_recv(&h, &early);
+        harness_recv(&h, &early); /* a duplicate is kept once */
+        ck_assert_uint_eq(vr_replica_op(h.r), 0);
+        harness_recv(&h, &late);
+        ck_assert_uint_eq(vr_replica_op(h.r), 3);
+        ck_assert_uint_eq(h.n_records, 3);
+        harness_ticks(&h, h.cfg.heartbeat_ticks);
+        ck_assert_uint_eq(harness_count(&h, VR_MSG_GET_STATE), 0);
         harness_free(&h);
 }
 END_TEST
@@ -301,6 +326,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_backup_acknowledges_after_durable);
         tcase_add_test(tc, test_backup_duplicate_prepare);
         tcase_add_test(tc, test_backup_gap_asks_for_state);
+        tcase_add_test(tc, test_backup_reordered_prepares);
         tcase_add_test(tc, test_backup_ignores_non_primary_and_stale_view);
         tcase_add_test(tc, test_backup_future_view_fetches_log);
         tcase_add_test(tc, test_backup_applies_only_committed);
