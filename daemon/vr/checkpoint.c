@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/endian.h"
+#include "util/unaligned.h"
 #include "vr/replica.h"
 
 #define CKPT_MAGIC "VRCKPT01"
@@ -14,7 +14,7 @@
 int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
         uint8_t hdr[16];
         memcpy(hdr, CKPT_MAGIC, 8);
-        put_le64(hdr + 8, r->applied);
+        vs_put_le64(hdr + 8, r->applied);
         int k = write(ctx, hdr, sizeof(hdr));
         if (k < 0)
                 return k;
@@ -42,7 +42,7 @@ int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint
         }
         vr_client_table_done(&r->clients);
         r->clients = t;
-        *op = get_le64(hdr + 8);
+        *op = vs_get_le64(hdr + 8);
         return 0;
 }
 

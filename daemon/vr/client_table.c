@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/endian.h"
+#include "util/unaligned.h"
 #include "vr/client_table.h"
 
 #define CLIENT_TABLE_MAX_SESSIONS (1u << 20)
@@ -86,19 +86,19 @@ void vr_client_record(struct vr_client *c, uint64_t request, uint64_t op, uint32
 
 int vr_client_table_write(const struct vr_client_table *t, vr_sm_write_fn write, void *ctx) {
         uint8_t hdr[8];
-        put_le64(hdr, t->n);
+        vs_put_le64(hdr, t->n);
         int r = write(ctx, hdr, sizeof(hdr));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < t->n; i++) {
                 const struct vr_client *c = &t->c[i];
                 uint8_t rec[36];
-                put_le64(rec, c->id);
-                put_le64(rec + 8, c->request);
-                put_le64(rec + 16, c->op);
-                put_le32(rec + 24, c->status);
-                put_le32(rec + 28, c->len);
-                put_le32(rec + 32, 0);
+                vs_put_le64(rec, c->id);
+                vs_put_le64(rec + 8, c->request);
+                vs_put_le64(rec + 16, c->op);
+                vs_put_le32(rec + 24, c->status);
+                vs_put_le32(rec + 28, c->len);
+                vs_put_le32(rec + 32, 0);
                 r = write(ctx, rec, sizeof(rec));
                 if (r < 0)
                         return r;
@@ -118,11 +118,11 @@ static int read_client(struct vr_client *c, uint64_t prev_id, bool first, vr_sm_
         if (r < 0)
                 return r;
         *c = (struct vr_client) {
-                .id = get_le64(rec),
-                .request = get_le64(rec + 8),
-                .op = get_le64(rec + 16),
-                .status = get_le32(rec + 24),
-                .len = get_le32(rec + 28),
+                .id = vs_get_le64(rec),
+                .request = vs_get_le64(rec + 8),
+                .op = vs_get_le64(rec + 16),
+                .status = vs_get_le32(rec + 24),
+                .len = vs_get_le32(rec + 28),
         };
         if (c->len > CLIENT_REPLY_MAX || (!first && c->id <= prev_id))
                 return -EBADMSG;
@@ -139,7 +139,7 @@ int vr_client_table_read(struct vr_client_table *t, vr_sm_read_fn read, void *ct
         int r = read(ctx, hdr, sizeof(hdr));
         if (r < 0)
                 return r;
-        uint64_t n = get_le64(hdr);
+        uint64_t n = vs_get_le64(hdr);
         if (n > CLIENT_TABLE_MAX_SESSIONS)
                 return -EBADMSG;
 

@@ -5,7 +5,7 @@
 
 #include "kv.h"
 #include "util/checksum.h"
-#include "util/endian.h"
+#include "util/unaligned.h"
 
 #define KV_MAGIC "KVSNAP01"
 
@@ -17,16 +17,16 @@ void kv_init(struct kv *kv, uint32_t n_keys) {
 
 void kv_encode(uint8_t out[KV_CMD_LEN], enum kv_kind kind, uint32_t key, int64_t value, int64_t expected) {
         out[0] = (uint8_t) kind;
-        put_le32(out + 1, key);
-        put_le64(out + 5, (uint64_t) value);
-        put_le64(out + 13, (uint64_t) expected);
+        vs_put_le32(out + 1, key);
+        vs_put_le64(out + 5, (uint64_t) value);
+        vs_put_le64(out + 13, (uint64_t) expected);
 }
 
 int kv_decode_reply(const uint8_t *buf, size_t len, uint8_t *status, int64_t *value) {
         if (len != KV_REPLY_LEN)
                 return -EBADMSG;
         *status = buf[0];
-        *value = (int64_t) get_le64(buf + 1);
+        *value = (int64_t) vs_get_le64(buf + 1);
         return 0;
 }
 
@@ -35,7 +35,7 @@ static int make_reply(uint8_t status, int64_t value, uint8_t **reply, size_t *re
         if (!b)
                 return -ENOMEM;
         b[0] = status;
-        put_le64(b + 1, (uint64_t) value);
+        vs_put_le64(b + 1, (uint64_t) value);
         *reply = b;
         *reply_len = KV_REPLY_LEN;
         return 0;
@@ -46,9 +46,9 @@ static int parse(const struct kv *kv, const uint8_t *cmd, size_t len, uint8_t *k
         if (len != KV_CMD_LEN)
                 return -EBADMSG;
         *kind = cmd[0];
-        *key = get_le32(cmd + 1);
-        *value = (int64_t) get_le64(cmd + 5);
-        *expected = (int64_t) get_le64(cmd + 13);
+        *key = vs_get_le32(cmd + 1);
+        *value = (int64_t) vs_get_le64(cmd + 5);
+        *expected = (int64_t) vs_get_le64(cmd + 13);
         if (*key >= kv->n_keys || *kind < KV_READ || *kind > KV_CAS)
                 return -EBADMSG;
         return 0;
@@ -91,16 +91,16 @@ static bool kv_is_read_only(void *sm, const uint8_t *cmd, size_t len) {
 
 static size_t image(const struct kv *kv, uint8_t *buf) {
         memcpy(buf, KV_MAGIC, 8);
-        put_le32(buf + 8, kv->n_keys);
+        vs_put_le32(buf + 8, kv->n_keys);
         for (uint32_t i = 0; i < kv->n_keys; i++)
-                put_le64(buf + 12 + 8 * i, (uint64_t) kv->v[i]);
+                vs_put_le64(buf + 12 + 8 * i, (uint64_t) kv->v[i]);
         return 12 + 8 * (size_t) kv->n_keys;
 }
 
 static int kv_snapshot(void *sm, vr_sm_write_fn write, void *ctx) {
         uint8_t buf[12 + 8 * KV_MAX_KEYS + 8];
         size_t n = image(sm, buf);
-        put_le64(buf + n, vs_checksum(buf, n));
+        vs_put_le64(buf + n, vs_checksum(buf, n));
         return write(ctx, buf, n + 8);
 }
 
@@ -112,17 +112,17 @@ static int kv_restore(void *sm, vr_sm_read_fn read, void *ctx) {
                 return r;
         if (memcmp(buf, KV_MAGIC, 8) != 0)
                 return -EBADMSG;
-        uint32_t n = get_le32(buf + 8);
+        uint32_t n = vs_get_le32(buf + 8);
         if (n != kv->n_keys)
                 return -EBADMSG;
         r = read(ctx, buf + 12, 8 * (size_t) n + 8);
         if (r < 0)
                 return r;
         size_t len = 12 + 8 * (size_t) n;
-        if (get_le64(buf + len) != vs_checksum(buf, len))
+        if (vs_get_le64(buf + len) != vs_checksum(buf, len))
                 return -EBADMSG;
         for (uint32_t i = 0; i < n; i++)
-                kv->v[i] = (int64_t) get_le64(buf + 12 + 8 * i);
+                kv->v[i] = (int64_t) vs_get_le64(buf + 12 + 8 * i);
         return 0;
 }
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tree/tree_sm.h"
-#include "util/endian.h"
+#include "util/unaligned.h"
 #include "workload.h"
 
 static void path_of(uint32_t key, char buf[24]) {
@@ -42,7 +42,7 @@ static int encode(enum wl_kind kind, uint32_t key, int64_t value, int64_t expect
         char path[24];
         uint8_t v[8];
         path_of(key, path);
-        put_le64(v, (uint64_t) value);
+        vs_put_le64(v, (uint64_t) value);
         switch (kind) {
         case WL_READ:
                 return tree_sm_encode_get(path, ret, ret_len);
@@ -66,7 +66,7 @@ static int decode(enum wl_kind kind, const uint8_t *reply, size_t len, struct wl
                 return -EBADMSG; /* the workload never asks for anything else */
         *ret = (struct wl_result) { .applied = true, .value = WL_ABSENT, .version = resp->stat->version };
         if (kind == WL_READ && resp->value.len == 8)
-                ret->value = (int64_t) get_le64(resp->value.data);
+                ret->value = (int64_t) vs_get_le64(resp->value.data);
         else if (kind == WL_READ && resp->value.len != 0)
                 return -EBADMSG;
         return 0;
