@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/unaligned.h"
 #include "vr/replica.h"
 
@@ -46,68 +47,58 @@ int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint
         return 0;
 }
 
-struct membuf {
-        uint8_t *buf;
-        size_t len, cap;
-};
-
-static int membuf_write(void *ctx, const void *p, size_t len) {
-        struct membuf *b = ctx;
-        if (b->len + len > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                while (cap < b->len + len)
-                        cap *= 2;
-                uint8_t *n = realloc(b->buf, cap);
-                if (!n)
-                        return -ENOMEM;
-                b->buf = n;
-                b->cap = cap;
-        }
-        memcpy(b->buf + b->len, p, len);
+static int buf_write(void *ctx, const void *p, size_t len) {
+        struct vs_buf *b = ctx;
+        int k = vs_buf_reserve(b, len);
+        if (k < 0)
+                return k;
+        memcpy(b->data + b->len, p, len);
         b->len += len;
         return 0;
 }
 
-static int membuf_read(void *ctx, void *p, size_t len) {
-        struct membuf *b = ctx;
-        if (b->cap - b->len < len)
+struct reader {
+        const uint8_t *data;
+        size_t len, pos;
+};
+
+static int buf_read(void *ctx, void *p, size_t len) {
+        struct reader *b = ctx;
+        if (b->len - b->pos < len)
                 return -EBADMSG;
-        memcpy(p, b->buf + b->len, len);
-        b->len += len;
+        memcpy(p, b->data + b->pos, len);
+        b->pos += len;
+        return 0;
+}
+
+/* Runs a checkpoint writer (write or take) into a malloc()ed buffer. */
+static int into_buffer(struct vr_replica *r, int (*fn)(struct vr_replica *, vr_sm_write_fn, void *),
+                       uint8_t **ret, size_t *ret_len) {
+        struct vs_buf b = {};
+        int k = fn(r, buf_write, &b);
+        if (k < 0) {
+                vs_buf_free(&b);
+                return k;
+        }
+        *ret = b.data;
+        *ret_len = b.len;
         return 0;
 }
 
 int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len) {
-        struct membuf b = {};
-        int k = vr_checkpoint_write(r, membuf_write, &b);
-        if (k < 0) {
-                free(b.buf);
-                return k;
-        }
-        *ret = b.buf;
-        *ret_len = b.len;
-        return 0;
+        return into_buffer(r, vr_checkpoint_write, ret, ret_len);
 }
 
 int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len, uint64_t *op) {
-        /* Reading consumes [0, cap): len counts what was read. */
-        struct membuf b = { .buf = (uint8_t *) buf, .cap = len };
-        int k = vr_checkpoint_read(r, membuf_read, &b, op);
+        struct reader b = { .data = buf, .len = len };
+        int k = vr_checkpoint_read(r, buf_read, &b, op);
         if (k < 0)
                 return k;
-        return b.len == len ? 0 : -EBADMSG;
+        return b.pos == len ? 0 : -EBADMSG;
 }
 
 int vr_checkpoint_take_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len) {
-        struct membuf b = {};
-        int k = vr_checkpoint_take(r, membuf_write, &b);
-        if (k < 0) {
-                free(b.buf);
-                return k;
-        }
-        *ret = b.buf;
-        *ret_len = b.len;
-        return 0;
+        return into_buffer(r, vr_checkpoint_take, ret, ret_len);
 }
 
 int vr_checkpoint_take(struct vr_replica *r, vr_sm_write_fn write, void *ctx) {
