@@ -4,44 +4,11 @@
 #include <string.h>
 
 #include "disk.h"
+#include "journal/format.h"
 #include "util/checksum.h"
 
-static uint64_t record_sum(const struct vr_record *r) {
-        struct vs_checksum_state s;
-        uint64_t f[8] = { r->kind, r->seq };
-        vs_checksum_init(&s);
-        switch (r->kind) {
-        case VR_RECORD_ENTRY:
-                f[2] = r->entry.op;
-                f[3] = r->entry.view;
-                f[4] = r->entry.client_id;
-                f[5] = r->entry.request;
-                f[6] = r->entry.len;
-                vs_checksum_update(&s, f, sizeof(f));
-                if (r->entry.len > 0)
-                        vs_checksum_update(&s, r->entry.data, r->entry.len);
-                break;
-        case VR_RECORD_TRUNCATE:
-                f[2] = r->after;
-                vs_checksum_update(&s, f, sizeof(f));
-                break;
-        default:
-                f[2] = r->meta.epoch;
-                f[3] = r->meta.view;
-                f[4] = r->meta.last_normal_view;
-                f[5] = r->meta.status;
-                f[6] = r->meta.commit;
-                f[7] = r->meta.checkpoint_op;
-                vs_checksum_update(&s, f, sizeof(f));
-                break;
-        }
-        return vs_checksum_final(&s);
-}
-
-static void rec_free(struct disk_rec *r) {
-        if (r->rec.kind == VR_RECORD_ENTRY)
-                vr_entry_done(&r->rec.entry);
-}
+#define DISK_TENANT 1
+#define DISK_CLUSTER 7
 
 static void blob_free(struct disk_blob *b) {
         free(b->buf);
@@ -49,35 +16,42 @@ static void blob_free(struct disk_blob *b) {
 }
 
 void disk_done(struct disk *d) {
-        for (size_t i = 0; i < d->n; i++)
-                rec_free(&d->recs[i]);
-        free(d->recs);
+        vs_buf_free(&d->file);
+        vs_buf_free(&d->next);
         blob_free(&d->ckpt);
         blob_free(&d->pending);
         *d = (struct disk) {};
 }
 
+static int start_file(struct disk *d) {
+        int k = vs_buf_reserve(&d->file, VS_FORMAT_FILE_HEADER_SIZE);
+        if (k < 0)
+                return k;
+        struct vs_file_header h = {
+                .version = VS_FORMAT_VERSION, .cluster_id = DISK_CLUSTER, .node_id = 1,
+                .generation = ++d->generation,
+        };
+        vs_format_file_header_encode(d->file.data + d->file.len, &h);
+        d->file.len += VS_FORMAT_FILE_HEADER_SIZE;
+        d->batch = 1;
+        return 0;
+}
+
 int disk_append(struct disk *d, const struct vr_record *recs, size_t n) {
-        if (d->n + n > d->cap) {
-                size_t cap = d->cap ? d->cap : 64;
-                while (cap < d->n + n)
-                        cap *= 2;
-                struct disk_rec *nr = reallocarray(d->recs, cap, sizeof(*nr));
-                if (!nr)
-                        return -ENOMEM;
-                d->recs = nr;
-                d->cap = cap;
+        if (d->file.len == 0) {
+                int k = start_file(d);
+                if (k < 0)
+                        return k;
+                d->durable_len = d->file.len;
         }
         for (size_t i = 0; i < n; i++) {
-                struct disk_rec *r = &d->recs[d->n];
-                *r = (struct disk_rec) { .rec = recs[i] };
-                if (recs[i].kind == VR_RECORD_ENTRY) {
-                        int k = vr_entry_copy(&r->rec.entry, &recs[i].entry);
-                        if (k < 0)
-                                return k;
-                }
-                r->sum = record_sum(&r->rec);
-                d->n++;
+                struct vs_record_place at = {
+                        .generation = d->generation, .batch = d->batch, .tenant = DISK_TENANT, .prev_seq = d->chain,
+                };
+                int k = vs_format_record_encode(&d->next, &at, &recs[i]);
+                if (k < 0)
+                        return k;
+                d->chain = recs[i].seq;
                 d->next_seq = recs[i].seq + 1;
         }
         return 0;
@@ -86,28 +60,36 @@ int disk_append(struct disk *d, const struct vr_record *recs, size_t n) {
 int disk_write_checkpoint(struct disk *d, uint64_t op, uint8_t *buf, size_t len) {
         blob_free(&d->pending);
         d->pending = (struct disk_blob) {
-                .op = op, .after_n = d->n, .buf = buf, .len = len, .sum = vs_checksum(buf, len),
+                .op = op, .after = d->file.len + d->next.len, .buf = buf, .len = len, .sum = vs_checksum(buf, len),
         };
         d->pending_in_sync = false;
         return 0;
 }
 
-uint64_t disk_sync_begin(struct disk *d) {
-        d->sync_target = d->next_seq > 0 ? d->next_seq - 1 : 0;
-        d->pending_in_sync = d->pending.buf != NULL;
-        return d->sync_target;
+bool disk_sync_due(const struct disk *d) {
+        return !d->syncing && (d->next.len > 0 || d->pending.buf);
 }
 
-uint64_t disk_sync_end(struct disk *d, uint64_t target) {
-        for (size_t i = 0; i < d->n; i++) {
-                struct disk_rec *r = &d->recs[i];
-                if (r->rec.seq > target || r->durable)
-                        continue;
-                r->durable = true;
-                if (r->rec.kind == VR_RECORD_META && r->rec.meta.status == VR_STATUS_RECOVERING)
-                        d->hole = false;
+uint64_t disk_sync_begin(struct disk *d) {
+        if (d->next.len > 0) {
+                /* One batch: the next may only start once this one is durable. */
+                int k = vs_buf_reserve(&d->file, d->next.len);
+                if (k < 0)
+                        abort(); /* the simulator cannot go on without its disk */
+                memcpy(d->file.data + d->file.len, d->next.data, d->next.len);
+                d->file.len += d->next.len;
+                d->next.len = 0;
+                d->batch++;
         }
-        d->sync_target = 0;
+        d->syncing = true;
+        d->sync_len = d->file.len;
+        d->pending_in_sync = d->pending.buf != NULL;
+        return d->next_seq > 0 ? d->next_seq - 1 : 0;
+}
+
+uint64_t disk_sync_end(struct disk *d) {
+        d->syncing = false;
+        d->durable_len = d->sync_len;
         if (!d->pending_in_sync)
                 return 0;
         d->pending_in_sync = false;
@@ -118,65 +100,64 @@ uint64_t disk_sync_end(struct disk *d, uint64_t target) {
 }
 
 void disk_crash(struct disk *d, struct prng *p) {
-        size_t first = d->n;
-        for (size_t i = 0; i < d->n; i++)
-                if (!d->recs[i].durable) {
-                        first = i;
-                        break;
-                }
-        size_t unsynced = d->n - first;
-        size_t keep = unsynced > 0 ? prng_below(p, unsynced + 1) : 0;
-        size_t end = first + keep;
-        if (end < d->n && prng_chance(p, 500000)) {
-                d->recs[end].sum ^= 1ULL << prng_below(p, 64); /* torn */
-                end++;
-        }
-        for (size_t i = end; i < d->n; i++)
-                rec_free(&d->recs[i]);
-        d->n = end;
-        for (size_t i = 0; i < d->n; i++)
-                d->recs[i].durable = true; /* what survived is on the platter now */
-        if (d->pending.buf && end > d->pending.after_n) {
+        size_t cut = d->durable_len + prng_below(p, d->file.len - d->durable_len + 1);
+        d->file.len = cut;
+        d->next.len = 0;
+        if (d->pending.buf && cut > d->durable_len && cut >= d->pending.after) {
                 blob_free(&d->ckpt);
                 d->ckpt = d->pending;
                 d->pending = (struct disk_blob) {};
         }
         blob_free(&d->pending);
         d->pending_in_sync = false;
-        d->sync_target = 0;
+        d->syncing = false;
+        d->durable_len = d->file.len;
+}
+
+struct rot_walk {
+        size_t durable_len;
+        uint64_t last_batch;     /* newest batch with an intact durable record */
+        size_t n;                /* candidates seen */
+        size_t pick;             /* second pass: the candidate to hit */
+        uint64_t off, len;
+};
+
+static bool rot_candidate(const struct rot_walk *w, const struct vs_walk_item *it) {
+        return !it->damaged && (it->kind == VR_RECORD_ENTRY || it->kind == VR_RECORD_TRUNCATE) &&
+                it->batch > 0 && it->batch < w->last_batch && it->offset + it->length <= w->durable_len;
+}
+
+static int rot_scan(void *ctx, const struct vs_walk_item *it) {
+        struct rot_walk *w = ctx;
+        if (!it->damaged && it->offset + it->length <= w->durable_len && it->batch > w->last_batch)
+                w->last_batch = it->batch;
+        return 0;
+}
+
+static int rot_choose(void *ctx, const struct vs_walk_item *it) {
+        struct rot_walk *w = ctx;
+        if (!rot_candidate(w, it))
+                return 0;
+        if (w->n++ == w->pick) {
+                w->off = it->offset;
+                w->len = it->length;
+        }
+        return 0;
 }
 
 bool disk_rot(struct disk *d, struct prng *p) {
-        /* The later record must be intact: a torn tail does not tell rot from a torn write. */
-        size_t last = d->n;
-        for (size_t i = d->n; i > 0; i--)
-                if (d->recs[i - 1].durable && record_sum(&d->recs[i - 1].rec) == d->recs[i - 1].sum) {
-                        last = i - 1;
-                        break;
-                }
-        if (last == d->n || last == 0)
+        if (d->file.len == 0)
                 return false;
-        /* A log record with a later durable record after it. */
-        size_t candidates = 0;
-        for (size_t i = 0; i < last; i++)
-                if (d->recs[i].durable && d->recs[i].rec.kind != VR_RECORD_META)
-                        candidates++;
-        if (candidates == 0)
+        struct rot_walk w = { .durable_len = d->durable_len, .pick = SIZE_MAX };
+        if (vs_format_walk(d->file.data, d->file.len, rot_scan, &w) < 0 ||
+            vs_format_walk(d->file.data, d->file.len, rot_choose, &w) < 0 || w.n == 0)
                 return false;
-        size_t pick = prng_below(p, candidates);
-        for (size_t i = 0; i < last; i++) {
-                struct disk_rec *r = &d->recs[i];
-                if (!r->durable || r->rec.kind == VR_RECORD_META || pick-- > 0)
-                        continue;
-                if (r->rec.kind == VR_RECORD_ENTRY && r->rec.entry.len > 0)
-                        r->rec.entry.data[prng_below(p, r->rec.entry.len)] ^= (uint8_t) (1u << prng_below(p, 8));
-                else if (r->rec.kind == VR_RECORD_ENTRY)
-                        r->rec.entry.request ^= 1ULL << prng_below(p, 64);
-                else
-                        r->rec.after ^= 1ULL << prng_below(p, 64);
-                return true;
-        }
-        return false;
+        w.pick = prng_below(p, w.n);
+        w.n = 0;
+        if (vs_format_walk(d->file.data, d->file.len, rot_choose, &w) < 0 || w.len == 0)
+                return false;
+        d->file.data[w.off + prng_below(p, w.len)] ^= (uint8_t) (1u << prng_below(p, 8));
+        return true;
 }
 
 static int blob_read(void *ctx, void *buf, size_t len) {
@@ -189,67 +170,50 @@ static int blob_read(void *ctx, void *buf, size_t len) {
 }
 
 int disk_load(struct disk *d, struct disk_load *ret) {
-        *ret = (struct disk_load) {};
-        size_t bad = d->n;
-        for (size_t i = 0; i < d->n; i++)
-                if (record_sum(&d->recs[i].rec) != d->recs[i].sum) {
-                        bad = i;
-                        break;
-                }
-        bool damaged = false, have_meta = false;
-        struct vr_meta meta = {};
-        for (size_t i = bad; i < d->n; i++) {
-                if (i == bad || record_sum(&d->recs[i].rec) != d->recs[i].sum)
-                        continue;
-                damaged = true;
-                if (d->recs[i].rec.kind == VR_RECORD_META) {
-                        meta = d->recs[i].rec.meta;
-                        have_meta = true;
-                }
-        }
-        ret->cut_tail = bad < d->n && !damaged;
-        damaged = damaged || d->hole;
-        d->hole = damaged;
-        /* What the journal does on open: cut from the first bad record, and when that was a
-         * hole keep the newest metadata found beyond it. */
-        size_t keep_meta = SIZE_MAX;
-        for (size_t i = bad + 1; have_meta && i < d->n; i++)
-                if (d->recs[i].rec.kind == VR_RECORD_META && record_sum(&d->recs[i].rec) == d->recs[i].sum)
-                        keep_meta = i;
-        struct disk_rec saved = {};
-        if (keep_meta != SIZE_MAX)
-                saved = d->recs[keep_meta]; /* a META owns nothing: freeing it below is a no-op */
-        for (size_t i = bad; i < d->n; i++)
-                rec_free(&d->recs[i]);
-        d->n = bad;
-        if (keep_meta != SIZE_MAX)
-                d->recs[d->n++] = saved;
-        for (size_t i = 0; i < d->n; i++)
-                d->recs[i].durable = true;
-
-        ret->records = calloc(d->n > 0 ? d->n : 1, sizeof(struct vr_record));
-        if (!ret->records)
-                return -ENOMEM;
-        for (size_t i = 0; i < d->n; i++)
-                ret->records[i] = d->recs[i].rec;
-        ret->ckpt = &d->ckpt;
+        *ret = (struct disk_load) { .ckpt = &d->ckpt };
         if (d->ckpt.op > 0 && vs_checksum(d->ckpt.buf, d->ckpt.len) != d->ckpt.sum)
                 return -EBADMSG;
         ret->d = (struct vr_durable) {
-                .records = ret->records,
-                .n_records = d->n,
                 .next_seq = d->next_seq > 0 ? d->next_seq : 1,
-                .damaged = damaged,
-                .have_meta = have_meta,
-                .meta = meta,
                 .checkpoint_op = d->ckpt.op,
                 .checkpoint_read = blob_read,
                 .checkpoint_ctx = ret,
         };
-        return 0;
+        if (d->file.len == 0)
+                return 0;
+
+        struct vs_scan scan;
+        int k = vs_scan_buffer(d->file.data, d->file.len, &scan);
+        if (k < 0)
+                return k;
+        const struct vs_scan_tenant *t = vs_scan_find(&scan, DISK_TENANT);
+        if (t) {
+                k = vs_scan_tenant_replay(t, &ret->records, &ret->d.n_records);
+                ret->d.records = ret->records;
+                ret->d.next_seq = t->max_seq + 1;
+                ret->d.damaged = t->missing_from != 0;
+                ret->d.have_meta = t->has_meta;
+                if (t->has_meta)
+                        ret->d.meta = t->meta;
+        }
+        /* Reopening rewrites the file as the scanned image; the records handed to the replica
+         * still point into the old bytes. */
+        ret->old = d->file;
+        d->file = (struct vs_buf) {};
+        if (k >= 0)
+                k = start_file(d);
+        if (k >= 0)
+                k = vs_format_image_encode(&d->file, d->generation, &scan);
+        t = vs_scan_find(&scan, DISK_TENANT);
+        d->chain = t ? t->chain_seq : 0;
+        d->next_seq = ret->d.next_seq;
+        d->durable_len = d->file.len;
+        vs_scan_done(&scan);
+        return k;
 }
 
 void disk_load_done(struct disk_load *l) {
         free(l->records);
+        vs_buf_free(&l->old);
         l->records = NULL;
 }

@@ -290,16 +290,9 @@ static int check_replica(struct sim *s, uint32_t i) {
 
 static int schedule_sync(struct sim *s, uint32_t i) {
         struct replica *rp = &s->r[i];
-        if (rp->disk.sync_target != 0)
-                return 0;
-        bool work = rp->disk.pending.buf != NULL;
-        for (size_t j = rp->disk.n; j > 0 && !work; j--)
-                work = !rp->disk.recs[j - 1].durable;
-        if (!work)
+        if (!disk_sync_due(&rp->disk))
                 return 0;
         uint64_t target = disk_sync_begin(&rp->disk);
-        if (target == 0)
-                rp->disk.sync_target = 1; /* only a checkpoint to sync */
         return ev_push(s, (struct event) {
                 .time = s->now + prng_range(&s->rng, SIM_TICK / 5, 2 * SIM_TICK),
                 .type = EV_SYNC, .node = i, .gen = rp->inc, .arg = target,
@@ -675,7 +668,7 @@ static int handle(struct sim *s, struct event *e) {
         case EV_SYNC: {
                 if (!rp->up || e->gen != rp->inc)
                         return 0;
-                uint64_t ckpt = disk_sync_end(&rp->disk, e->arg);
+                uint64_t ckpt = disk_sync_end(&rp->disk);
                 s->dirty[e->node] = true;
                 if (e->arg > 0) {
                         k = vr_persisted(rp->vr, e->arg);
