@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/unaligned.h"
 #include "vr/client_table.h"
 
@@ -21,20 +22,8 @@ void vr_client_table_done(struct vr_client_table *t) {
         t->n = t->cap = 0;
 }
 
-static size_t lower_bound(const struct vr_client_table *t, uint64_t id) {
-        size_t lo = 0, hi = t->n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (t->c[mid].id < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
-}
-
 struct vr_client *vr_client_table_find(const struct vr_client_table *t, uint64_t id) {
-        size_t i = lower_bound(t, id);
+        size_t i = VS_LOWER_BOUND(t->c, t->n, id, id);
         return i < t->n && t->c[i].id == id ? &t->c[i] : NULL;
 }
 
@@ -55,15 +44,10 @@ int vr_client_table_register(struct vr_client_table *t, uint64_t id, uint64_t re
                                         victim = i;
                         remove_at(t, victim);
                 }
-                if (t->n == t->cap) {
-                        size_t cap = t->cap ? t->cap * 2 : 16;
-                        struct vr_client *n = reallocarray(t->c, cap, sizeof(*n));
-                        if (!n)
-                                return -ENOMEM;
-                        t->c = n;
-                        t->cap = cap;
-                }
-                size_t i = lower_bound(t, id);
+                int k = vs_array_grow((void **) &t->c, &t->cap, t->n + 1, sizeof(*t->c));
+                if (k < 0)
+                        return k;
+                size_t i = VS_LOWER_BOUND(t->c, t->n, id, id);
                 memmove(&t->c[i + 1], &t->c[i], (t->n - i) * sizeof(t->c[0]));
                 t->n++;
                 c = &t->c[i];

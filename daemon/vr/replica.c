@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "vr/replica.h"
 
 void vr_config_default(struct vr_config *c, uint32_t n, uint32_t self) {
@@ -228,25 +229,11 @@ void vr_replica_free(struct vr_replica *r) {
 
 /* ---- outputs ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t size) {
-        if (need <= *cap)
-                return 0;
-        size_t n = *cap ? *cap * 2 : 16;
-        while (n < need)
-                n *= 2;
-        void *q = reallocarray(*p, n, size);
-        if (!q)
-                return -ENOMEM;
-        *p = q;
-        *cap = n;
-        return 0;
-}
-
 static int push_record(struct vr_replica *r, struct vr_record *rec, uint64_t log_end) {
-        int k = grow((void **) &r->records, &r->cap_records, r->n_records + 1, sizeof(*rec));
+        int k = vs_array_grow((void **) &r->records, &r->cap_records, r->n_records + 1, sizeof(*rec));
         if (k < 0)
                 return k;
-        k = grow((void **) &r->marks, &r->cap_marks, r->n_marks + 1, sizeof(*r->marks));
+        k = vs_array_grow((void **) &r->marks, &r->cap_marks, r->n_marks + 1, sizeof(*r->marks));
         if (k < 0)
                 return k;
         rec->seq = r->next_seq++;
@@ -305,7 +292,7 @@ int vr_emit_entry(struct vr_replica *r, const struct vr_entry *e) {
 }
 
 static int push_out(struct vr_replica *r, const struct vr_output *o) {
-        int k = grow((void **) &r->out, &r->cap_out, r->n_out + 1, sizeof(*o));
+        int k = vs_array_grow((void **) &r->out, &r->cap_out, r->n_out + 1, sizeof(*o));
         if (k < 0)
                 return k;
         r->out[r->n_out++] = *o;
@@ -317,7 +304,7 @@ static int queue(struct vr_replica *r, struct vr_output *o, uint64_t wait_seq) {
         if (wait_seq <= r->durable_seq)
                 k = push_out(r, o);
         else {
-                k = grow((void **) &r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held));
+                k = vs_array_grow((void **) &r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held));
                 if (k >= 0)
                         r->held[r->n_held++] = (struct vr_held) { .wait_seq = wait_seq, .out = *o };
         }
@@ -508,7 +495,7 @@ int vr_tick(struct vr_replica *r) {
 int vr_log_append(struct vr_replica *r, const struct vr_entry *e) {
         if (e->op != vr_op(r) + 1)
                 return -EINVAL;
-        int k = grow((void **) &r->log, &r->log_cap, r->log_n + 1, sizeof(*r->log));
+        int k = vs_array_grow((void **) &r->log, &r->log_cap, r->log_n + 1, sizeof(*r->log));
         if (k < 0)
                 return k;
         k = vr_entry_copy(&r->log[r->log_n], e);
