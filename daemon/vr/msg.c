@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vr/msg.h"
+
+static int dup_bytes(uint8_t **dst, const uint8_t *src, size_t len) {
+        *dst = NULL;
+        if (len == 0)
+                return 0;
+        *dst = malloc(len);
+        if (!*dst)
+                return -ENOMEM;
+        memcpy(*dst, src, len);
+        return 0;
+}
+
+int vr_entry_copy(struct vr_entry *dst, const struct vr_entry *src) {
+        *dst = *src;
+        return dup_bytes(&dst->data, src->data, src->len);
+}
+
+void vr_entry_done(struct vr_entry *e) {
+        free(e->data);
+        e->data = NULL;
+        e->len = 0;
+}
+
+void vr_msg_done(struct vr_msg *m) {
+        free(m->data);
+        m->data = NULL;
+        for (size_t i = 0; i < m->n_entries; i++)
+                vr_entry_done(&m->entries[i]);
+        free(m->entries);
+        m->entries = NULL;
+        m->n_entries = 0;
+}
+
+void vr_msg_free(struct vr_msg *m) {
+        if (!m)
+                return;
+        vr_msg_done(m);
+        free(m);
+}
+
+int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src) {
+        *dst = *src;
+        dst->data = NULL;
+        dst->entries = NULL;
+        dst->n_entries = 0;
+
+        int r = dup_bytes(&dst->data, src->data, src->len);
+        if (r < 0)
+                return r;
+        if (src->n_entries > 0) {
+                dst->entries = calloc(src->n_entries, sizeof(struct vr_entry));
+                if (!dst->entries) {
+                        vr_msg_done(dst);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < src->n_entries; i++) {
+                        r = vr_entry_copy(&dst->entries[i], &src->entries[i]);
+                        dst->n_entries = i + 1;
+                        if (r < 0) {
+                                vr_msg_done(dst);
+                                return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+int vr_msg_dup(const struct vr_msg *src, struct vr_msg **ret) {
+        _cleanup_free_ struct vr_msg *m = malloc(sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        int r = vr_msg_copy(m, src);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+const char *vr_msg_type_name(enum vr_msg_type t) {
+        static const char *const names[] = {
+                [VR_MSG_REQUEST] = "Request",
+                [VR_MSG_REPLY] = "Reply",
+                [VR_MSG_PREPARE] = "Prepare",
+                [VR_MSG_PREPARE_OK] = "PrepareOK",
+                [VR_MSG_COMMIT] = "Commit",
+                [VR_MSG_START_VIEW_CHANGE] = "StartViewChange",
+                [VR_MSG_DO_VIEW_CHANGE] = "DoViewChange",
+                [VR_MSG_START_VIEW] = "StartView",
+                [VR_MSG_RECOVERY] = "Recovery",
+                [VR_MSG_RECOVERY_RESPONSE] = "RecoveryResponse",
+                [VR_MSG_GET_STATE] = "GetState",
+                [VR_MSG_NEW_STATE] = "NewState",
+        };
+        if ((size_t) t < ELEMENTSOF(names) && names[t])
+                return names[t];
+        return "Unknown";
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The messages replicas and clients exchange, as plain C (the protobuf codec lives with the
+ * daemon). One flat struct tagged by `type`; each type uses the fields listed next to it and
+ * leaves the others zero. A message owns its entries and byte buffers: vr_msg_copy() makes an
+ * independent deep copy, vr_msg_done() releases what a message owns (not the struct itself),
+ * vr_msg_free() releases a heap-allocated message entirely.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vr/record.h"
+
+enum vr_msg_type {
+        /* client -> replica: client_id, request, data (state-machine command). */
+        VR_MSG_REQUEST = 1,
+        /* replica -> client: view, client_id, request, reply_status, data (reply). */
+        VR_MSG_REPLY,
+        /* primary -> backup: view, entries (a run of consecutive ops), op (= last entry's op),
+         * commit, lease (primary's tick when sent). */
+        VR_MSG_PREPARE,
+        /* backup -> primary: view, op ("I hold every op up to op durably"), lease (echo). */
+        VR_MSG_PREPARE_OK,
+        /* primary -> backup when idle: view, op, commit, lease. */
+        VR_MSG_COMMIT,
+        /* view, commit. */
+        VR_MSG_START_VIEW_CHANGE,
+        /* to the new primary: view, last_normal_view, op, commit, entries (the log above the
+         * sender's checkpoint, ending at op). */
+        VR_MSG_DO_VIEW_CHANGE,
+        /* new primary -> all: view, op, commit, entries (its log above its checkpoint). */
+        VR_MSG_START_VIEW,
+        /* recovering replica -> all: nonce. */
+        VR_MSG_RECOVERY,
+        /* view, nonce; from the primary also op, commit, entries. */
+        VR_MSG_RECOVERY_RESPONSE,
+        /* view, op (the requester's op number); snap_op/snap_offset when fetching a checkpoint. */
+        VR_MSG_GET_STATE,
+        /* view, op, commit, entries after the requester's op; or, when that prefix is gone, a
+         * chunk of a checkpoint at snap_op (snap_total bytes, this chunk at snap_offset) and
+         * entries after snap_op in the last chunk. */
+        VR_MSG_NEW_STATE,
+};
+
+enum vr_reply_status {
+        VR_REPLY_OK = 0,
+        VR_REPLY_NOT_PRIMARY = 1,     /* view tells the client who the primary is */
+        VR_REPLY_SESSION_EXPIRED = 2, /* unknown or evicted client: not executed */
+};
+
+/* The command a client sends to open a session. Its request number must be 0 and it is itself
+ * a logged op; any other command from a client the table does not know is refused with
+ * VR_REPLY_SESSION_EXPIRED at apply time, on every replica alike. */
+#define VR_REGISTER_CMD "\0vr-register"
+#define VR_REGISTER_CMD_LEN 12
+
+struct vr_msg {
+        enum vr_msg_type type;
+        uint32_t from; /* sending replica index (replica messages only) */
+        uint64_t epoch;
+        uint64_t view;
+        uint64_t op;
+        uint64_t commit;
+        uint64_t last_normal_view;
+        uint64_t nonce;
+        uint64_t lease;
+
+        uint64_t client_id;
+        uint64_t request;
+        uint32_t reply_status;
+        uint32_t len;
+        uint8_t *data;
+
+        size_t n_entries;
+        struct vr_entry *entries;
+
+        uint64_t snap_op;
+        uint64_t snap_total;
+        uint64_t snap_offset;
+};
+
+int vr_entry_copy(struct vr_entry *dst, const struct vr_entry *src);
+void vr_entry_done(struct vr_entry *e);
+
+int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src);
+int vr_msg_dup(const struct vr_msg *src, struct vr_msg **ret);
+void vr_msg_done(struct vr_msg *m);
+void vr_msg_free(struct vr_msg *m);
+
+const char *vr_msg_type_name(enum vr_msg_type t);
+
+#include "util/cleanup.h"
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vr_msg *, vr_msg_free)

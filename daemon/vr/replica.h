@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Internals of the replica core shared by its source files (normal.c, view_change.c,
+ * recovery.c, state_transfer.c, checkpoint.c, replica.c). Not for drivers: use vr.h.
+ */
+
+#include "vr/client_table.h"
+#include "vr/vr.h"
+
+/* Prepares kept when they arrive ahead of a gap (reordering), so that the late one closes it
+ * without a state transfer. */
+#define VR_EARLY_PREPARES 8
+
+struct vr_held {
+        uint64_t wait_seq; /* released once storage is durable up to here */
+        struct vr_output out;
+};
+
+struct vr_seq_mark {
+        uint64_t seq;
+        uint64_t log_end; /* op of the last log entry once this record is durable */
+};
+
+struct vr_replica {
+        struct vr_config cfg;
+        const struct vr_sm_ops *ops;
+        void *sm;
+        uint32_t f;
+        uint64_t rng;
+
+        /* Replicated and durable state. */
+        uint64_t epoch;
+        uint64_t view;
+        uint64_t last_normal_view;
+        enum vr_status status;
+        struct vr_entry *log; /* log[i].op == log_base + 1 + i */
+        size_t log_n, log_cap;
+        uint64_t log_base;
+        uint64_t commit;
+        uint64_t applied;
+        struct vr_client_table clients;
+
+        /* Storage. */
+        uint64_t next_seq;
+        uint64_t durable_seq;
+        uint64_t durable_op;    /* every entry up to here is durable */
+        uint64_t view_meta_seq; /* the META that put us in this view/status */
+        struct vr_seq_mark *marks;
+        size_t n_marks, cap_marks;
+
+        /* Clock. */
+        uint64_t now;
+        uint64_t last_heard;      /* backup: last message from the primary */
+        uint64_t timeout_jitter;
+        uint64_t last_broadcast;  /* primary: last Prepare/Commit */
+        uint64_t promise_until;   /* no votes before this tick */
+        bool deposed;             /* restarted primary: never resumes its view */
+
+        /* Primary of a normal view. */
+        uint64_t acked[VR_MAX_REPLICAS];
+        uint64_t grant[VR_MAX_REPLICAS];
+        uint64_t prepared_op;
+        uint64_t view_start_op;
+        struct vr_msg *reads; /* lease reads waiting for a valid lease */
+        size_t n_reads;
+
+        /* Backup. */
+        uint64_t lease_echo;
+        uint64_t ok_sent_op;
+        uint64_t ok_sent_view;
+        uint64_t lease_sent;
+        bool ok_sent_any;
+
+        /* View change. */
+        uint32_t svc_mask;
+        struct vr_msg *dvc[VR_MAX_REPLICAS];
+        uint32_t dvc_order[VR_MAX_REPLICAS];
+        uint32_t n_dvc;
+        bool dvc_sent;
+        uint64_t vc_deadline;
+        uint64_t vc_resend;
+
+        /* Recovery. */
+        uint64_t nonce;
+        uint32_t rec_mask;
+        uint64_t rec_view;
+        struct vr_msg *rec_primary;
+        uint64_t rec_resend;
+
+        /* State transfer. */
+        uint64_t seen_op;        /* highest op the primary of seen_view announced */
+        uint64_t seen_view;
+        struct vr_msg *early[VR_EARLY_PREPARES]; /* Prepares that arrived before their gap */
+        uint64_t state_asked;
+        uint64_t st_op;          /* checkpoint being received */
+        uint8_t *st_buf;
+        size_t st_len, st_total;
+        uint64_t snap_op;        /* cached checkpoint served to others */
+        uint8_t *snap_buf;
+        size_t snap_len;
+
+        /* Checkpoints. */
+        uint64_t ckpt_pending;  /* apply paused here until vr_checkpoint_take */
+        uint64_t ckpt_taken;
+        uint64_t checkpoint_op; /* newest durable */
+        uint64_t ckpt_prev;
+        uint64_t install_op;    /* a transferred checkpoint not yet durable here */
+        bool install_unwritten; /* ... whose log is written only once it is taken */
+
+        struct vr_stats stats;
+
+        /* Outputs. */
+        struct vr_record *records;
+        size_t n_records, cap_records;
+        struct vr_output *out;
+        size_t n_out, cap_out;
+        struct vr_held *held;
+        size_t n_held, cap_held;
+        bool status_changed;
+        uint64_t reported_view;
+        enum vr_status reported_status;
+};
+
+static inline uint32_t vr_primary_of(const struct vr_replica *r, uint64_t view) {
+        return (uint32_t) (view % r->cfg.n_replicas);
+}
+
+static inline bool vr_is_primary(const struct vr_replica *r) {
+        return r->status == VR_STATUS_NORMAL && !r->deposed &&
+                vr_primary_of(r, r->view) == r->cfg.self;
+}
+
+static inline uint64_t vr_op(const struct vr_replica *r) {
+        return r->log_base + r->log_n;
+}
+
+static inline struct vr_entry *vr_log_at(const struct vr_replica *r, uint64_t op) {
+        if (op <= r->log_base || op > vr_op(r))
+                return NULL;
+        return &r->log[op - r->log_base - 1];
+}
+
+/* Whether the META that put us in the current view and status is durable: nothing that
+ * depends on the view (acknowledgements, votes) may count before. */
+static inline bool vr_view_durable(const struct vr_replica *r) {
+        return r->view_meta_seq <= r->durable_seq;
+}
+
+/* Normal in a view whose log we have not received yet (we learned of the view from its
+ * primary's messages, or its StartView did not connect to our log). Our log is still that of
+ * last_normal_view and may diverge from the view's above our commit: we neither extend, apply
+ * nor acknowledge it until state transfer replaces it. Derived from durable metadata, so it
+ * survives a restart. */
+static inline bool vr_log_stale(const struct vr_replica *r) {
+        return r->status == VR_STATUS_NORMAL && r->last_normal_view < r->view;
+}
+
+/* Whether our storage alone would bring us back to where we are: no recovery in progress, no
+ * hole below the log, no transferred checkpoint still on its way to disk. Only then may we
+ * acknowledge anything, since an acknowledgement is a promise that survives a crash. */
+static inline bool vr_self_sufficient(const struct vr_replica *r) {
+        return r->status != VR_STATUS_RECOVERING && r->applied >= r->log_base && r->install_op == 0;
+}
+
+/* Whether a backup lacks what its primary has: a stale log, a hole below its log, or ops the
+ * primary announced beyond its log. State transfer fills it. */
+static inline bool vr_behind(const struct vr_replica *r) {
+        if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
+                return false;
+        return vr_log_stale(r) || r->applied < r->log_base ||
+                (r->seen_view == r->view && r->seen_op > r->log_base + r->log_n);
+}
+
+static inline bool vr_promise_active(const struct vr_replica *r) {
+        return r->now < r->promise_until;
+}
+
+uint64_t vr_random(struct vr_replica *r);
+
+/* Outputs. */
+int vr_emit_meta(struct vr_replica *r);
+int vr_emit_truncate(struct vr_replica *r, uint64_t after);
+int vr_emit_entry(struct vr_replica *r, const struct vr_entry *e);
+/* Sends m (deep-copied) once storage is durable up to wait_seq. */
+int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq);
+int vr_broadcast(struct vr_replica *r, const struct vr_msg *m, uint64_t wait_seq);
+int vr_send_client(struct vr_replica *r, uint64_t client_id, const struct vr_msg *m);
+/* Seq of the last record emitted (what a message depending on everything so far waits for). */
+static inline uint64_t vr_last_seq(const struct vr_replica *r) {
+        return r->next_seq - 1;
+}
+void vr_note_status(struct vr_replica *r);
+
+/* Log. */
+int vr_log_append(struct vr_replica *r, const struct vr_entry *e);
+void vr_log_truncate(struct vr_replica *r, uint64_t after);
+void vr_log_reset(struct vr_replica *r, uint64_t base);
+void vr_log_drop_prefix(struct vr_replica *r, uint64_t upto);
+/* Replaces everything above the committed prefix `keep` by entries[] (ops keep+1...),
+ * writing only what differs from the current log. */
+int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *entries, size_t n);
+/* Appends (and writes) the entries of m that extend the log, ignoring those it already holds. */
+int vr_log_extend(struct vr_replica *r, const struct vr_msg *m);
+/* Copies the log above `after` into a message (its entries and n_entries). */
+int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m);
+
+/* normal.c */
+int vr_on_request(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_prepare_ok(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_commit(struct vr_replica *r, const struct vr_msg *m);
+int vr_apply_committed(struct vr_replica *r);
+int vr_advance_commit(struct vr_replica *r, uint64_t commit);
+int vr_primary_flush(struct vr_replica *r);
+int vr_primary_tick(struct vr_replica *r);
+int vr_send_prepare_ok(struct vr_replica *r);
+/* Learns the primary's commit number, applies, and acknowledges what is durable. */
+int vr_backup_commit(struct vr_replica *r, uint64_t commit);
+void vr_primary_reset(struct vr_replica *r);
+int vr_serve_reads(struct vr_replica *r);
+/* A message from the primary of a view we have not properly entered: join it and fetch state. */
+int vr_enter_view_lagging(struct vr_replica *r, uint64_t view);
+
+/* view_change.c */
+int vr_start_view_change(struct vr_replica *r, uint64_t view);
+int vr_on_start_view_change(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_do_view_change(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m);
+int vr_view_change_tick(struct vr_replica *r);
+void vr_view_change_reset(struct vr_replica *r);
+
+/* recovery.c */
+int vr_start_recovery(struct vr_replica *r);
+int vr_on_recovery(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_recovery_response(struct vr_replica *r, const struct vr_msg *m);
+int vr_recovery_tick(struct vr_replica *r);
+void vr_recovery_reset(struct vr_replica *r);
+
+/* state_transfer.c */
+int vr_request_state(struct vr_replica *r, bool now);
+void vr_early_reset(struct vr_replica *r);
+int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);
+int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m);
+void vr_state_transfer_reset(struct vr_replica *r);
+
+/* checkpoint.c */
+int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx);
+int vr_checkpoint_read(struct vr_replica *r, vr_sm_read_fn read, void *ctx, uint64_t *op);
+int vr_checkpoint_to_buffer(struct vr_replica *r, uint8_t **ret, size_t *ret_len);
+/* Writes the log (and the view it belongs to) after a transferred checkpoint was taken. */
+int vr_write_installed_log(struct vr_replica *r);
+int vr_checkpoint_from_buffer(struct vr_replica *r, const uint8_t *buf, size_t len, uint64_t *op);

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* State transfer (§5.2): GetState / NewState, with a whole checkpoint in chunks when the
+ * requester needs a prefix the sender no longer holds as log. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vr/replica.h"
+
+void vr_state_transfer_reset(struct vr_replica *r) {
+        free(r->st_buf);
+        r->st_buf = NULL;
+        r->st_len = r->st_total = 0;
+        r->st_op = 0;
+}
+
+/* The op we hold everything up to: below our log there may be a hole (recovery adopted a log
+ * that starts above our checkpoint). */
+static uint64_t have_op(const struct vr_replica *r) {
+        if (vr_log_stale(r))
+                return r->commit < r->applied ? r->applied : r->commit;
+        return r->applied < r->log_base ? r->applied : vr_op(r);
+}
+
+int vr_request_state(struct vr_replica *r, bool now) {
+        if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
+                return 0;
+        if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
+                return 0;
+        struct vr_msg m = {
+                .type = VR_MSG_GET_STATE,
+                .view = r->view,
+                .op = have_op(r),
+                .snap_op = r->st_op,
+                .snap_offset = r->st_len,
+        };
+        r->state_asked = r->now;
+        return vr_send(r, vr_primary_of(r, r->view), &m, 0);
+}
+
+static int send_entries(struct vr_replica *r, const struct vr_msg *req) {
+        struct vr_msg m = {
+                .type = VR_MSG_NEW_STATE,
+                .view = r->view,
+                .op = vr_op(r),
+                .commit = r->commit,
+        };
+        int k = vr_log_export(r, req->op, SIZE_MAX, &m);
+        if (k >= 0)
+                k = vr_send(r, req->from, &m, r->view_meta_seq);
+        vr_msg_done(&m);
+        return k;
+}
+
+static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
+        uint64_t offset = req->snap_offset;
+        if (req->snap_op != r->snap_op || !r->snap_buf || offset > r->snap_len ||
+            r->snap_op < r->log_base) {
+                /* A fresh transfer: snapshot what we have applied now (the cached one is not
+                 * what was asked for, or the log after it is gone). */
+                free(r->snap_buf);
+                r->snap_buf = NULL;
+                int k = vr_checkpoint_to_buffer(r, &r->snap_buf, &r->snap_len);
+                if (k < 0)
+                        return k;
+                r->snap_op = r->applied;
+                offset = 0;
+        }
+        size_t len = r->snap_len - offset;
+        if (len > r->cfg.state_chunk)
+                len = r->cfg.state_chunk;
+        struct vr_msg m = {
+                .type = VR_MSG_NEW_STATE,
+                .view = r->view,
+                .commit = r->commit,
+                .op = r->snap_op,
+                .snap_op = r->snap_op,
+                .snap_total = r->snap_len,
+                .snap_offset = offset,
+                .len = (uint32_t) len,
+                .data = r->snap_buf + offset,
+        };
+        int k = 0;
+        if (offset + len == r->snap_len) {
+                k = vr_log_export(r, r->snap_op, SIZE_MAX, &m);
+                m.op = r->snap_op + m.n_entries;
+        }
+        if (k >= 0)
+                k = vr_send(r, req->from, &m, r->view_meta_seq);
+        m.data = NULL;
+        vr_msg_done(&m);
+        return k;
+}
+
+int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m) {
+        if (r->status != VR_STATUS_NORMAL || m->view != r->view || r->applied < r->log_base ||
+            vr_log_stale(r))
+                return 0;
+        if (m->snap_op == 0 && m->op >= r->log_base && m->op <= vr_op(r))
+                return send_entries(r, m);
+        if (m->op > vr_op(r))
+                return 0;
+        return send_chunk(r, m);
+}
+
+/* Our log is now the view's log: record that (after the log records, so that a restart never
+ * sees the new view with the old log). */
+static int take_view_log(struct vr_replica *r) {
+        if (!vr_log_stale(r))
+                return 0;
+        r->last_normal_view = r->view;
+        int k = vr_emit_meta(r);
+        if (k < 0)
+                return k;
+        r->view_meta_seq = vr_last_seq(r);
+        return 0;
+}
+
+int vr_write_installed_log(struct vr_replica *r) {
+        if (!r->install_unwritten)
+                return 0;
+        r->install_unwritten = false;
+        int k = vr_emit_truncate(r, r->log_base);
+        for (uint64_t op = r->log_base + 1; k >= 0 && op <= vr_op(r); op++)
+                k = vr_emit_entry(r, vr_log_at(r, op));
+        if (k >= 0)
+                k = take_view_log(r);
+        return k;
+}
+
+static int install(struct vr_replica *r, const struct vr_msg *m) {
+        uint64_t op;
+        int k = vr_checkpoint_from_buffer(r, r->st_buf, r->st_len, &op);
+        vr_state_transfer_reset(r);
+        if (k == -EBADMSG || (k >= 0 && op != m->snap_op))
+                return 0; /* a bad checkpoint changes nothing; we ask again later */
+        if (k < 0)
+                return k;
+        /* Entries we received from this view's primary beyond what the transfer carries are
+         * still good: keep them after the transferred ones. */
+        struct vr_msg keep = {};
+        if (!vr_log_stale(r) && vr_op(r) > m->op) {
+                k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
+                if (k < 0) {
+                        vr_msg_done(&keep);
+                        return k;
+                }
+        }
+        r->applied = op;
+        if (r->commit < op)
+                r->commit = op;
+        vr_log_reset(r, op);
+        /* Nothing of the new log reaches storage before the checkpoint it continues from:
+         * until then our storage still holds our old, consistent state. */
+        r->install_unwritten = true;
+        k = vr_emit_truncate(r, op);
+        if (k >= 0)
+                k = vr_log_extend(r, m);
+        if (k >= 0)
+                k = vr_log_extend(r, &keep);
+        vr_msg_done(&keep);
+        if (k < 0)
+                return k;
+        /* Commit knowledge beyond a hole we could not bridge is fetched again. */
+        if (r->commit > vr_op(r))
+                r->commit = vr_op(r);
+        r->ckpt_pending = op;
+        r->install_op = op;
+        r->stats.state_installs++;
+        return 0;
+}
+
+int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
+        if (r->status != VR_STATUS_NORMAL || m->view != r->view || vr_is_primary(r))
+                return 0;
+        if (m->from != vr_primary_of(r, r->view) || m->op < m->n_entries)
+                return 0;
+        int k = 0;
+        if (m->snap_total > 0) {
+                if (m->snap_op <= r->applied)
+                        return 0;
+                if (m->snap_offset == 0) {
+                        free(r->st_buf);
+                        r->st_buf = malloc(m->snap_total);
+                        if (!r->st_buf)
+                                return -ENOMEM;
+                        r->st_op = m->snap_op;
+                        r->st_total = m->snap_total;
+                        r->st_len = 0;
+                } else if (m->snap_op != r->st_op || m->snap_offset != r->st_len)
+                        return 0;
+                if (m->snap_total != r->st_total || m->len > r->st_total - r->st_len)
+                        return 0;
+                if (m->len > 0)
+                        memcpy(r->st_buf + r->st_len, m->data, m->len);
+                r->st_len += m->len;
+                if (r->st_len < r->st_total)
+                        return vr_request_state(r, true);
+                k = install(r, m);
+        } else {
+                if (m->n_entries > 0 && m->entries[0].op > have_op(r) + 1)
+                        return 0;
+                if (m->n_entries == 0 && m->op > have_op(r))
+                        return 0;
+                if (vr_log_stale(r)) {
+                        k = vr_log_adopt(r, have_op(r), m->entries, m->n_entries);
+                        if (k >= 0)
+                                k = take_view_log(r);
+                        if (k < 0)
+                                return k;
+                } else if (r->applied < r->log_base && m->n_entries > 0) {
+                        /* Fill the hole below our log by taking the sender's log over. */
+                        vr_log_reset(r, r->applied);
+                        k = vr_emit_truncate(r, r->applied);
+                        if (k < 0)
+                                return k;
+                }
+                if (k >= 0)
+                        k = vr_log_extend(r, m);
+                r->stats.log_transfers++;
+        }
+        if (k < 0)
+                return k;
+        return vr_backup_commit(r, m->commit);
+}
