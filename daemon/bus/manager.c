@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/manager.h"
+#include "bus/tenant.h"
 #include "log/log.h"
+#include "node/node.h"
+#include "node/tenant.h"
+#include "node/tenant_config.h"
+#include "tree/error.h"
+#include "tree/tree_sm.h"
+#include "util/cleanup.h"
 
 static int property_node_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const struct vs_conf *conf = userdata;
-        return sd_bus_message_append(reply, "s", conf->name);
+        const struct vs_bus_manager *m = userdata;
+        return sd_bus_message_append(reply, "s", m->conf->name);
 }
 
 /* a(sss): name, peer address, client address, in configuration order. */
 static int property_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const struct vs_conf *conf = userdata;
+        const struct vs_conf *conf = ((const struct vs_bus_manager *) userdata)->conf;
         int r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (size_t i = 0; r >= 0 && i < conf->n_nodes; i++) {
                 char peer[VS_ADDRESS_STRING_MAX], client[VS_ADDRESS_STRING_MAX];
@@ -25,10 +33,155 @@ static int property_nodes(sd_bus *bus, const char *path, const char *interface, 
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+static int check_root(sd_bus_message *m, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "only root may change the cluster");
+        return 0;
+}
+
+struct pending_create {
+        sd_bus_message *call;
+        char name[VS_TENANT_NAME_MAX + 1];
+};
+
+static void create_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+        struct pending_create *p = userdata;
+        _cleanup_free_ char *path = NULL;
+        if (error < 0)
+                (void) sd_bus_reply_method_errnof(p->call, error, "cannot reach the cluster's root group: %m");
+        else if (resp->error == TREE_ERR_NODE_EXISTS)
+                (void) sd_bus_reply_method_errorf(p->call, VS_BUS_ERROR_PREFIX "TenantExists",
+                                                  "tenant '%s' already exists", p->name);
+        else if (resp->error != 0)
+                (void) sd_bus_reply_method_errorf(p->call, "org.viewstamp1.Error.Internal",
+                                                  "the root group refused: %s", tree_error_name((int) resp->error));
+        else if (vs_bus_tenant_path(p->name, &path) < 0)
+                (void) sd_bus_reply_method_errno(p->call, -ENOMEM, NULL);
+        else {
+                log_notice(&(struct vs_log_ctx) { .tenant = p->name }, "tenant created");
+                (void) sd_bus_reply_method_return(p->call, "o", path);
+        }
+        sd_bus_message_unref(p->call);
+        free(p);
+}
+
+/* The /tenants parent is created on first use; NodeExists from it is expected and ignored. */
+static void parent_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+}
+
+static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        int r = check_root(m, error);
+        if (r != 0)
+                return r;
+
+        struct vs_tenant_config c = {};
+        const char *name;
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "s");
+        if (r < 0)
+                return r;
+        const char *node;
+        while ((r = sd_bus_message_read(m, "s", &node)) > 0) {
+                if (c.n_replicas == VS_TENANT_REPLICAS_MAX || strlen(node) > VS_CONF_NAME_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "a tenant has 1, 3 or 5 replicas");
+                strcpy(c.replicas[c.n_replicas++], node);
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (strlen(name) > VS_TENANT_NAME_MAX || !vs_tenant_name_valid(name, false))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "invalid tenant name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
+                                         name, VS_TENANT_NAME_MAX);
+        strcpy(c.name, name);
+        char why[256];
+        if (vs_tenant_config_check(&c, mgr->conf, why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+
+        _cleanup_free_ uint8_t *value = NULL, *parent = NULL, *create = NULL;
+        size_t value_len, parent_len, create_len;
+        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, "/tenants/%s", name);
+        r = vs_tenant_config_encode(&c, &value, &value_len);
+        if (r >= 0)
+                r = tree_sm_encode_create("/tenants", NULL, 0, 0, &parent, &parent_len);
+        if (r >= 0)
+                r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
+        if (r < 0)
+                return r;
+
+        struct pending_create *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->call = sd_bus_message_ref(m);
+        strcpy(p->name, name);
+        r = vs_node_root_submit(mgr->node, parent, parent_len, parent_done, NULL);
+        if (r >= 0)
+                r = vs_node_root_submit(mgr->node, create, create_len, create_done, p);
+        if (r < 0) {
+                sd_bus_message_unref(p->call);
+                free(p);
+                return r;
+        }
+        return 1; /* answered by create_done */
+}
+
+static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(so)");
+        for (size_t i = 0; r >= 0 && i < vs_node_n_tenants(mgr->node); i++) {
+                const char *name = vs_tenant_config(vs_node_tenant_at(mgr->node, i))->name;
+                _cleanup_free_ char *path = NULL;
+                if (strcmp(name, VS_ROOT_TENANT_NAME) == 0)
+                        continue;
+                r = vs_bus_tenant_path(name, &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "(so)", name, path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        const char *name;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (strcmp(name, VS_ROOT_TENANT_NAME) == 0 || !vs_node_find_tenant(mgr->node, name))
+                return sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant",
+                                         "no tenant '%s' is hosted on this node", name);
+        _cleanup_free_ char *path = NULL;
+        r = vs_bus_tenant_path(name, &path);
+        return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("NodeName", "s", property_node_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("CreateTenant", SD_BUS_ARGS("s", name, "as", replicas), SD_BUS_RESULT("o", tenant),
+                                method_create_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTenants", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", tenants), method_list_tenants,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetTenant", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", tenant), method_get_tenant,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 
@@ -38,14 +191,15 @@ static int on_name_lost(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return sd_event_exit(e, EXIT_FAILURE);
 }
 
-int vs_bus_open(sd_event *e, const struct vs_conf *conf, sd_bus **ret) {
+int vs_bus_open(sd_event *e, struct vs_bus_manager *mgr, sd_bus **ret) {
         sd_bus *bus = NULL;
         int r = sd_bus_open_system_with_description(&bus, "viewstampd");
         if (r < 0)
                 return log_error_errno(NULL, r, "cannot connect to the system bus");
 
-        r = sd_bus_add_object_vtable(bus, NULL, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, manager_vtable,
-                                     (void *) conf);
+        r = sd_bus_add_object_vtable(bus, NULL, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, manager_vtable, mgr);
+        if (r >= 0)
+                r = vs_bus_tenant_register(bus, mgr->node);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "NameLost", on_name_lost, e);

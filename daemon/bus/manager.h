@@ -16,9 +16,25 @@
 
 #include "conf/conf.h"
 
+struct vs_node;
+
 #define VS_BUS_NAME "org.viewstamp1"
 #define VS_BUS_PATH "/org/viewstamp1"
 #define VS_BUS_MANAGER_INTERFACE "org.viewstamp1.Manager"
 
-/* Connects, publishes the Manager object for conf and requests the name. */
-int vs_bus_open(sd_event *e, const struct vs_conf *conf, sd_bus **ret);
+#define VS_BUS_ERROR_PREFIX "org.viewstamp1.Error."
+
+/* What the Manager object serves; must outlive the bus connection. */
+struct vs_bus_manager {
+        const struct vs_conf *conf;
+        struct vs_node *node;
+};
+
+/*
+ * Connects, publishes the Manager and tenant objects and requests the name.
+ *
+ * Methods that change the cluster (CreateTenant) are allowed to root only (the policy file lets
+ * everyone call; the check is here, where the caller's credentials are known for certain);
+ * properties and the other methods are open to every local user.
+ */
+int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);

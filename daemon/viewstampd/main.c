@@ -14,9 +14,11 @@
 #include <systemd/sd-event.h>
 
 #include "bus/manager.h"
+#include "bus/tenant.h"
 #include "conf/conf.h"
 #include "link/link.h"
 #include "log/log.h"
+#include "node/node.h"
 #include "util/cleanup.h"
 
 /* Options given on the command line win over the file, also across SIGHUP reloads. */
@@ -31,10 +33,11 @@ struct daemon {
         struct vs_conf_node self;
         sd_event *event;
         sd_bus *bus;
+        struct vs_bus_manager manager;
+        struct vs_node *node;
         struct vs_link_watch *links;
-        sd_event_source *tick;
+        sd_event_source *status_timer;
         bool peer_up, client_up;
-        uint64_t ticks;
 };
 
 static void help(void) {
@@ -75,8 +78,12 @@ static int load_conf(const char *path, const struct overrides *o, struct vs_conf
 }
 
 static void update_status(struct daemon *d) {
-        sd_notifyf(false, "STATUS=Node %s: 0 tenants; peer address %s, client address %s",
-                   d->conf.name, d->peer_up ? "up" : "DOWN", d->client_up ? "up" : "DOWN");
+        if (!d->node)
+                return;
+        size_t tenants = vs_node_n_tenants(d->node);
+        sd_notifyf(false, "STATUS=Node %s: %zu tenants (%zu primary here), %zu of %zu peers connected%s%s",
+                   d->conf.name, tenants ? tenants - 1 : 0, vs_node_n_primaries(d->node), vs_node_n_peers_up(d->node),
+                   d->conf.n_nodes - 1, d->peer_up ? "" : "; peer address DOWN", d->client_up ? "" : "; client address DOWN");
 }
 
 static void on_links_changed(struct vs_link_watch *w, void *userdata) {
@@ -89,15 +96,22 @@ static void on_links_changed(struct vs_link_watch *w, void *userdata) {
         if (client != d->client_up)
                 vs_log_full(client ? VS_LOG_NOTICE : VS_LOG_WARNING, NULL, 0, "client address %s is %s",
                             vs_address_to_string(&d->self.client, buf), client ? "back" : "gone");
+        bool back = (peer && !d->peer_up) || (client && !d->client_up);
         d->peer_up = peer;
         d->client_up = client;
+        if (back)
+                vs_node_rebind(d->node);
         update_status(d);
 }
 
-static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        update_status(userdata);
+        return sd_event_source_set_time_relative(s, 1000ULL * 1000ULL);
+}
+
+static void on_tenant_changed(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata) {
         struct daemon *d = userdata;
-        d->ticks++;
-        return sd_event_source_set_time_relative(s, d->conf.tick_ms * 1000ULL);
+        vs_bus_tenant_changed(d->bus, t, added);
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -148,9 +162,11 @@ static int check_addresses(struct daemon *d) {
 }
 
 static void daemon_done(struct daemon *d) {
-        sd_event_source_disable_unref(d->tick);
+        sd_event_source_disable_unref(d->status_timer);
         vs_link_watch_free(d->links);
         sd_bus_flush_close_unref(d->bus);
+        d->bus = NULL;
+        vs_node_free(d->node);
         sd_event_unref(d->event);
 }
 
@@ -233,12 +249,24 @@ int main(int argc, char *argv[]) {
         if (r >= 0)
                 r = vs_link_watch_new(d.event, on_links_changed, &d, &d.links);
         if (r >= 0)
-                r = sd_event_add_time_relative(d.event, &d.tick, CLOCK_MONOTONIC, d.conf.tick_ms * 1000ULL,
-                                               0, on_tick, &d);
+                r = sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 1000ULL * 1000ULL, 0,
+                                               on_status_timer, &d);
         if (r >= 0)
-                r = sd_event_source_set_enabled(d.tick, SD_EVENT_ON);
-        if (r >= 0)
-                r = vs_bus_open(d.event, &d.conf, &d.bus);
+                r = sd_event_source_set_enabled(d.status_timer, SD_EVENT_ON);
+        if (r >= 0) {
+                char err[512] = "";
+                static const struct vs_node_callbacks ncb = { on_tenant_changed };
+                r = vs_node_new(d.event, &d.conf, &ncb, &d, &d.node, err, sizeof err);
+                if (r < 0) {
+                        log_error_errno(NULL, r, "%s", err);
+                        daemon_done(&d);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (r >= 0) {
+                d.manager = (struct vs_bus_manager) { &d.conf, d.node };
+                r = vs_bus_open(d.event, &d.manager, &d.bus);
+        }
         if (r < 0) {
                 log_error_errno(NULL, r, "start-up failed");
                 daemon_done(&d);

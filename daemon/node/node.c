@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "log/log.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "net/peer.h"
+#include "node/node.h"
+#include "node/offload.h"
+#include "node/tenant.h"
+#include "node/tenant_config.h"
+#include "codec/vr_codec.h"
+#include "tree/tree.h"
+#include "tree/tree_sm.h"
+#include "util/checksum.h"
+#include "util/cleanup.h"
+#include "util/u64map.h"
+#include "vr/vr.h"
+
+/* Ticks an administrative request waits for an answer before it is sent again (to the next
+ * root replica, in case the one asked is down). */
+#define ADMIN_RETRY_TICKS 50
+/* A client connection must send its first frame within this time (half-open connections). */
+#define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
+
+struct client_conn {
+        struct vs_node *node;
+        struct vs_conn *conn;
+        uint64_t serial;
+};
+
+struct admin_op {
+        struct admin_op *next;
+        uint8_t *command;
+        size_t len;
+        vs_node_root_done_fn done;
+        void *userdata;
+};
+
+struct vs_node {
+        sd_event *event;
+        struct vs_conf conf;
+        uint32_t self;
+        uint64_t cluster_id;
+        int state_fd;
+        uint64_t rng;
+        struct vs_node_callbacks cb;
+        void *userdata;
+
+        struct vs_journal *journal;
+        sd_event_source *journal_src;
+        sd_event_source *commit_src;
+        struct vs_offloader *offloader;
+        struct vs_peer_set *peers;
+        struct vs_listener *listener;
+        struct u64map conns; /* serial -> struct client_conn */
+        uint64_t next_serial;
+        sd_event_source *tick;
+
+        struct vs_tenant **tenants;
+        size_t n_tenants;
+        struct u64map by_id; /* tenant id -> struct vs_tenant */
+        uint64_t root_applied_seen;
+
+        /* The node's own session with the root group. */
+        struct admin_op *admin_head, **admin_tail;
+        uint64_t admin_client;
+        uint64_t admin_request;   /* number of the request in flight (0: registering) */
+        bool admin_registered;
+        bool admin_in_flight;
+        uint32_t admin_target;    /* index into the root's replicas */
+        uint32_t admin_waited;
+        sd_event_source *admin_defer;
+        struct vs_tenant_config root;
+};
+
+uint64_t vs_node_random(struct vs_node *n) {
+        uint64_t z = (n->rng += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+const struct vs_conf *vs_node_conf(const struct vs_node *n) {
+        return &n->conf;
+}
+
+struct vs_journal *vs_node_journal(const struct vs_node *n) {
+        return n->journal;
+}
+
+struct vs_offloader *vs_node_offloader(const struct vs_node *n) {
+        return n->offloader;
+}
+
+int vs_node_state_fd(const struct vs_node *n) {
+        return n->state_fd;
+}
+
+uint64_t vs_node_cluster_id(const struct vs_node *n) {
+        return n->cluster_id;
+}
+
+size_t vs_node_n_tenants(const struct vs_node *n) {
+        return n->n_tenants;
+}
+
+struct vs_tenant *vs_node_tenant_at(const struct vs_node *n, size_t i) {
+        return i < n->n_tenants ? n->tenants[i] : NULL;
+}
+
+struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name) {
+        for (size_t i = 0; i < n->n_tenants; i++)
+                if (strcmp(vs_tenant_config(n->tenants[i])->name, name) == 0)
+                        return n->tenants[i];
+        return NULL;
+}
+
+size_t vs_node_n_peers_up(const struct vs_node *n) {
+        return vs_peer_set_n_up(n->peers);
+}
+
+size_t vs_node_n_primaries(const struct vs_node *n) {
+        size_t k = 0;
+        for (size_t i = 0; i < n->n_tenants; i++)
+                k += vr_replica_is_primary(vs_tenant_replica(n->tenants[i]));
+        return k;
+}
+
+void vs_node_tenant_changed(struct vs_node *n, struct vs_tenant *t) {
+        if (n->cb.tenant_changed)
+                n->cb.tenant_changed(n, t, false, n->userdata);
+}
+
+/* The static cluster's identity: the same on every node whatever order its file lists nodes in. */
+static uint64_t cluster_id_of(const struct vs_conf *conf) {
+        const char *names[VS_CONF_NODES_MAX];
+        for (size_t i = 0; i < conf->n_nodes; i++)
+                names[i] = conf->nodes[i].name;
+        for (size_t i = 1; i < conf->n_nodes; i++)
+                for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+                        const char *x = names[j];
+                        names[j] = names[j - 1];
+                        names[j - 1] = x;
+                }
+        struct vs_checksum_state s;
+        vs_checksum_init(&s);
+        for (size_t i = 0; i < conf->n_nodes; i++)
+                vs_checksum_update(&s, names[i], strlen(names[i]) + 1);
+        return vs_checksum_final(&s);
+}
+
+/* --- sending ------------------------------------------------------------------------------- */
+
+void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m) {
+        Viewstamp__VrMessage pb;
+        if (vs_vr_msg_to_pb(m, &pb) < 0)
+                return; /* out of memory: the protocol retransmits */
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.tenant = (char *) tenant;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_VR;
+        env.vr = &pb;
+        int r = vs_peer_set_send(n->peers, node, &env);
+        if (r < 0 && r != -ENOTCONN) {
+                struct vs_log_ctx c = { .tenant = tenant, .peer = node };
+                log_debug(&c, "dropped a %s: %s", vr_msg_type_name(m->type), strerror(-r));
+        }
+        vs_vr_pb_view_done(&pb);
+}
+
+static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply);
+
+void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.tenant = (char *) tenant;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
+        env.client_reply = (Viewstamp__ClientReply *) reply;
+
+        if (route & VS_ROUTE_PEER) {
+                uint64_t idx = route & ~VS_ROUTE_PEER;
+                if (idx == n->self)
+                        admin_reply(n, reply);
+                else if (idx < n->conf.n_nodes)
+                        (void) vs_peer_set_send(n->peers, n->conf.nodes[idx].name, &env);
+                return;
+        }
+        struct client_conn *cc = u64map_get(&n->conns, route);
+        if (cc && vs_conn_send(cc->conn, &env) == -ENOBUFS) {
+                struct vs_log_ctx c = { .tenant = tenant, .peer = vs_conn_remote_string(cc->conn) };
+                log_warning(&c, "client does not read its replies; closing its connection");
+                vs_conn_free(cc->conn);
+                u64map_remove(&n->conns, route);
+                free(cc);
+        }
+}
+
+/* --- tenants ------------------------------------------------------------------------------- */
+
+static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec) {
+        if (u64map_get(&n->by_id, config->id))
+                return 0;
+        struct vs_tenant **a = reallocarray(n->tenants, n->n_tenants + 1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        n->tenants = a;
+        struct vs_tenant *t;
+        int r = vs_tenant_new(n, config, rec, &t);
+        if (r < 0)
+                return r;
+        r = u64map_put(&n->by_id, config->id, t);
+        if (r < 0) {
+                vs_tenant_free(t);
+                return r;
+        }
+        n->tenants[n->n_tenants++] = t;
+        if (n->cb.tenant_changed)
+                n->cb.tenant_changed(n, t, true, n->userdata);
+        return 0;
+}
+
+static int recover_one(void *ctx, const struct vs_tenant_config *c) {
+        struct vs_node *n = ctx;
+        if (vs_tenant_config_index(c, n->conf.name) < 0)
+                return 0; /* no longer ours (moved away): nothing to host */
+        const struct vs_scan *scan = vs_journal_recovery(n->journal);
+        return add_tenant(n, c, vs_scan_find(scan, c->id));
+}
+
+struct discover_ctx {
+        struct vs_node *node;
+        struct tree *root;
+        int error;
+};
+
+static int discover_one(void *userdata, const char *name, const struct tree_stat *st) {
+        struct discover_ctx *d = userdata;
+        struct vs_node *n = d->node;
+        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, "/tenants/%s", name);
+        const void *value;
+        struct tree_stat vst;
+        struct vs_tenant_config c;
+        if (tree_get(d->root, path, &value, &vst) != 0 || vs_tenant_config_decode(value, vst.value_len, &c) < 0)
+                return 0;
+        c.id = vst.created_op + 1;
+        if (vs_tenant_config_index(&c, n->conf.name) < 0 || u64map_get(&n->by_id, c.id))
+                return 0;
+        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
+        struct vs_log_ctx lc = { .tenant = c.name };
+        int r = vs_tenant_config_save(n->state_fd, &c);
+        if (r >= 0)
+                r = add_tenant(n, &c, NULL);
+        if (r < 0) {
+                log_error_errno(&lc, r, "cannot start the replica this node is named for");
+                d->error = r;
+        }
+        return 0;
+}
+
+/* Starts replicas for tenants the root group's applied state names this node for. */
+static void discover(struct vs_node *n) {
+        struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
+        if (!root)
+                return;
+        uint64_t applied = vr_replica_applied(vs_tenant_replica(root));
+        if (applied == n->root_applied_seen)
+                return;
+        struct discover_ctx d = { n, vs_tenant_tree(root), 0 };
+        tree_list(d.root, "/tenants", discover_one, &d);
+        if (d.error == 0)
+                n->root_applied_seen = applied;
+}
+
+/* --- the node's own root session ----------------------------------------------------------- */
+
+static void admin_send(struct vs_node *n) {
+        struct admin_op *op = n->admin_head;
+        if (!op)
+                return;
+        Viewstamp__ClientRequest req = VIEWSTAMP__CLIENT_REQUEST__INIT;
+        req.client_id = n->admin_client;
+        req.request = n->admin_registered ? n->admin_request : 0;
+        if (n->admin_registered)
+                req.command = (ProtobufCBinaryData) { .len = op->len, .data = op->command };
+        n->admin_in_flight = true;
+        n->admin_waited = 0;
+
+        const char *target = n->root.replicas[n->admin_target % n->root.n_replicas];
+        if (strcmp(target, n->conf.name) == 0) {
+                struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
+                if (root)
+                        vs_tenant_client_request(root, VS_ROUTE_PEER | n->self, &req);
+                return;
+        }
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.tenant = (char *) VS_ROOT_TENANT_NAME;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST;
+        env.client_request = &req;
+        (void) vs_peer_set_send(n->peers, target, &env);
+}
+
+/* Sending happens from a defer source, never from inside a reply or a replica's drive: the root
+ * replica may be this node's own, and its answer must not re-enter it. */
+static int on_admin_defer(sd_event_source *s, void *userdata) {
+        admin_send(userdata);
+        return 0;
+}
+
+static void admin_kick(struct vs_node *n) {
+        if (n->admin_defer)
+                sd_event_source_set_enabled(n->admin_defer, SD_EVENT_ONESHOT);
+}
+
+static void admin_complete(struct vs_node *n, int error, const Viewstamp__TreeResponse *resp) {
+        struct admin_op *op = n->admin_head;
+        n->admin_head = op->next;
+        if (!n->admin_head)
+                n->admin_tail = &n->admin_head;
+        n->admin_request++;
+        n->admin_in_flight = false;
+        op->done(op->userdata, error, resp);
+        free(op->command);
+        free(op);
+        admin_kick(n);
+}
+
+static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply) {
+        uint64_t expect = n->admin_registered ? n->admin_request : 0;
+        if (!n->admin_in_flight || reply->client_id != n->admin_client || reply->request != expect)
+                return; /* a duplicate or a late answer to a retry */
+
+        switch (reply->status) {
+        case VIEWSTAMP__CLIENT_STATUS__CLIENT_OK: {
+                if (!n->admin_registered) {
+                        n->admin_registered = true;
+                        n->admin_request = 1;
+                        admin_kick(n);
+                        return;
+                }
+                _cleanup_tree_response_ Viewstamp__TreeResponse *resp = NULL;
+                if (tree_sm_decode_reply(reply->reply.data, reply->reply.len, &resp) < 0)
+                        return; /* garbage from a peer: the retry asks again */
+                admin_complete(n, 0, resp);
+                return;
+        }
+        case VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT:
+                for (uint32_t i = 0; i < n->root.n_replicas; i++) {
+                        const struct vs_conf_node *cn = vs_conf_find_node(&n->conf, n->root.replicas[i]);
+                        char a[VS_ADDRESS_STRING_MAX];
+                        if (cn && strcmp(vs_address_to_string(&cn->client, a), reply->primary) == 0)
+                                n->admin_target = i;
+                }
+                admin_kick(n);
+                return;
+        case VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED:
+                /* Nothing ran: start a new session and send the same operation again. */
+                n->admin_client = vs_node_random(n);
+                n->admin_registered = false;
+                admin_kick(n);
+                return;
+        default:
+                return; /* unavailable or busy: the tick retries */
+        }
+}
+
+static void admin_tick(struct vs_node *n) {
+        if (!n->admin_in_flight || ++n->admin_waited < ADMIN_RETRY_TICKS)
+                return;
+        n->admin_target++;
+        admin_kick(n);
+}
+
+int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
+                        void *userdata) {
+        struct admin_op *op = calloc(1, sizeof *op);
+        if (!op)
+                return -ENOMEM;
+        op->command = malloc(len ? len : 1);
+        if (!op->command) {
+                free(op);
+                return -ENOMEM;
+        }
+        memcpy(op->command, command, len);
+        op->len = len;
+        op->done = done;
+        op->userdata = userdata;
+        *n->admin_tail = op;
+        n->admin_tail = &op->next;
+        if (!n->admin_in_flight)
+                admin_kick(n);
+        return 0;
+}
+
+/* --- events -------------------------------------------------------------------------------- */
+
+static int node_index(const struct vs_node *n, const char *name) {
+        for (size_t i = 0; i < n->conf.n_nodes; i++)
+                if (strcmp(n->conf.nodes[i].name, name) == 0)
+                        return (int) i;
+        return -1;
+}
+
+static void on_peer_envelope(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env, void *userdata) {
+        struct vs_node *n = userdata;
+        const char *tenant = env->header ? env->header->tenant : "";
+        switch (env->body_case) {
+        case VIEWSTAMP__ENVELOPE__BODY_VR: {
+                struct vs_tenant *t = vs_node_find_tenant(n, tenant);
+                if (t)
+                        vs_tenant_receive(t, node, env->vr);
+                return;
+        }
+        case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST: {
+                /* A node's own root session, forwarded over its link. */
+                struct vs_tenant *t = vs_node_find_tenant(n, tenant);
+                int idx = node_index(n, node);
+                if (t && idx >= 0 && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
+                        vs_tenant_client_request(t, VS_ROUTE_PEER | (uint64_t) idx, env->client_request);
+                return;
+        }
+        case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
+                if (strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
+                        admin_reply(n, env->client_reply);
+                return;
+        default:
+                return;
+        }
+}
+
+static void on_peer_state(struct vs_peer_set *s, const char *node, bool up, void *userdata) {
+        struct vs_node *n = userdata;
+        if (up)
+                admin_kick(n); /* an administrative request may have been waiting for this link */
+}
+
+static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
+                         const char *message) {
+        Viewstamp__ClientReply reply = VIEWSTAMP__CLIENT_REPLY__INIT;
+        reply.client_id = env->client_request->client_id;
+        reply.request = env->client_request->request;
+        reply.status = status;
+        reply.message = (char *) message;
+        Viewstamp__Envelope out = VIEWSTAMP__ENVELOPE__INIT;
+        out.header = env->header;
+        out.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
+        out.client_reply = &reply;
+        (void) vs_conn_send(c, &out);
+}
+
+static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
+        struct client_conn *cc = userdata;
+        if (env->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
+                return -EBADMSG; /* only requests belong on the client port */
+        struct vs_tenant *t = vs_node_find_tenant(cc->node, env->header->tenant);
+        if (!t || strcmp(env->header->tenant, VS_ROOT_TENANT_NAME) == 0) {
+                reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
+                return 0;
+        }
+        vs_tenant_client_request(t, cc->serial, env->client_request);
+        return 0;
+}
+
+static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
+        struct client_conn *cc = userdata;
+        u64map_remove(&cc->node->conns, cc->serial);
+        vs_conn_free(cc->conn);
+        free(cc);
+}
+
+static int on_client_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
+        struct vs_node *n = userdata;
+        struct client_conn *cc = calloc(1, sizeof *cc);
+        if (!cc) {
+                close(fd);
+                return -ENOMEM;
+        }
+        static const struct vs_conn_callbacks cb = { on_client_envelope, on_client_close };
+        struct vs_conn_options o = { .max_frame = n->conf.max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
+        cc->node = n;
+        cc->serial = ++n->next_serial;
+        int r = vs_conn_new(n->event, fd, &o, &cb, cc, &cc->conn);
+        if (r >= 0)
+                r = u64map_put(&n->conns, cc->serial, cc);
+        if (r < 0) {
+                vs_conn_free(cc->conn);
+                free(cc);
+                return r;
+        }
+        vs_conn_set_label(cc->conn, "client");
+        return 0;
+}
+
+static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
+        struct vs_node *n = ctx;
+        struct vs_tenant *t = u64map_get(&n->by_id, tenant);
+        if (t)
+                vs_tenant_persisted(t, seq, error);
+}
+
+static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct vs_node *n = userdata;
+        vs_journal_dispatch(n->journal, on_durable, n);
+        return 0;
+}
+
+/* After every loop iteration: everything appended meanwhile goes to disk as one batch. */
+static int on_post(sd_event_source *s, void *userdata) {
+        struct vs_node *n = userdata;
+        vs_journal_commit(n->journal);
+        return 0;
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct vs_node *n = userdata;
+        for (size_t i = 0; i < n->n_tenants; i++)
+                vs_tenant_tick(n->tenants[i]);
+        admin_tick(n);
+        discover(n);
+        return sd_event_source_set_time_relative(s, n->conf.tick_ms * 1000ULL);
+}
+
+/* --- life cycle ---------------------------------------------------------------------------- */
+
+void vs_node_rebind(struct vs_node *n) {
+        int r = vs_peer_set_listen(n->peers);
+        if (r < 0)
+                log_warning_errno(NULL, r, "cannot listen for peers again");
+        if (!n->listener) {
+                const struct vs_conf_node *self = &n->conf.nodes[n->self];
+                r = vs_listener_new(n->event, &self->client, n->conf.max_connections, on_client_accept, n, &n->listener);
+                if (r < 0)
+                        log_warning_errno(NULL, r, "cannot listen for clients again");
+        }
+}
+
+void vs_node_free(struct vs_node *n) {
+        if (!n)
+                return;
+        vs_offloader_free(n->offloader); /* joins checkpoint writers before their tenants go */
+        sd_event_source_disable_unref(n->tick);
+        n->admin_defer = sd_event_source_disable_unref(n->admin_defer);
+        sd_event_source_disable_unref(n->commit_src);
+        sd_event_source_disable_unref(n->journal_src);
+        while (n->admin_head)
+                admin_complete(n, -ESHUTDOWN, NULL);
+        vs_listener_free(n->listener);
+        size_t i = 0;
+        uint64_t key;
+        void *v;
+        while (u64map_next(&n->conns, &i, &key, &v)) {
+                struct client_conn *cc = v;
+                vs_conn_free(cc->conn);
+                free(cc);
+        }
+        u64map_done(&n->conns);
+        vs_peer_set_free(n->peers);
+        for (size_t k = 0; k < n->n_tenants; k++)
+                vs_tenant_free(n->tenants[k]);
+        free(n->tenants);
+        u64map_done(&n->by_id);
+        if (n->journal)
+                vs_journal_close(n->journal);
+        if (n->state_fd >= 0)
+                close(n->state_fd);
+        free(n);
+}
+
+int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
+                struct vs_node **ret, char *err, size_t errlen) {
+        struct vs_node *n = calloc(1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        n->event = e;
+        n->conf = *conf;
+        n->self = (uint32_t) node_index(n, conf->name);
+        n->cluster_id = cluster_id_of(conf);
+        n->state_fd = -1;
+        n->admin_tail = &n->admin_head;
+        if (cb)
+                n->cb = *cb;
+        n->userdata = userdata;
+        if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
+                n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
+        n->admin_client = vs_node_random(n);
+        vs_tenant_config_root(conf, &n->root);
+        n->admin_target = n->self % n->root.n_replicas;
+
+        int r = 0;
+        n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (n->state_fd < 0) {
+                r = -errno;
+                snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
+                goto fail;
+        }
+        struct vs_journal_options jo = {
+                .dir = conf->state_dir,
+                .cluster_id = n->cluster_id,
+                .node_id = vs_checksum(conf->name, strlen(conf->name)),
+        };
+        r = vs_journal_open(&jo, &n->journal, err, errlen);
+        if (r < 0)
+                goto fail;
+        r = vs_offloader_new(e, &n->offloader);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->admin_defer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_io(e, &n->journal_src, vs_journal_fd(n->journal), EPOLLIN, on_journal, n);
+        if (r >= 0)
+                r = sd_event_add_post(e, &n->commit_src, on_post, n);
+        if (r < 0) {
+                snprintf(err, errlen, "event loop: %s", strerror(-r));
+                goto fail;
+        }
+        /* sd-event disables a post source after it ran once; keep it armed for every iteration. */
+        sd_event_source_set_enabled(n->commit_src, SD_EVENT_ON);
+
+        struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
+        static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
+        r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+        if (r < 0) {
+                snprintf(err, errlen, "peer links: %s", strerror(-r));
+                goto fail;
+        }
+
+        /* Hosted tenants come back before anything is accepted: the root first, then the rest. */
+        if (vs_tenant_config_index(&n->root, conf->name) >= 0) {
+                r = vs_tenant_config_save(n->state_fd, &n->root);
+                if (r < 0) {
+                        snprintf(err, errlen, "cannot save the root tenant's configuration: %s", strerror(-r));
+                        goto fail;
+                }
+        }
+        r = vs_tenant_config_load_all(n->state_fd, recover_one, n, err, errlen);
+        if (r < 0)
+                goto fail;
+        vs_journal_recovery_done(n->journal);
+
+        const struct vs_conf_node *self = &conf->nodes[n->self];
+        char a[VS_ADDRESS_STRING_MAX];
+        r = vs_peer_set_listen(n->peers);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
+                goto fail;
+        }
+        r = vs_listener_new(e, &self->client, conf->max_connections, on_client_accept, n, &n->listener);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
+                         strerror(-r));
+                goto fail;
+        }
+        r = sd_event_add_time_relative(e, &n->tick, CLOCK_MONOTONIC, conf->tick_ms * 1000ULL, 0, on_tick, n);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->tick, SD_EVENT_ON);
+        if (r < 0) {
+                snprintf(err, errlen, "tick timer: %s", strerror(-r));
+                goto fail;
+        }
+        *ret = n;
+        return 0;
+fail:
+        vs_node_free(n);
+        return r;
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/vr_codec.h"
+#include "journal/checkpoint.h"
+#include "journal/journal.h"
+#include "log/log.h"
+#include "node/node.h"
+#include "node/offload.h"
+#include "node/tenant.h"
+#include "tree/tree.h"
+#include "tree/tree_sm.h"
+#include "util/cleanup.h"
+#include "util/u64map.h"
+
+struct checkpoint_job {
+        struct vs_tenant *tenant;
+        int dir_fd;
+        struct vs_checkpoint_id id;
+        uint8_t *buf;
+        size_t len;
+};
+
+struct vs_tenant {
+        struct vs_node *node;
+        struct vs_tenant_config config;
+        uint32_t self;
+        struct tree *tree;
+        struct vr_replica *vr;
+        struct u64map routes; /* client id -> route + 1 (never NULL) */
+        bool failed;
+
+        /* Checkpoint in flight: records produced meanwhile wait here. */
+        struct checkpoint_job *job;
+        struct vr_record *held;
+        size_t n_held;
+        uint64_t last_checkpoint;
+};
+
+static struct vs_log_ctx log_ctx(const struct vs_tenant *t) {
+        struct vs_log_ctx c = { .tenant = t->config.name };
+        if (t->vr) {
+                c.view = vr_replica_view(t->vr);
+                c.has_view = true;
+                c.op = vr_replica_op(t->vr);
+                c.has_op = true;
+        }
+        return c;
+}
+
+static void fail(struct vs_tenant *t, int error, const char *what) {
+        if (t->failed)
+                return;
+        t->failed = true;
+        struct vs_log_ctx c = log_ctx(t);
+        log_error_errno(&c, error, "replica stopped: %s; restart viewstampd to recover from its journal", what);
+        vs_node_tenant_changed(t->node, t);
+}
+
+static void release_records(struct vs_tenant *t, struct vr_record *recs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (recs[i].kind == VR_RECORD_ENTRY)
+                        vr_entry_done(&recs[i].entry);
+}
+
+static int persist(struct vs_tenant *t, const struct vr_record *recs, size_t n) {
+        struct vs_journal *j = vs_node_journal(t->node);
+        for (size_t i = 0; i < n; i++) {
+                int r = vs_journal_append(j, t->config.id, &recs[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Holds records while a checkpoint is being written (see the header). */
+static int hold(struct vs_tenant *t, struct vr_record *recs, size_t n) {
+        struct vr_record *h = reallocarray(t->held, t->n_held + n, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        t->held = h;
+        memcpy(t->held + t->n_held, recs, n * sizeof *recs);
+        t->n_held += n;
+        return 0;
+}
+
+static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
+        void *v = u64map_get(&t->routes, out->client_id);
+        if (!v)
+                return; /* no connection known: the client retries */
+        uint64_t route = (uint64_t) (uintptr_t) v - 1;
+
+        const struct vr_msg *m = &out->msg;
+        Viewstamp__ClientReply reply = VIEWSTAMP__CLIENT_REPLY__INIT;
+        reply.client_id = m->client_id;
+        reply.request = m->request;
+        /* reply.primary points here until the reply is sent, after the switch. */
+        char primary[VS_ADDRESS_STRING_MAX] = ""; // cppcheck-suppress variableScope
+        switch (m->reply_status) {
+        case VR_REPLY_OK:
+                reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_OK;
+                reply.reply = (ProtobufCBinaryData) { .len = m->len, .data = m->data };
+                break;
+        case VR_REPLY_NOT_PRIMARY: {
+                uint32_t p = (uint32_t) (m->view % t->config.n_replicas);
+                const struct vs_conf_node *n = vs_conf_find_node(vs_node_conf(t->node), t->config.replicas[p]);
+                if (p == t->self || !n) {
+                        reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE;
+                        reply.message = (char *) "no primary at the moment (view change)";
+                } else {
+                        reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT;
+                        reply.primary = (char *) vs_address_to_string(&n->client, primary);
+                        reply.message = (char *) "not the primary";
+                }
+                break;
+        }
+        case VR_REPLY_SESSION_EXPIRED:
+        default:
+                reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED;
+                reply.message = (char *) "unknown or expired client session: register a new client id";
+                break;
+        }
+        vs_node_send_client(t->node, route, t->config.name, &reply);
+}
+
+static int checkpoint_write(void *ctx);
+static void checkpoint_done(void *ctx, int result);
+
+static int start_checkpoint(struct vs_tenant *t, uint64_t op) {
+        _cleanup_free_ struct checkpoint_job *job = calloc(1, sizeof *job);
+        if (!job)
+                return -ENOMEM;
+        int r = vr_checkpoint_take_buffer(t->vr, &job->buf, &job->len);
+        if (r < 0)
+                return r;
+        job->tenant = t;
+        job->dir_fd = vs_node_state_fd(t->node);
+        job->id = (struct vs_checkpoint_id) { .cluster_id = vs_node_cluster_id(t->node), .tenant = t->config.id, .op = op };
+        r = vs_offload(vs_node_offloader(t->node), checkpoint_write, checkpoint_done, job);
+        if (r < 0) {
+                free(job->buf);
+                return r;
+        }
+        t->job = TAKE_PTR(job);
+        return 0;
+}
+
+/* Drains the replica's outputs until it has nothing more to say. */
+static void drive(struct vs_tenant *t) {
+        while (!t->failed) {
+                struct vr_ready rd;
+                int r = vr_ready_take(t->vr, &rd);
+                if (r < 0)
+                        return fail(t, r, "cannot take the replica's outputs");
+
+                if (rd.n_records > 0) {
+                        if (t->job) {
+                                r = hold(t, rd.records, rd.n_records);
+                                if (r >= 0) /* the held array owns the entries now */
+                                        rd.n_records = 0;
+                        } else
+                                r = persist(t, rd.records, rd.n_records);
+                }
+                for (size_t i = 0; r >= 0 && i < rd.n_msgs; i++) {
+                        const struct vr_output *out = &rd.msgs[i];
+                        if (out->to_client)
+                                reply_to_client(t, out);
+                        else if (out->replica < t->config.n_replicas)
+                                vs_node_send_replica(t->node, t->config.replicas[out->replica], t->config.name, &out->msg);
+                }
+                bool again = false;
+                if (r >= 0 && rd.checkpoint_op > 0) {
+                        r = start_checkpoint(t, rd.checkpoint_op);
+                        again = true;
+                }
+                if (rd.status_changed) {
+                        struct vs_log_ctx c = log_ctx(t);
+                        log_info(&c, "status %s, primary %s", rd.status == VR_STATUS_NORMAL ? "normal" :
+                                 rd.status == VR_STATUS_VIEW_CHANGE ? "view-change" : "recovering",
+                                 t->config.replicas[rd.primary % t->config.n_replicas]);
+                        vs_node_tenant_changed(t->node, t);
+                }
+                size_t n_out = rd.n_records + rd.n_msgs;
+                vr_ready_done(&rd);
+                if (r < 0)
+                        return fail(t, r, r == -ENOSPC || r == -ENOBUFS ? "journal out of space" : "cannot persist or send");
+                if (!again && n_out == 0)
+                        return;
+        }
+}
+
+static int checkpoint_source(void *sm, vr_sm_write_fn write, void *ctx) {
+        const struct checkpoint_job *job = sm;
+        return write(ctx, job->buf, job->len);
+}
+
+static int checkpoint_write(void *ctx) {
+        struct checkpoint_job *job = ctx;
+        return vs_checkpoint_write(job->dir_fd, &job->id, checkpoint_source, job);
+}
+
+static void checkpoint_done(void *ctx, int result) {
+        struct checkpoint_job *job = ctx;
+        struct vs_tenant *t = job->tenant;
+        uint64_t op = job->id.op;
+        free(job->buf);
+        free(job);
+        t->job = NULL;
+        if (t->failed)
+                return;
+        if (result < 0)
+                return fail(t, result, "cannot write a checkpoint");
+
+        struct vr_record *held = TAKE_PTR(t->held);
+        size_t n_held = t->n_held;
+        t->n_held = 0;
+        int r = persist(t, held, n_held);
+        release_records(t, held, n_held);
+        free(held);
+        if (r < 0)
+                return fail(t, r, "cannot persist");
+
+        /* Files below the previous checkpoint are no longer named by any durable metadata. */
+        if (t->last_checkpoint > 0)
+                (void) vs_checkpoint_prune(vs_node_state_fd(t->node), t->config.id, t->last_checkpoint);
+        t->last_checkpoint = op;
+        r = vr_checkpoint_durable(t->vr, op);
+        if (r < 0)
+                return fail(t, r, "checkpoint");
+        drive(t);
+}
+
+static struct vr_config replica_config(const struct vs_tenant *t) {
+        const struct vs_conf *conf = vs_node_conf(t->node);
+        struct vr_config c;
+        vr_config_default(&c, t->config.n_replicas, t->self);
+        c.epoch = t->config.epoch;
+        c.heartbeat_ticks = conf->heartbeat_ticks;
+        c.view_change_ticks = conf->view_change_ticks;
+        c.jitter_ticks = conf->view_change_ticks / 2;
+        c.lease_ticks = conf->lease_ticks;
+        c.drift_ppm = conf->clock_drift_ppm;
+        c.reads_through_log = conf->reads == VS_READS_LOG;
+        c.checkpoint_interval = conf->checkpoint_interval;
+        c.max_batch = conf->batch_max;
+        c.client_table_size = conf->max_clients_per_tenant;
+        c.seed = vs_node_random(t->node);
+        return c;
+}
+
+int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
+                  struct vs_tenant **ret) {
+        const struct vs_conf *conf = vs_node_conf(node);
+        int idx = vs_tenant_config_index(config, conf->name);
+        if (idx < 0)
+                return -ENOENT;
+
+        _cleanup_free_ struct vs_tenant *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->node = node;
+        t->config = *config;
+        t->self = (uint32_t) idx;
+
+        struct tree_options topts = { .limits = TREE_LIMITS_DEFAULT, .hash_seed = vs_node_random(node) };
+        topts.limits.max_value = conf->max_value_bytes;
+        topts.limits.max_path = conf->max_path_bytes;
+        int r = tree_new(&topts, &t->tree);
+        if (r < 0)
+                return r;
+
+        struct vr_config c = replica_config(t);
+        struct vs_log_ctx lc = { .tenant = config->name };
+        if (!rec) {
+                r = vr_replica_new(&c, &tree_sm_ops, t->tree, &t->vr);
+        } else {
+                struct vs_checkpoint_reader *reader = NULL;
+                struct vr_durable d = {
+                        .next_seq = rec->max_seq + 1,
+                        .damaged = rec->missing_from != 0,
+                        .have_meta = rec->has_meta,
+                        .meta = rec->meta,
+                };
+                uint64_t ckpt = rec->has_meta ? rec->meta.checkpoint_op : 0;
+                if (ckpt > 0) {
+                        struct vs_checkpoint_id id = { vs_node_cluster_id(node), config->id, ckpt };
+                        r = vs_checkpoint_open(vs_node_state_fd(node), &id, &reader);
+                        if (r < 0) {
+                                /* Without its base the log is useless: repair from peers. */
+                                log_warning_errno(&lc, r, "checkpoint at op %" PRIu64 " unusable; recovering from peers", ckpt);
+                                d.damaged = true;
+                                d.meta.checkpoint_op = 0;
+                        } else {
+                                d.checkpoint_op = ckpt;
+                                d.checkpoint_read = vs_checkpoint_read;
+                                d.checkpoint_ctx = reader;
+                                t->last_checkpoint = ckpt;
+                        }
+                }
+                struct vr_record *recs = NULL;
+                size_t n = 0;
+                r = d.damaged ? 0 : vs_scan_tenant_replay(rec, &recs, &n);
+                if (r >= 0) {
+                        d.records = recs;
+                        d.n_records = n;
+                        if (rec->missing_from)
+                                log_warning(&lc, "journal lost records from op %" PRIu64 " on; recovering from peers",
+                                            rec->missing_from);
+                        r = vr_replica_restart(&c, &tree_sm_ops, t->tree, &d, vs_node_random(node), &t->vr);
+                }
+                free(recs);
+                if (reader)
+                        vs_checkpoint_close(reader);
+        }
+        if (r < 0) {
+                tree_free(t->tree);
+                return log_error_errno(&lc, r, "cannot start the replica");
+        }
+        struct vs_log_ctx c2 = log_ctx(t);
+        log_info(&c2, "replica %u of %u %s", t->self, config->n_replicas, rec ? "restarted from its journal" : "created");
+        drive(t);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+void vs_tenant_free(struct vs_tenant *t) {
+        if (!t)
+                return;
+        release_records(t, t->held, t->n_held);
+        free(t->held);
+        u64map_done(&t->routes);
+        vr_replica_free(t->vr);
+        tree_free(t->tree);
+        free(t);
+}
+
+const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t) {
+        return &t->config;
+}
+
+struct vr_replica *vs_tenant_replica(const struct vs_tenant *t) {
+        return t->vr;
+}
+
+struct tree *vs_tenant_tree(const struct vs_tenant *t) {
+        return t->tree;
+}
+
+bool vs_tenant_failed(const struct vs_tenant *t) {
+        return t->failed;
+}
+
+void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb) {
+        if (t->failed)
+                return;
+        int from = vs_tenant_config_index(&t->config, from_node);
+        struct vs_log_ctx c = log_ctx(t);
+        if (from < 0 || (uint32_t) from == t->self) {
+                log_debug(&c, "dropped a replica message from %s, which holds no other replica of this tenant", from_node);
+                return;
+        }
+        struct vr_msg m;
+        int r = vs_vr_msg_from_pb(pb, &m);
+        if (r < 0 || m.type == VR_MSG_REQUEST || m.type == VR_MSG_REPLY) {
+                log_debug(&c, "dropped a malformed replica message from %s", from_node);
+                if (r >= 0)
+                        vs_vr_msg_view_done(&m);
+                return;
+        }
+        m.from = (uint32_t) from;
+        r = vr_receive(t->vr, &m);
+        vs_vr_msg_view_done(&m);
+        if (r == -EINVAL) {
+                log_debug(&c, "replica refused a message from %s", from_node);
+                return;
+        }
+        if (r < 0)
+                return fail(t, r, "cannot handle a message");
+        drive(t);
+}
+
+void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req) {
+        if (t->failed)
+                return;
+        int r = u64map_put(&t->routes, req->client_id, (void *) (uintptr_t) (route + 1));
+        if (r < 0)
+                return fail(t, r, "out of memory");
+
+        /* Registering is the core's register command with request number 0 (client.proto). */
+        struct vr_msg m = {
+                .type = VR_MSG_REQUEST,
+                .client_id = req->client_id,
+                .request = req->request,
+                .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
+                .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
+        };
+        r = vr_receive(t->vr, &m);
+        if (r < 0 && r != -EINVAL)
+                return fail(t, r, "cannot handle a client request");
+        drive(t);
+}
+
+void vs_tenant_tick(struct vs_tenant *t) {
+        if (t->failed)
+                return;
+        int r = vr_tick(t->vr);
+        if (r < 0)
+                return fail(t, r, "tick");
+        drive(t);
+}
+
+void vs_tenant_persisted(struct vs_tenant *t, uint64_t seq, int error) {
+        if (t->failed)
+                return;
+        if (error == -ENOSPC) {
+                struct vs_log_ctx c = log_ctx(t);
+                log_warning(&c, "journal out of space: not acknowledging until space returns");
+                return;
+        }
+        if (error < 0)
+                return fail(t, error, "the journal failed");
+        int r = vr_persisted(t->vr, seq);
+        if (r < 0)
+                return fail(t, r, "persisted");
+        drive(t);
+}

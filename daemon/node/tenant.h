@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One replica of one tenant hosted by this node: the VR core (vr/vr.h) driven over the node's
+ * journal, peer links and client connections, with the tree (tree/tree_sm.h) as its state
+ * machine.
+ *
+ * Driving rules (vr/vr.h's contract, kept here):
+ *  - After every input the replica's outputs are drained: records go to the node's journal (one
+ *    group commit per loop iteration, node.c), messages to peers or clients at once (the core
+ *    holds back whatever depends on records not yet durable).
+ *  - A checkpoint is taken into memory when the core asks and written by a job off the loop; until
+ *    that file is durable the tenant's later records are held back, so storage never has a log
+ *    without its base. Only then is the core told the checkpoint is durable; older checkpoint
+ *    files are pruned at the next checkpoint.
+ *  - Replica messages carry the sender's replica index; it is taken from the tenant configuration
+ *    and the node the message came from, never from the message, so one node cannot speak for
+ *    another's replica.
+ *  - A fatal error (the journal failed, a checkpoint could not be written, out of memory) stops
+ *    the replica: it takes no more input and says so in its status; the daemon must restart.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "journal/format.h"
+#include "node/tenant_config.h"
+#include "vr/vr.h"
+#include "wire/client.pb-c.h"
+#include "wire/vr.pb-c.h"
+
+struct vs_node;
+struct vs_tenant;
+
+/* Client routes: where a client's replies go. A connection serial (from 1 up), or a peer node
+ * (VS_ROUTE_PEER | node index) for requests a node forwarded over its peer link. */
+#define VS_ROUTE_PEER (1ULL << 63)
+
+/* rec: what the journal recovered for this tenant, or NULL for a brand-new replica. */
+int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
+                  struct vs_tenant **ret);
+void vs_tenant_free(struct vs_tenant *t);
+
+const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
+struct vr_replica *vs_tenant_replica(const struct vs_tenant *t);
+struct tree *vs_tenant_tree(const struct vs_tenant *t);
+bool vs_tenant_failed(const struct vs_tenant *t);
+
+void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb);
+void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);
+void vs_tenant_tick(struct vs_tenant *t);
+void vs_tenant_persisted(struct vs_tenant *t, uint64_t seq, int error);
