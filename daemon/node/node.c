@@ -15,7 +15,6 @@
 #include "net/listener.h"
 #include "net/peer.h"
 #include "node/node.h"
-#include "node/offload.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -59,7 +58,6 @@ struct vs_node {
         struct vs_journal *journal;
         sd_event_source *journal_src;
         sd_event_source *commit_src;
-        struct vs_offloader *offloader;
         struct vs_peer_set *peers;
         struct vs_listener *listener;
         struct u64map conns; /* serial -> struct client_conn */
@@ -70,6 +68,7 @@ struct vs_node {
         size_t n_tenants;
         struct u64map by_id; /* tenant id -> struct vs_tenant */
         uint64_t root_applied_seen;
+        bool first_start; /* the state directory had no root configuration yet */
 
         /* The node's own session with the root group. */
         struct admin_op *admin_head, **admin_tail;
@@ -96,10 +95,6 @@ const struct vs_conf *vs_node_conf(const struct vs_node *n) {
 
 struct vs_journal *vs_node_journal(const struct vs_node *n) {
         return n->journal;
-}
-
-struct vs_offloader *vs_node_offloader(const struct vs_node *n) {
-        return n->offloader;
 }
 
 int vs_node_state_fd(const struct vs_node *n) {
@@ -209,7 +204,8 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
 
 /* --- tenants ------------------------------------------------------------------------------- */
 
-static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec) {
+static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
+                      bool lost) {
         if (u64map_get(&n->by_id, config->id))
                 return 0;
         struct vs_tenant **a = reallocarray(n->tenants, n->n_tenants + 1, sizeof *a);
@@ -217,7 +213,7 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
                 return -ENOMEM;
         n->tenants = a;
         struct vs_tenant *t;
-        int r = vs_tenant_new(n, config, rec, &t);
+        int r = vs_tenant_new(n, config, rec, lost, &t);
         if (r < 0)
                 return r;
         r = u64map_put(&n->by_id, config->id, t);
@@ -236,7 +232,11 @@ static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         if (vs_tenant_config_index(c, n->conf.name) < 0)
                 return 0; /* no longer ours (moved away): nothing to host */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
-        return add_tenant(n, c, vs_scan_find(scan, c->id));
+        const struct vs_scan_tenant *rec = vs_scan_find(scan, c->id);
+        /* A configuration file without a journal: the journal was lost, not a new tenant (unless
+         * it is the root tenant of a node that starts for the first time). */
+        bool lost = !rec && vs_journal_created(n->journal) && !(c->id == VS_ROOT_TENANT_ID && n->first_start);
+        return add_tenant(n, c, rec, lost);
 }
 
 struct discover_ctx {
@@ -262,7 +262,7 @@ static int discover_one(void *userdata, const char *name, const struct tree_stat
         struct vs_log_ctx lc = { .tenant = c.name };
         int r = vs_tenant_config_save(n->state_fd, &c);
         if (r >= 0)
-                r = add_tenant(n, &c, NULL);
+                r = add_tenant(n, &c, NULL, false);
         if (r < 0) {
                 log_error_errno(&lc, r, "cannot start the replica this node is named for");
                 d->error = r;
@@ -512,9 +512,16 @@ static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
                 vs_tenant_persisted(t, seq, error);
 }
 
+static void on_checkpoint(void *ctx, uint64_t tenant, uint64_t op, int error) {
+        struct vs_node *n = ctx;
+        struct vs_tenant *t = u64map_get(&n->by_id, tenant);
+        if (t)
+                vs_tenant_checkpoint_durable(t, op, error);
+}
+
 static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct vs_node *n = userdata;
-        vs_journal_dispatch(n->journal, on_durable, n);
+        vs_journal_dispatch(n->journal, on_durable, on_checkpoint, n);
         return 0;
 }
 
@@ -551,7 +558,6 @@ void vs_node_rebind(struct vs_node *n) {
 void vs_node_free(struct vs_node *n) {
         if (!n)
                 return;
-        vs_offloader_free(n->offloader); /* joins checkpoint writers before their tenants go */
         sd_event_source_disable_unref(n->tick);
         n->admin_defer = sd_event_source_disable_unref(n->admin_defer);
         sd_event_source_disable_unref(n->commit_src);
@@ -615,9 +621,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
         r = vs_journal_open(&jo, &n->journal, err, errlen);
         if (r < 0)
                 goto fail;
-        r = vs_offloader_new(e, &n->offloader);
-        if (r >= 0)
-                r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
+        r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
         if (r >= 0)
                 r = sd_event_source_set_enabled(n->admin_defer, SD_EVENT_OFF);
         if (r >= 0)
@@ -641,6 +645,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         /* Hosted tenants come back before anything is accepted: the root first, then the rest. */
         if (vs_tenant_config_index(&n->root, conf->name) >= 0) {
+                n->first_start = vs_journal_created(n->journal) && !vs_tenant_config_exists(n->state_fd, VS_ROOT_TENANT_ID);
                 r = vs_tenant_config_save(n->state_fd, &n->root);
                 if (r < 0) {
                         snprintf(err, errlen, "cannot save the root tenant's configuration: %s", strerror(-r));

@@ -35,7 +35,6 @@
 struct vs_node;
 struct vs_tenant;
 struct vs_journal;
-struct vs_offloader;
 
 struct vs_node_callbacks {
         /* A hosted tenant appeared, or its view, status or primary changed. */
@@ -66,7 +65,6 @@ int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, v
 /* For tenants (node/tenant.c). */
 const struct vs_conf *vs_node_conf(const struct vs_node *n);
 struct vs_journal *vs_node_journal(const struct vs_node *n);
-struct vs_offloader *vs_node_offloader(const struct vs_node *n);
 int vs_node_state_fd(const struct vs_node *n);
 uint64_t vs_node_cluster_id(const struct vs_node *n);
 uint64_t vs_node_random(struct vs_node *n);

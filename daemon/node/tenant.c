@@ -9,20 +9,11 @@
 #include "journal/journal.h"
 #include "log/log.h"
 #include "node/node.h"
-#include "node/offload.h"
 #include "node/tenant.h"
 #include "tree/tree.h"
 #include "tree/tree_sm.h"
 #include "util/cleanup.h"
 #include "util/u64map.h"
-
-struct checkpoint_job {
-        struct vs_tenant *tenant;
-        int dir_fd;
-        struct vs_checkpoint_id id;
-        uint8_t *buf;
-        size_t len;
-};
 
 struct vs_tenant {
         struct vs_node *node;
@@ -32,12 +23,6 @@ struct vs_tenant {
         struct vr_replica *vr;
         struct u64map routes; /* client id -> route + 1 (never NULL) */
         bool failed;
-
-        /* Checkpoint in flight: records produced meanwhile wait here. */
-        struct checkpoint_job *job;
-        struct vr_record *held;
-        size_t n_held;
-        uint64_t last_checkpoint;
 };
 
 static struct vs_log_ctx log_ctx(const struct vs_tenant *t) {
@@ -60,12 +45,6 @@ static void fail(struct vs_tenant *t, int error, const char *what) {
         vs_node_tenant_changed(t->node, t);
 }
 
-static void release_records(struct vs_tenant *t, struct vr_record *recs, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (recs[i].kind == VR_RECORD_ENTRY)
-                        vr_entry_done(&recs[i].entry);
-}
-
 static int persist(struct vs_tenant *t, const struct vr_record *recs, size_t n) {
         struct vs_journal *j = vs_node_journal(t->node);
         for (size_t i = 0; i < n; i++) {
@@ -73,17 +52,6 @@ static int persist(struct vs_tenant *t, const struct vr_record *recs, size_t n) 
                 if (r < 0)
                         return r;
         }
-        return 0;
-}
-
-/* Holds records while a checkpoint is being written (see the header). */
-static int hold(struct vs_tenant *t, struct vr_record *recs, size_t n) {
-        struct vr_record *h = reallocarray(t->held, t->n_held + n, sizeof *h);
-        if (!h)
-                return -ENOMEM;
-        t->held = h;
-        memcpy(t->held + t->n_held, recs, n * sizeof *recs);
-        t->n_held += n;
         return 0;
 }
 
@@ -126,26 +94,18 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         vs_node_send_client(t->node, route, t->config.name, &reply);
 }
 
-static int checkpoint_write(void *ctx);
-static void checkpoint_done(void *ctx, int result);
-
+/* The journal writes the snapshot as a checkpoint file before any record appended after this,
+ * which is the order vr.h asks for, and reports it durable through the node. */
 static int start_checkpoint(struct vs_tenant *t, uint64_t op) {
-        _cleanup_free_ struct checkpoint_job *job = calloc(1, sizeof *job);
-        if (!job)
-                return -ENOMEM;
-        int r = vr_checkpoint_take_buffer(t->vr, &job->buf, &job->len);
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r = vr_checkpoint_take_buffer(t->vr, &buf, &len);
         if (r < 0)
                 return r;
-        job->tenant = t;
-        job->dir_fd = vs_node_state_fd(t->node);
-        job->id = (struct vs_checkpoint_id) { .cluster_id = vs_node_cluster_id(t->node), .tenant = t->config.id, .op = op };
-        r = vs_offload(vs_node_offloader(t->node), checkpoint_write, checkpoint_done, job);
-        if (r < 0) {
-                free(job->buf);
-                return r;
-        }
-        t->job = TAKE_PTR(job);
-        return 0;
+        r = vs_journal_checkpoint(vs_node_journal(t->node), t->config.id, op, buf, len);
+        if (r >= 0)
+                TAKE_PTR(buf); /* the journal owns it now */
+        return r;
 }
 
 /* Drains the replica's outputs until it has nothing more to say. */
@@ -156,14 +116,8 @@ static void drive(struct vs_tenant *t) {
                 if (r < 0)
                         return fail(t, r, "cannot take the replica's outputs");
 
-                if (rd.n_records > 0) {
-                        if (t->job) {
-                                r = hold(t, rd.records, rd.n_records);
-                                if (r >= 0) /* the held array owns the entries now */
-                                        rd.n_records = 0;
-                        } else
-                                r = persist(t, rd.records, rd.n_records);
-                }
+                if (rd.n_records > 0)
+                        r = persist(t, rd.records, rd.n_records);
                 for (size_t i = 0; r >= 0 && i < rd.n_msgs; i++) {
                         const struct vr_output *out = &rd.msgs[i];
                         if (out->to_client)
@@ -192,42 +146,12 @@ static void drive(struct vs_tenant *t) {
         }
 }
 
-static int checkpoint_source(void *sm, vr_sm_write_fn write, void *ctx) {
-        const struct checkpoint_job *job = sm;
-        return write(ctx, job->buf, job->len);
-}
-
-static int checkpoint_write(void *ctx) {
-        struct checkpoint_job *job = ctx;
-        return vs_checkpoint_write(job->dir_fd, &job->id, checkpoint_source, job);
-}
-
-static void checkpoint_done(void *ctx, int result) {
-        struct checkpoint_job *job = ctx;
-        struct vs_tenant *t = job->tenant;
-        uint64_t op = job->id.op;
-        free(job->buf);
-        free(job);
-        t->job = NULL;
+void vs_tenant_checkpoint_durable(struct vs_tenant *t, uint64_t op, int error) {
         if (t->failed)
                 return;
-        if (result < 0)
-                return fail(t, result, "cannot write a checkpoint");
-
-        struct vr_record *held = TAKE_PTR(t->held);
-        size_t n_held = t->n_held;
-        t->n_held = 0;
-        int r = persist(t, held, n_held);
-        release_records(t, held, n_held);
-        free(held);
-        if (r < 0)
-                return fail(t, r, "cannot persist");
-
-        /* Files below the previous checkpoint are no longer named by any durable metadata. */
-        if (t->last_checkpoint > 0)
-                (void) vs_checkpoint_prune(vs_node_state_fd(t->node), t->config.id, t->last_checkpoint);
-        t->last_checkpoint = op;
-        r = vr_checkpoint_durable(t->vr, op);
+        if (error < 0)
+                return fail(t, error, "cannot write a checkpoint");
+        int r = vr_checkpoint_durable(t->vr, op);
         if (r < 0)
                 return fail(t, r, "checkpoint");
         drive(t);
@@ -252,7 +176,7 @@ static struct vr_config replica_config(const struct vs_tenant *t) {
 }
 
 int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
-                  struct vs_tenant **ret) {
+                  bool lost, struct vs_tenant **ret) {
         const struct vs_conf *conf = vs_node_conf(node);
         int idx = vs_tenant_config_index(config, conf->name);
         if (idx < 0)
@@ -274,8 +198,12 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
 
         struct vr_config c = replica_config(t);
         struct vs_log_ctx lc = { .tenant = config->name };
-        if (!rec) {
+        if (!rec && !lost) {
                 r = vr_replica_new(&c, &tree_sm_ops, t->tree, &t->vr);
+        } else if (!rec) {
+                struct vr_durable d = { .next_seq = 1, .damaged = true };
+                log_warning(&lc, "this node hosted the replica but its journal is gone; recovering from peers");
+                r = vr_replica_restart(&c, &tree_sm_ops, t->tree, &d, vs_node_random(node), &t->vr);
         } else {
                 struct vs_checkpoint_reader *reader = NULL;
                 struct vr_durable d = {
@@ -286,8 +214,7 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                 };
                 uint64_t ckpt = rec->has_meta ? rec->meta.checkpoint_op : 0;
                 if (ckpt > 0) {
-                        struct vs_checkpoint_id id = { vs_node_cluster_id(node), config->id, ckpt };
-                        r = vs_checkpoint_open(vs_node_state_fd(node), &id, &reader);
+                        r = vs_journal_checkpoint_open(vs_node_journal(node), config->id, ckpt, &reader);
                         if (r < 0) {
                                 /* Without its base the log is useless: repair from peers. */
                                 log_warning_errno(&lc, r, "checkpoint at op %" PRIu64 " unusable; recovering from peers", ckpt);
@@ -297,7 +224,6 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                                 d.checkpoint_op = ckpt;
                                 d.checkpoint_read = vs_checkpoint_read;
                                 d.checkpoint_ctx = reader;
-                                t->last_checkpoint = ckpt;
                         }
                 }
                 struct vr_record *recs = NULL;
@@ -320,7 +246,8 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                 return log_error_errno(&lc, r, "cannot start the replica");
         }
         struct vs_log_ctx c2 = log_ctx(t);
-        log_info(&c2, "replica %u of %u %s", t->self, config->n_replicas, rec ? "restarted from its journal" : "created");
+        log_info(&c2, "replica %u of %u %s", t->self, config->n_replicas,
+                 rec ? "restarted from its journal" : lost ? "recovering" : "created");
         drive(t);
         *ret = TAKE_PTR(t);
         return 0;
@@ -329,8 +256,6 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
 void vs_tenant_free(struct vs_tenant *t) {
         if (!t)
                 return;
-        release_records(t, t->held, t->n_held);
-        free(t->held);
         u64map_done(&t->routes);
         vr_replica_free(t->vr);
         tree_free(t->tree);

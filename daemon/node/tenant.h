@@ -10,10 +10,10 @@
  *  - After every input the replica's outputs are drained: records go to the node's journal (one
  *    group commit per loop iteration, node.c), messages to peers or clients at once (the core
  *    holds back whatever depends on records not yet durable).
- *  - A checkpoint is taken into memory when the core asks and written by a job off the loop; until
- *    that file is durable the tenant's later records are held back, so storage never has a log
- *    without its base. Only then is the core told the checkpoint is durable; older checkpoint
- *    files are pruned at the next checkpoint.
+ *  - A checkpoint is taken into memory when the core asks and handed to the journal, which
+ *    writes it on its I/O thread before any record appended later (so storage never holds a log
+ *    without its base) and prunes the files no durable metadata names any more. Only once it
+ *    is durable is the core told so.
  *  - Replica messages carry the sender's replica index; it is taken from the tenant configuration
  *    and the node the message came from, never from the message, so one node cannot speak for
  *    another's replica.
@@ -37,9 +37,13 @@ struct vs_tenant;
  * (VS_ROUTE_PEER | node index) for requests a node forwarded over its peer link. */
 #define VS_ROUTE_PEER (1ULL << 63)
 
-/* rec: what the journal recovered for this tenant, or NULL for a brand-new replica. */
+/*
+ * rec: what the journal recovered for this tenant, or NULL. Without rec, a replica is brand new
+ * unless `lost`: this node hosted it before but its journal is gone, so it must not vote or
+ * acknowledge anything before §4.3 recovery rebuilt it from its peers.
+ */
 int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
-                  struct vs_tenant **ret);
+                  bool lost, struct vs_tenant **ret);
 void vs_tenant_free(struct vs_tenant *t);
 
 const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
@@ -51,3 +55,4 @@ void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewsta
 void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);
 void vs_tenant_tick(struct vs_tenant *t);
 void vs_tenant_persisted(struct vs_tenant *t, uint64_t seq, int error);
+void vs_tenant_checkpoint_durable(struct vs_tenant *t, uint64_t op, int error);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #include "node/tenant_config.h"
 #include "util/checksum.h"
 #include "util/cleanup.h"
-#include "util/endian.h"
+#include "util/unaligned.h"
 #include "wire/cluster.pb-c.h"
 
 bool vs_tenant_name_valid(const char *name, bool internal) {
@@ -119,7 +120,7 @@ int vs_tenant_config_save(int dir_fd, const struct vs_tenant_config *c) {
         if (!b)
                 return -ENOMEM;
         buf = b;
-        put_le64(buf + len, vs_checksum(buf, len));
+        vs_put_le64(buf + len, vs_checksum(buf, len));
         char name[64];
         file_name(name, c->id);
         return vs_write_file_atomic(dir_fd, name, buf, len + 8, NULL);
@@ -142,7 +143,7 @@ static int load_one(void *userdata, const char *name) {
         struct vs_buf b = {};
         int r = vs_read_file_at(l->dir_fd, name, &b);
         struct vs_tenant_config c;
-        if (r >= 0 && (b.len < 8 || get_le64(b.data + b.len - 8) != vs_checksum(b.data, b.len - 8)))
+        if (r >= 0 && (b.len < 8 || vs_get_le64(b.data + b.len - 8) != vs_checksum(b.data, b.len - 8)))
                 r = -EBADMSG;
         if (r >= 0)
                 r = vs_tenant_config_decode(b.data, b.len - 8, &c);
@@ -172,4 +173,10 @@ int vs_tenant_config_remove(int dir_fd, uint64_t id) {
         if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
                 return -errno;
         return fsync(dir_fd) < 0 ? -errno : 0;
+}
+
+bool vs_tenant_config_exists(int dir_fd, uint64_t id) {
+        char name[64];
+        file_name(name, id);
+        return faccessat(dir_fd, name, F_OK, 0) == 0;
 }

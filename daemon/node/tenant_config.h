@@ -53,3 +53,4 @@ int vs_tenant_config_save(int dir_fd, const struct vs_tenant_config *c);
 int vs_tenant_config_load_all(int dir_fd, int (*fn)(void *ctx, const struct vs_tenant_config *c), void *ctx,
                               char *err, size_t errlen);
 int vs_tenant_config_remove(int dir_fd, uint64_t id);
+bool vs_tenant_config_exists(int dir_fd, uint64_t id);
