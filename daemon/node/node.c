@@ -37,6 +37,7 @@ struct client_conn {
         uint64_t serial;
 };
 
+
 struct admin_op {
         struct admin_op *next;
         uint8_t *command;
@@ -156,6 +157,15 @@ static uint64_t cluster_id_of(const struct vs_conf *conf) {
 
 /* --- sending ------------------------------------------------------------------------------- */
 
+/* Ends a client connection and gives its slot back to the listener. */
+static void client_conn_free(struct client_conn *cc) {
+        u64map_remove(&cc->node->conns, cc->serial);
+        vs_conn_free(cc->conn);
+        if (cc->node->listener)
+                vs_listener_release(cc->node->listener);
+        free(cc);
+}
+
 void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m) {
         Viewstamp__VrMessage pb;
         if (vs_vr_msg_to_pb(m, &pb) < 0)
@@ -178,6 +188,7 @@ static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply);
 
 void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply) {
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION; /* peer links stamp their own; client connections do not */
         h.tenant = (char *) tenant;
         Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
         env.header = &h;
@@ -196,9 +207,7 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
         if (cc && vs_conn_send(cc->conn, &env) == -ENOBUFS) {
                 struct vs_log_ctx c = { .tenant = tenant, .peer = vs_conn_remote_string(cc->conn) };
                 log_warning(&c, "client does not read its replies; closing its connection");
-                vs_conn_free(cc->conn);
-                u64map_remove(&n->conns, route);
-                free(cc);
+                client_conn_free(cc);
         }
 }
 
@@ -476,10 +485,7 @@ static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env,
 }
 
 static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
-        struct client_conn *cc = userdata;
-        u64map_remove(&cc->node->conns, cc->serial);
-        vs_conn_free(cc->conn);
-        free(cc);
+        client_conn_free(userdata);
 }
 
 static int on_client_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
@@ -564,7 +570,6 @@ void vs_node_free(struct vs_node *n) {
         sd_event_source_disable_unref(n->journal_src);
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
-        vs_listener_free(n->listener);
         size_t i = 0;
         uint64_t key;
         void *v;
@@ -574,6 +579,7 @@ void vs_node_free(struct vs_node *n) {
                 free(cc);
         }
         u64map_done(&n->conns);
+        vs_listener_free(n->listener);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
                 vs_tenant_free(n->tenants[k]);
