@@ -58,3 +58,67 @@ wait_for_name() {
 free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# start_cluster N: N nodes on loopback, each with its own bus and state directory. Sets
+# NODES (count), BUS_i, CLIENT_i (client address) and PID_i for i = 1..N, and CONF_i.
+start_cluster() {
+        local n=$1 i
+        NODES=$n
+        local lines=""
+        for i in $(seq "$n"); do
+                local peer client
+                peer=$(free_port); client=$(free_port)
+                lines+="Node=node$i 127.0.0.1:$peer 127.0.0.1:$client"$'\n'
+                printf -v "CLIENT_$i" '%s' "127.0.0.1:$client"
+        done
+        for i in $(seq "$n"); do
+                mkdir -p "$SCRATCH/state$i"
+                printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
+                        "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
+                printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
+                start_bus "node$i"
+                printf -v "BUS_$i" '%s' "$BUS"
+                start_node "$i"
+        done
+        for i in $(seq "$n"); do
+                local b="BUS_$i"
+                wait_for_name "${!b}"
+        done
+}
+
+# start_node I: (re)starts node I's daemon on its bus; sets PID_I.
+start_node() {
+        local b="BUS_$1" c="CONF_$1"
+        DBUS_SYSTEM_BUS_ADDRESS=${!b} "$VIEWSTAMPD" --config "${!c}" >>"$SCRATCH/node$1.log" 2>&1 &
+        STARTED_PIDS+=($!)
+        printf -v "PID_$1" '%s' "$!"
+}
+
+# kill_node I: SIGKILL, like a power cut of that machine's daemon.
+kill_node() {
+        local p="PID_$1"
+        kill -KILL "${!p}"
+        wait "${!p}" 2>/dev/null || true
+}
+
+# bus_of I: node I's bus address.
+bus_of() {
+        local b="BUS_$1"
+        echo "${!b}"
+}
+
+# tenant_property I TENANT PROPERTY: the property's value as busctl prints it (e.g. 's "node1"').
+tenant_property() {
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 \
+                "/org/viewstamp1/tenant/$2" org.viewstamp1.Tenant "$3" 2>/dev/null
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_until() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.1
+        done
+}

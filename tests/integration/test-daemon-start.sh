@@ -31,6 +31,12 @@ if out=$("$VIEWSTAMPD" --config "$SCRATCH/remote.conf" 2>&1); then fail "non-loc
 
 start_bus node1
 bus=$BUS
+
+# A missing state directory is refused by name (systemd's StateDirectory= creates it).
+if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then fail "missing state dir accepted"; fi
+[[ $out == *"state directory $SCRATCH/state1: No such file or directory"* ]] || fail "unclear state-dir error: $out"
+mkdir "$SCRATCH/state1"
+
 DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>"$SCRATCH/node1.log" &
 pid=$!
 STARTED_PIDS+=($pid)
@@ -50,8 +56,14 @@ DBUS_SYSTEM_BUS_ADDRESS=$bus busctl --system --xml-interface introspect org.view
 "$VS_SOURCE_ROOT/tests/integration/introspect-compare.py" "$SCRATCH/manager.xml" \
         "$VS_SOURCE_ROOT/dbus/org.viewstamp1.Manager.xml" || fail "introspection differs from dbus/"
 
-# A second daemon on the same bus cannot take the name and says why.
+# A second daemon on the same state directory is refused by the journal's lock...
 if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then fail "second instance started"; fi
+[[ $out == *"state directory $SCRATCH/state1 is in use by another process"* ]] || fail "unclear lock error: $out"
+# ...and one with its own directory and ports cannot take the bus name.
+p5=$(free_port); p6=$(free_port)
+sed -e "s|127.0.0.1:$p1 127.0.0.1:$p2|127.0.0.1:$p5 127.0.0.1:$p6|" -e "s|state1|state1b|" "$conf" >"$SCRATCH/other.conf"
+mkdir "$SCRATCH/state1b"
+if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$SCRATCH/other.conf" 2>&1); then fail "second instance started"; fi
 [[ $out == *"org.viewstamp1 is already owned"* ]] || fail "unclear second-instance error: $out"
 
 kill -TERM "$pid"
