@@ -44,9 +44,7 @@ struct workload {
         uint64_t rng;
         size_t outstanding;
         unsigned long ok, failed, info;
-        bool finishing;
         struct process *procs;
-        unsigned n_procs;
 };
 
 static uint64_t now_usec(void) {
@@ -205,7 +203,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
 
-        struct workload w = { .keys = keys, .rng = seed, .n_procs = processes };
+        struct workload w = { .keys = keys, .rng = seed };
         r = vs_client_new(&w.client, tenant);
         for (size_t i = 0; r >= 0 && i < n_nodes; i++)
                 r = vs_client_add_node(w.client, nodes[i]);
