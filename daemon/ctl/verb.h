@@ -12,10 +12,12 @@
 /* Exit statuses of every command, documented in viewstampctl(1); scripts rely on them. */
 enum {
         CTL_EXIT_OK = 0,
-        CTL_EXIT_REFUSED = 1,     /* data: the data model refused; journal: damage or unreadable */
+        CTL_EXIT_REFUSED = 1,     /* data: the data model refused; journal: damage or unreadable;
+                                   * admin: the daemon refused (tenant exists, no such tenant, bad name) */
         CTL_EXIT_USAGE = 2,       /* bad command line or input; nothing was done */
-        CTL_EXIT_UNAVAILABLE = 3, /* data: not completed (unreachable, timed out, expired, ...) */
-        CTL_EXIT_LOCAL = 4,       /* data: a local failure (reading input, out of memory) */
+        CTL_EXIT_UNAVAILABLE = 3, /* not completed (unreachable, timed out, no daemon on the bus, ...) */
+        CTL_EXIT_LOCAL = 4,       /* a local failure (reading input, out of memory) */
+        CTL_EXIT_DENIED = 5,      /* admin: the daemon denied the caller permission */
 };
 
 struct vs_verb {
@@ -31,6 +33,11 @@ int vs_verb_dispatch(const char *prefix, const struct vs_verb *table, size_t n, 
 
 /* Subcommand families. */
 int vs_verb_journal(int argc, char **argv);
+int vs_verb_tenant(int argc, char **argv);
+
+/* The admin commands over D-Bus (ctl/bus-verb.c). */
+int vs_verb_status(int argc, char **argv);
+int vs_verb_tenants(int argc, char **argv);
 
 /* The data commands (ctl/data.c). */
 int vs_verb_get(int argc, char **argv);

@@ -14,6 +14,9 @@ static const struct vs_verb commands[] = {
         { "ls", "PATH", "list a node's children (--stat: with their metadata)", vs_verb_ls },
         { "stat", "PATH", "print a node's metadata", vs_verb_stat },
         { "multi", "< OPS", "apply the ops on standard input all or nothing", vs_verb_multi },
+        { "status", "", "this node, its cluster and the tenants hosted here", vs_verb_status },
+        { "tenants", "", "list the tenants hosted here with their replica's state", vs_verb_tenants },
+        { "tenant", "create|show NAME ...", "create a tenant, or print one's properties", vs_verb_tenant },
         { "journal", "verify|dump DIR", "check or print a state directory's journal and checkpoints", vs_verb_journal },
 };
 

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The admin commands, over the node daemon's D-Bus API (org.viewstamp1(5)) on the system bus
+ * ($DBUS_SYSTEM_BUS_ADDRESS overrides it): status, tenants, tenant create NAME NODE... and tenant
+ * show NAME. Each accepts --json and --help anywhere among its arguments and returns one of
+ * verb.h's exit statuses. Errors go to stderr as "viewstampctl: <the daemon's message>", and with
+ * --json also as {"error":{"name":...,"message":...}} on stdout, so a script always gets one
+ * document. Tenant properties are read generically (ctl/bus-props.h), so the JSON keys are the
+ * D-Bus property names in snake_case.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/manager.h"
+#include "bus/tenant.h"
+#include "ctl/bus-props.h"
+#include "ctl/show.h"
+#include "ctl/verb.h"
+#include "util/cleanup.h"
+
+struct admin {
+        const char *command;
+        bool json;
+        char **args;
+        int n_args;
+        sd_bus *bus;
+};
+
+static void admin_done(struct admin *a) {
+        sd_bus_flush_close_unref(a->bus);
+}
+
+static int usage_error(const char *command, const char *what) {
+        fprintf(stderr, "viewstampctl %s: %s (see viewstampctl %s --help)\n", command, what, command);
+        return CTL_EXIT_USAGE;
+}
+
+/* Reports a failed call (error may be unset when the failure was local) and returns its exit
+ * status: refusals by the daemon are CTL_EXIT_REFUSED, permission CTL_EXIT_DENIED, the rest
+ * (no daemon on the bus, timeouts, disconnection) CTL_EXIT_UNAVAILABLE. */
+static int report(const struct admin *a, int r, const sd_bus_error *error) {
+        const char *message = sd_bus_error_is_set(error) && error->message ? error->message : strerror(-r);
+        fprintf(stderr, "viewstampctl: %s\n", message);
+        if (a->json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                json_object *e = json_object_new_object();
+                if (o && e) {
+                        json_object_object_add(e, "name", sd_bus_error_is_set(error) ? json_object_new_string(error->name) : NULL);
+                        json_object_object_add(e, "message", json_object_new_string(message));
+                        json_object_object_add(o, "error", e);
+                        show_json(stdout, o, false);
+                } else
+                        json_object_put(e);
+        }
+        if (sd_bus_error_has_names(error, VS_BUS_ERROR_PREFIX "TenantExists", VS_BUS_ERROR_PREFIX "NoSuchTenant",
+                                   SD_BUS_ERROR_INVALID_ARGS))
+                return CTL_EXIT_REFUSED;
+        if (r == -EACCES || r == -EPERM)
+                return CTL_EXIT_DENIED;
+        if (r == -ENOMEM)
+                return CTL_EXIT_LOCAL;
+        return CTL_EXIT_UNAVAILABLE;
+}
+
+/* Returns -1 to go on (connected), or an exit status. */
+static int admin_start(struct admin *a, const char *command, int argc, char **argv, int min_args, int max_args,
+                       const char *synopsis) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        *a = (struct admin) { .command = command };
+        optind = 0; /* GNU getopt: rescan from scratch, argv is new */
+        opterr = 0;
+        int c;
+        while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0) {
+                if (c == 'j')
+                        a->json = true;
+                else if (c == 'h') {
+                        printf("viewstampctl %s %s\n\n"
+                               "  -j --json  print JSON\n",
+                               command, synopsis);
+                        return CTL_EXIT_OK;
+                } else
+                        return usage_error(command, "unknown option");
+        }
+        a->args = argv + optind;
+        a->n_args = argc - optind;
+        if (a->n_args < min_args || a->n_args > max_args)
+                return usage_error(command, a->n_args < min_args ? "missing argument" : "too many arguments");
+
+        int r = sd_bus_open_system_with_description(&a->bus, "viewstampctl");
+        if (r < 0) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                (void) sd_bus_error_set_errnof(&error, r, "cannot connect to the system bus: %m");
+                return report(a, r, &error);
+        }
+        return -1;
+}
+
+/* Every tenant hosted on the node, each as an object of its properties. */
+static int list_tenants(sd_bus *bus, sd_bus_error *error, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_call_method(bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "ListTenants", error,
+                                   &reply, NULL);
+        if (r < 0)
+                return r;
+        _cleanup_(json_object_putp) json_object *list = json_object_new_array();
+        if (!list)
+                return -ENOMEM;
+        r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(so)");
+        const char *name, *path;
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &name, &path)) > 0) {
+                json_object *t = NULL;
+                r = bus_get_all_json(bus, path, VS_BUS_TENANT_INTERFACE, error, &t);
+                if (r >= 0 && json_object_array_add(list, t) < 0) {
+                        json_object_put(t);
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+struct column {
+        const char *header;
+        const char *key;
+        bool right;
+};
+
+/* rows: an array of objects; one line per object, columns aligned to their widest cell. */
+static int print_table(json_object *rows, const struct column *cols, size_t n_cols) {
+        size_t n_rows = json_object_array_length(rows);
+        _cleanup_free_ char **cells = calloc((n_rows + 1) * n_cols, sizeof *cells);
+        _cleanup_free_ int *width = calloc(n_cols, sizeof *width);
+        int r = cells && width ? 0 : -ENOMEM;
+        for (size_t i = 0; r == 0 && i <= n_rows; i++)
+                for (size_t k = 0; r == 0 && k < n_cols; k++) {
+                        json_object *v = NULL;
+                        if (i > 0)
+                                json_object_object_get_ex(json_object_array_get_idx(rows, i - 1), cols[k].key, &v);
+                        char *s = i == 0 ? strdup(cols[k].header) : v ? bus_text(v) : strdup("-");
+                        if (!s)
+                                r = -ENOMEM;
+                        else if ((int) strlen(s) > width[k])
+                                width[k] = (int) strlen(s);
+                        cells[i * n_cols + k] = s;
+                }
+        for (size_t i = 0; r == 0 && i <= n_rows; i++)
+                for (size_t k = 0; k < n_cols; k++) {
+                        const char *s = cells[i * n_cols + k];
+                        if (k + 1 == n_cols)
+                                printf("%s\n", s);
+                        else
+                                printf(cols[k].right ? "%*s  " : "%-*s  ", width[k], s);
+                }
+        for (size_t i = 0; cells && i < (n_rows + 1) * n_cols; i++)
+                free(cells[i]);
+        return r;
+}
+
+static const struct column tenant_columns[] = {
+        { "NAME", "name", false },
+        { "ID", "id", true },
+        { "VIEW", "view", true },
+        { "STATUS", "status", false },
+        { "PRIMARY", "primary", false },
+        { "OP", "op_number", true },
+        { "COMMIT", "commit_number", true },
+        { "REPLICAS", "replicas", false },
+};
+
+int vs_verb_tenants(int argc, char **argv) {
+        _cleanup_(admin_done) struct admin a = {};
+        int r = admin_start(&a, "tenants", argc, argv, 0, 0, "");
+        if (r >= 0)
+                return r;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(json_object_putp) json_object *list = NULL;
+        r = list_tenants(a.bus, &error, &list);
+        if (r < 0)
+                return report(&a, r, &error);
+        if (a.json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o || json_object_object_add(o, "tenants", json_object_get(list)) < 0)
+                        return CTL_EXIT_LOCAL;
+                show_json(stdout, o, false);
+                return CTL_EXIT_OK;
+        }
+        size_t n = json_object_array_length(list);
+        if (n > 0 && print_table(list, tenant_columns, ELEMENTSOF(tenant_columns)) < 0)
+                return CTL_EXIT_LOCAL;
+        printf("%s%zu tenant%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+        return CTL_EXIT_OK;
+}
+
+/* Nodes is a(sss); as objects it reads better in JSON and prints through print_table(). */
+static json_object *nodes_json(json_object *nodes) {
+        static const char *const keys[] = { "name", "peer", "client" };
+        json_object *list = json_object_new_array();
+        for (size_t i = 0; list && i < json_object_array_length(nodes); i++) {
+                json_object *n = json_object_array_get_idx(nodes, i), *o = json_object_new_object();
+                if (!o || json_object_array_add(list, o) < 0) {
+                        json_object_put(o);
+                        json_object_put(list);
+                        return NULL;
+                }
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                        json_object_object_add(o, keys[k], json_object_get(json_object_array_get_idx(n, k)));
+        }
+        return list;
+}
+
+int vs_verb_status(int argc, char **argv) {
+        static const struct column node_columns[] = {
+                { "NODE", "name", false },
+                { "PEER", "peer", false },
+                { "CLIENT", "client", false },
+        };
+        static const struct column here_columns[] = {
+                { "TENANT", "name", false },
+                { "VIEW", "view", true },
+                { "STATUS", "status", false },
+                { "PRIMARY", "primary", false },
+        };
+        _cleanup_(admin_done) struct admin a = {};
+        int r = admin_start(&a, "status", argc, argv, 0, 0, "");
+        if (r >= 0)
+                return r;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(json_object_putp) json_object *manager = NULL, *tenants = NULL, *nodes = NULL, *o = NULL;
+        r = bus_get_all_json(a.bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, &error, &manager);
+        if (r >= 0)
+                r = list_tenants(a.bus, &error, &tenants);
+        if (r < 0)
+                return report(&a, r, &error);
+        json_object *name = NULL, *raw_nodes = NULL;
+        json_object_object_get_ex(manager, "node_name", &name);
+        json_object_object_get_ex(manager, "nodes", &raw_nodes);
+        nodes = nodes_json(raw_nodes);
+        o = json_object_new_object();
+        if (!nodes || !o)
+                return CTL_EXIT_LOCAL;
+
+        if (a.json) {
+                json_object_object_add(o, "node", json_object_get(name));
+                json_object_object_add(o, "nodes", json_object_get(nodes));
+                json_object_object_add(o, "tenants", json_object_get(tenants));
+                show_json(stdout, o, false);
+                return CTL_EXIT_OK;
+        }
+        printf("Node: %s\n\n", json_object_get_string(name));
+        if (print_table(nodes, node_columns, ELEMENTSOF(node_columns)) < 0)
+                return CTL_EXIT_LOCAL;
+        printf("\n");
+        if (json_object_array_length(tenants) == 0)
+                printf("No tenants hosted here.\n");
+        else if (print_table(tenants, here_columns, ELEMENTSOF(here_columns)) < 0)
+                return CTL_EXIT_LOCAL;
+        return CTL_EXIT_OK;
+}
+
+static int tenant_create(int argc, char **argv) {
+        _cleanup_(admin_done) struct admin a = {};
+        int r = admin_start(&a, "tenant create", argc, argv, 2, INT_MAX /* the daemon checks the count */, "NAME NODE...");
+        if (r >= 0)
+                return r;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        const char *path;
+        r = sd_bus_message_new_method_call(a.bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
+                                           "CreateTenant");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", a.args[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(call, a.args + 1); /* argv ends with NULL */
+        if (r >= 0)
+                r = sd_bus_call(a.bus, call, 0, &error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return report(&a, r, &error);
+        if (a.json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o)
+                        return CTL_EXIT_LOCAL;
+                json_object_object_add(o, "name", json_object_new_string(a.args[0]));
+                json_object_object_add(o, "path", json_object_new_string(path));
+                show_json(stdout, o, false);
+        } else
+                printf("%s\n", path);
+        return CTL_EXIT_OK;
+}
+
+static int tenant_show(int argc, char **argv) {
+        _cleanup_(admin_done) struct admin a = {};
+        int r = admin_start(&a, "tenant show", argc, argv, 1, 1, "NAME");
+        if (r >= 0)
+                return r;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *t = NULL;
+        const char *path;
+        r = sd_bus_call_method(a.bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "GetTenant", &error, &reply,
+                               "s", a.args[0]);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = bus_get_all_json(a.bus, path, VS_BUS_TENANT_INTERFACE, &error, &t);
+        if (r < 0)
+                return report(&a, r, &error);
+        if (a.json) {
+                show_json(stdout, t, false);
+                return CTL_EXIT_OK;
+        }
+        int width = 0;
+        json_object_object_foreach(t, key, unused) {
+                (void) unused;
+                width = (int) strlen(key) > width ? (int) strlen(key) : width;
+        }
+        json_object_object_foreach(t, k, v) {
+                _cleanup_free_ char *label = bus_label(k), *text = bus_text(v);
+                if (!label || !text)
+                        return CTL_EXIT_LOCAL;
+                printf("%*s: %s\n", width, label, text);
+        }
+        return CTL_EXIT_OK;
+}
+
+int vs_verb_tenant(int argc, char **argv) {
+        static const struct vs_verb verbs[] = {
+                { "create", "NAME NODE...", "create a tenant replicated on the named nodes", tenant_create },
+                { "show", "NAME", "print every property of a tenant hosted here", tenant_show },
+        };
+        return vs_verb_dispatch("viewstampctl tenant", verbs, ELEMENTSOF(verbs), argc, argv);
+}
