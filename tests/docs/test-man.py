@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The man pages are lint-clean and document exactly what the code has: every configuration key
 of daemon/conf/conf.c in viewstampd.conf(5) and back, every viewstampd option in viewstampd(8)
-and back, every viewstampctl command and data-command option in viewstampctl(1) and back, and
+and back, every viewstampctl command and option (data and admin commands) in viewstampctl(1) and back, and
 every viewstamp-bench option in viewstamp-bench(1) and back."""
 import os
 import re
@@ -59,7 +59,8 @@ def documented_options(page):
 code_cmds = set(re.findall(r'^\s*\{ "([a-z-]+)", "[^"]*", "', read("daemon/ctl/viewstampctl.c"), re.M))
 doc_cmds = set(re.findall(r'^\.TP\n\.BI? "?([a-z-]+)', section("man/viewstampctl.1", "COMMANDS"), re.M))
 check_same("viewstampctl command", code_cmds, doc_cmds)
-check_same("viewstampctl option", long_options("daemon/ctl/data.c"), documented_options("man/viewstampctl.1"))
+check_same("viewstampctl option", long_options("daemon/ctl/data.c") | long_options("daemon/ctl/bus-verb.c"),
+           documented_options("man/viewstampctl.1"))
 check_same("viewstamp-bench option", long_options("daemon/bench/viewstamp-bench.c"),
            documented_options("man/viewstamp-bench.1"))
 

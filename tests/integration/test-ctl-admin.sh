@@ -106,6 +106,23 @@ set -e
 ((rc == 1)) && [[ $(json 'd["error"]["name"]' <<<"$out") == org.viewstamp1.Error.NoSuchTenant ]] ||
         fail "unknown tenant --json: $rc $out"
 
+# Not root: reading is open to everyone, creating a tenant is denied with its own status (5).
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if ((EUID == 0)) && chmod o+x "$SCRATCH" "$SCRATCH/bus-node1" && as_nobody test -x "$VIEWSTAMPCTL"; then
+        out=$(as_nobody env DBUS_SYSTEM_BUS_ADDRESS="$(bus_of 1)" "$VIEWSTAMPCTL" tenants) ||
+                fail "tenants as nobody: $out"
+        [[ $(tail -n1 <<<"$out") == "1 tenant listed." ]] || fail "tenants as nobody: $out"
+        set +e
+        out=$(as_nobody env DBUS_SYSTEM_BUS_ADDRESS="$(bus_of 1)" "$VIEWSTAMPCTL" tenant create other \
+                node1 node2 node3 2>&1); rc=$?
+        set -e
+        ((rc == 5)) || fail "create as nobody: exit $rc: $out"
+        [[ $out == "viewstampctl: only root may change the cluster" ]] || fail "create as nobody said: $out"
+else
+        echo "skipped the unprivileged checks (not root, or nobody cannot run $VIEWSTAMPCTL)"
+fi
+out=$(ctl 1 tenants) && [[ $(tail -n1 <<<"$out") == "1 tenant listed." ]] || fail "a refused create changed: $out"
+
 # No daemon on the bus: its own status (3).
 set +e
 out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SCRATCH/no-bus "$VIEWSTAMPCTL" status 2>&1); rc=$?
