@@ -26,7 +26,6 @@
 #include "util/cleanup.h"
 
 struct admin {
-        const char *command;
         bool json;
         char **args;
         int n_args;
@@ -77,7 +76,7 @@ static int admin_start(struct admin *a, const char *command, int argc, char **ar
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        *a = (struct admin) { .command = command };
+        *a = (struct admin) {};
         optind = 0; /* GNU getopt: rescan from scratch, argv is new */
         opterr = 0;
         int c;
@@ -180,17 +179,12 @@ static const struct column tenant_columns[] = {
         { "REPLICAS", "replicas", false },
 };
 
-int vs_verb_tenants(int argc, char **argv) {
-        _cleanup_(admin_done) struct admin a = {};
-        int r = admin_start(&a, "tenants", argc, argv, 0, 0, "");
-        if (r >= 0)
-                return r;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+static int tenants_run(const struct admin *a, sd_bus_error *error) {
         _cleanup_(json_object_putp) json_object *list = NULL;
-        r = list_tenants(a.bus, &error, &list);
+        int r = list_tenants(a->bus, error, &list);
         if (r < 0)
-                return report(&a, r, &error);
-        if (a.json) {
+                return r;
+        if (a->json) {
                 _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 if (!o || json_object_object_add(o, "tenants", json_object_get(list)) < 0)
                         return CTL_EXIT_LOCAL;
@@ -221,7 +215,7 @@ static json_object *nodes_json(json_object *nodes) {
         return list;
 }
 
-int vs_verb_status(int argc, char **argv) {
+static int status_run(const struct admin *a, sd_bus_error *error) {
         static const struct column node_columns[] = {
                 { "NODE", "name", false },
                 { "PEER", "peer", false },
@@ -233,17 +227,12 @@ int vs_verb_status(int argc, char **argv) {
                 { "STATUS", "status", false },
                 { "PRIMARY", "primary", false },
         };
-        _cleanup_(admin_done) struct admin a = {};
-        int r = admin_start(&a, "status", argc, argv, 0, 0, "");
-        if (r >= 0)
-                return r;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(json_object_putp) json_object *manager = NULL, *tenants = NULL, *nodes = NULL, *o = NULL;
-        r = bus_get_all_json(a.bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, &error, &manager);
+        int r = bus_get_all_json(a->bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, error, &manager);
         if (r >= 0)
-                r = list_tenants(a.bus, &error, &tenants);
+                r = list_tenants(a->bus, error, &tenants);
         if (r < 0)
-                return report(&a, r, &error);
+                return r;
         json_object *name = NULL, *raw_nodes = NULL;
         json_object_object_get_ex(manager, "node_name", &name);
         json_object_object_get_ex(manager, "nodes", &raw_nodes);
@@ -252,7 +241,7 @@ int vs_verb_status(int argc, char **argv) {
         if (!nodes || !o)
                 return CTL_EXIT_LOCAL;
 
-        if (a.json) {
+        if (a->json) {
                 json_object_object_add(o, "node", json_object_get(name));
                 json_object_object_add(o, "nodes", json_object_get(nodes));
                 json_object_object_add(o, "tenants", json_object_get(tenants));
@@ -270,31 +259,26 @@ int vs_verb_status(int argc, char **argv) {
         return CTL_EXIT_OK;
 }
 
-static int tenant_create(int argc, char **argv) {
-        _cleanup_(admin_done) struct admin a = {};
-        int r = admin_start(&a, "tenant create", argc, argv, 2, INT_MAX /* the daemon checks the count */, "NAME NODE...");
-        if (r >= 0)
-                return r;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+static int tenant_create_run(const struct admin *a, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         const char *path;
-        r = sd_bus_message_new_method_call(a.bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
+        int r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
                                            "CreateTenant");
         if (r >= 0)
-                r = sd_bus_message_append(call, "s", a.args[0]);
+                r = sd_bus_message_append(call, "s", a->args[0]);
         if (r >= 0)
-                r = sd_bus_message_append_strv(call, a.args + 1); /* argv ends with NULL */
+                r = sd_bus_message_append_strv(call, a->args + 1); /* argv ends with NULL */
         if (r >= 0)
-                r = sd_bus_call(a.bus, call, 0, &error, &reply);
+                r = sd_bus_call(a->bus, call, 0, error, &reply);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
-                return report(&a, r, &error);
-        if (a.json) {
+                return r;
+        if (a->json) {
                 _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 if (!o)
                         return CTL_EXIT_LOCAL;
-                json_object_object_add(o, "name", json_object_new_string(a.args[0]));
+                json_object_object_add(o, "name", json_object_new_string(a->args[0]));
                 json_object_object_add(o, "path", json_object_new_string(path));
                 show_json(stdout, o, false);
         } else
@@ -302,24 +286,19 @@ static int tenant_create(int argc, char **argv) {
         return CTL_EXIT_OK;
 }
 
-static int tenant_show(int argc, char **argv) {
-        _cleanup_(admin_done) struct admin a = {};
-        int r = admin_start(&a, "tenant show", argc, argv, 1, 1, "NAME");
-        if (r >= 0)
-                return r;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+static int tenant_show_run(const struct admin *a, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(json_object_putp) json_object *t = NULL;
         const char *path;
-        r = sd_bus_call_method(a.bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "GetTenant", &error, &reply,
-                               "s", a.args[0]);
+        int r = sd_bus_call_method(a->bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "GetTenant", error,
+                                   &reply, "s", a->args[0]);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
-                r = bus_get_all_json(a.bus, path, VS_BUS_TENANT_INTERFACE, &error, &t);
+                r = bus_get_all_json(a->bus, path, VS_BUS_TENANT_INTERFACE, error, &t);
         if (r < 0)
-                return report(&a, r, &error);
-        if (a.json) {
+                return r;
+        if (a->json) {
                 show_json(stdout, t, false);
                 return CTL_EXIT_OK;
         }
@@ -337,10 +316,50 @@ static int tenant_show(int argc, char **argv) {
         return CTL_EXIT_OK;
 }
 
+/* An admin command: its name for messages, how its arguments are checked, and what it does once
+ * connected: returns an exit status, or a negative errno with the D-Bus error (if any) in error. */
+struct admin_verb {
+        const char *command;
+        int min_args, max_args;
+        const char *synopsis;
+        int (*run)(const struct admin *a, sd_bus_error *error);
+};
+
+static int run_admin(const struct admin_verb *v, int argc, char **argv) {
+        _cleanup_(admin_done) struct admin a = {};
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = admin_start(&a, v->command, argc, argv, v->min_args, v->max_args, v->synopsis);
+        if (r >= 0)
+                return r;
+        r = v->run(&a, &error);
+        return r < 0 ? report(&a, r, &error) : r;
+}
+
+int vs_verb_status(int argc, char **argv) {
+        static const struct admin_verb v = { "status", 0, 0, "", status_run };
+        return run_admin(&v, argc, argv);
+}
+
+int vs_verb_tenants(int argc, char **argv) {
+        static const struct admin_verb v = { "tenants", 0, 0, "", tenants_run };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_tenant_create(int argc, char **argv) {
+        /* The daemon checks the number of replicas, with the reason. */
+        static const struct admin_verb v = { "tenant create", 2, INT_MAX, "NAME NODE...", tenant_create_run };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_tenant_show(int argc, char **argv) {
+        static const struct admin_verb v = { "tenant show", 1, 1, "NAME", tenant_show_run };
+        return run_admin(&v, argc, argv);
+}
+
 int vs_verb_tenant(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
-                { "create", "NAME NODE...", "create a tenant replicated on the named nodes", tenant_create },
-                { "show", "NAME", "print every property of a tenant hosted here", tenant_show },
+                { "create", "NAME NODE...", "create a tenant replicated on the named nodes", verb_tenant_create },
+                { "show", "NAME", "print every property of a tenant hosted here", verb_tenant_show },
         };
         return vs_verb_dispatch("viewstampctl tenant", verbs, ELEMENTSOF(verbs), argc, argv);
 }
