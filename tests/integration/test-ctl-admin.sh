@@ -129,6 +129,13 @@ out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SCRATCH/no-bus "$VIEWSTAMPCTL" status 2
 set -e
 ((rc == 3)) && [[ $out == "viewstampctl: cannot connect to the system bus: "* ]] || fail "no bus: $rc $out"
 
+# A second tenant, created with --json, on a 1-replica group: listed on its node only.
+doc=$(ctl 3 tenant create --json solo node3) || fail "tenant create --json: $doc"
+[[ $(json 'd["name"], d["path"]' <<<"$doc") == "('solo', '/org/viewstamp1/tenant/solo')" ]] || fail "create --json: $doc"
+listed() { [[ $(ctl "$1" tenants --json | json 'sorted(t["name"] for t in d["tenants"])') == "$2" ]]; }
+wait_until 20 listed 3 "['accounts', 'solo']" || fail "node3 does not list solo: $(ctl 3 tenants)"
+listed 1 "['accounts']" || fail "node1 lists a tenant it does not host: $(ctl 1 tenants)"
+
 # The whole CLI against real daemons: data through any node's client address.
 nodes=(--node "$CLIENT_3" --node "$CLIENT_1" --node "$CLIENT_2")
 "$VIEWSTAMPCTL" create -t accounts "${nodes[@]}" /config hello >/dev/null || fail "create /config"
