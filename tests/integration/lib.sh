@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the integration tests: private buses and daemons that the test starts itself, on
-# loopback, in a scratch directory; everything is stopped (by PID, only what the test started)
+# loopback, in a scratch directory (under $VS_SCRATCH_PARENT, /tmp by default); everything is stopped (by PID, only what the test started)
 # and removed on exit, whatever happens.
 set -euo pipefail
 
 : "${VIEWSTAMPD:?path to viewstampd}"
 : "${VS_SOURCE_ROOT:?path to the source tree}"
 
-SCRATCH=$(mktemp -d /tmp/viewstamp-test.XXXXXX)
+SCRATCH=$(mktemp -d "${VS_SCRATCH_PARENT:-/tmp}/viewstamp-test.XXXXXX")
 STARTED_PIDS=()
 
 cleanup() {
