@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the integration tests: private buses and daemons that the test starts itself, on
-# loopback, in a scratch directory (under $VS_SCRATCH_PARENT, /tmp by default); everything is stopped (by PID, only what the test started)
-# and removed on exit, whatever happens.
+# loopback, in a scratch directory (under $VS_SCRATCH_PARENT, /tmp by default); everything is
+# stopped (by PID, only what the test started) and removed on exit, whatever happens.
 set -euo pipefail
 
 : "${VIEWSTAMPD:?path to viewstampd}"
