@@ -6,8 +6,10 @@
  * fdatasync()ing it in DIR (the disk the journals live on), and of a TCP ping-pong on loopback
  * with TCP_NODELAY, and prints the medians (and the sync's 90th percentile) and the bound: one
  * fdatasync plus one and a half round trips per op (client -> primary, primary <-> backups,
- * primary -> client, with the backups' syncs overlapping the primary's). Figures only; it passes
- * or fails nothing.
+ * primary -> client, with the backups' syncs overlapping the primary's). Also prints the median
+ * sync while three files are synced at once, as a loopback cluster's three journals share one
+ * disk (not part of the bound, which assumes a disk per node). Figures only; it passes or fails
+ * nothing.
  */
 
 #include <errno.h>
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+
+#define CONCURRENT_SYNCS 3
 
 static uint64_t now_ns(void) {
         struct timespec ts;
@@ -70,6 +74,41 @@ static int measure_fdatasync(const char *dir, uint64_t *ns, size_t rounds) {
                 ns[i] = now_ns() - start;
         }
         return 0;
+}
+
+struct sync_job {
+        const char *dir;
+        uint64_t *ns;
+        size_t rounds;
+        pthread_t thread;
+        int r;
+};
+
+static void *sync_thread(void *userdata) {
+        struct sync_job *job = userdata;
+        job->r = measure_fdatasync(job->dir, job->ns, job->rounds);
+        return NULL;
+}
+
+/* Three writers syncing their own files at once, as the three journals of a loopback cluster
+ * do: whether this disk overlaps concurrent flushes or queues them. */
+static int measure_concurrent_fdatasync(const char *dir, uint64_t *ns, size_t rounds) {
+        struct sync_job jobs[CONCURRENT_SYNCS];
+        size_t started = 0;
+        int r = 0;
+        for (; started < CONCURRENT_SYNCS; started++) {
+                jobs[started] = (struct sync_job) { .dir = dir, .ns = ns + started * rounds, .rounds = rounds };
+                if (pthread_create(&jobs[started].thread, NULL, sync_thread, &jobs[started]) != 0) {
+                        r = -EAGAIN;
+                        break;
+                }
+        }
+        for (size_t i = 0; i < started; i++) {
+                pthread_join(jobs[i].thread, NULL);
+                if (jobs[i].r < 0)
+                        r = jobs[i].r;
+        }
+        return r;
 }
 
 static void set_nodelay(int fd) {
@@ -145,7 +184,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         /* Round trips are cheap: take more of them for a steadier median. */
-        _cleanup_free_ uint64_t *ns = calloc(rounds * 20, sizeof *ns);
+        _cleanup_free_ uint64_t *ns = calloc(rounds * 20 + rounds * CONCURRENT_SYNCS, sizeof *ns);
         if (!ns)
                 return 1;
 
@@ -163,8 +202,16 @@ int main(int argc, char *argv[]) {
         }
         double rtt_us = quantile_us(ns, rounds * 20, 0.5);
 
+        r = measure_concurrent_fdatasync(argv[1], ns, rounds);
+        if (r < 0) {
+                fprintf(stderr, "bench-bound: concurrent fdatasync in %s: %s\n", argv[1], strerror(-r));
+                return 1;
+        }
+        double sync3_us = quantile_us(ns, rounds * CONCURRENT_SYNCS, 0.5);
+
         double bound_us = sync_us + 1.5 * rtt_us;
-        printf("fdatasync_us %.1f\nfdatasync_p90_us %.1f\nrtt_us %.1f\nbound_us %.1f\nbound_ops %.0f\n", sync_us, sync_p90_us, rtt_us,
-               bound_us, 1e6 / bound_us);
+        printf("fdatasync_us %.1f\nfdatasync_p90_us %.1f\nfdatasync_concurrent_us %.1f\nrtt_us %.1f\n"
+               "bound_us %.1f\nbound_ops %.0f\n",
+               sync_us, sync_p90_us, sync3_us, rtt_us, bound_us, 1e6 / bound_us);
         return 0;
 }
