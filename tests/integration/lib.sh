@@ -10,15 +10,21 @@ set -euo pipefail
 SCRATCH=$(mktemp -d "${VS_SCRATCH_PARENT:-/tmp}/viewstamp-test.XXXXXX")
 STARTED_PIDS=()
 
-cleanup() {
+# stop_pids PID...: SIGTERM, then SIGKILL whatever still runs after 5 s; only PIDs started here.
+stop_pids() {
         local pid
-        for pid in "${STARTED_PIDS[@]}"; do
+        for pid in "$@"; do
                 kill -TERM "$pid" 2>/dev/null || true
         done
-        for pid in "${STARTED_PIDS[@]}"; do
+        for pid in "$@"; do
                 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
                 kill -KILL "$pid" 2>/dev/null || true
+                wait "$pid" 2>/dev/null || true
         done
+}
+
+cleanup() {
+        stop_pids "${STARTED_PIDS[@]}"
         rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
