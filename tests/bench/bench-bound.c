@@ -97,7 +97,8 @@ static int measure_concurrent_fdatasync(const char *dir, uint64_t *ns, size_t ro
         size_t started = 0;
         int r = 0;
         for (; started < CONCURRENT_SYNCS; started++) {
-                jobs[started] = (struct sync_job) { .dir = dir, .ns = ns + started * rounds, .rounds = rounds };
+                jobs[started] = (struct sync_job) {
+                        .dir = dir, .ns = ns + started * rounds, .rounds = rounds };
                 if (pthread_create(&jobs[started].thread, NULL, sync_thread, &jobs[started]) != 0) {
                         r = -EAGAIN;
                         break;
