@@ -14,11 +14,12 @@
 #include "util/unaligned.h"
 #include "wire/cluster.pb-c.h"
 
+/* Tenant names follow node names' rules (they too end up in object paths, file names and log
+ * fields), except that the cluster's own tenants start with a dot no user tenant can have. */
 bool vs_tenant_name_valid(const char *name, bool internal) {
-        size_t n = strlen(name);
-        if (n == 0 || n > VS_TENANT_NAME_MAX || name[0] == '-' || (name[0] == '.' && !internal))
-                return false;
-        return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+        if (internal && name[0] == '.')
+                return strlen(name) <= VS_TENANT_NAME_MAX && vs_conf_name_valid(name + 1);
+        return vs_conf_name_valid(name);
 }
 
 int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_conf *conf, char *err, size_t errlen) {
