@@ -50,19 +50,6 @@ static int enumerate(sd_bus *bus, const char *path, void *userdata, char ***node
         return 0;
 }
 
-static const char *status_string(enum vr_status s) {
-        switch (s) {
-        case VR_STATUS_NORMAL:
-                return "normal";
-        case VR_STATUS_VIEW_CHANGE:
-                return "view-change";
-        case VR_STATUS_RECOVERING:
-                return "recovering";
-        default:
-                return "transitioning";
-        }
-}
-
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct vs_tenant *t = userdata;
@@ -76,7 +63,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (strcmp(property, "View") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_view(vr));
         if (strcmp(property, "Status") == 0)
-                return sd_bus_message_append(reply, "s", vs_tenant_failed(t) ? "failed" : status_string(vr_replica_status(vr)));
+                return sd_bus_message_append(reply, "s", vs_tenant_failed(t) ? "failed" : vr_status_name(vr_replica_status(vr)));
         if (strcmp(property, "Primary") == 0)
                 return sd_bus_message_append(reply, "s", c->replicas[vr_replica_view(vr) % c->n_replicas]);
         if (strcmp(property, "OpNumber") == 0)

@@ -132,9 +132,8 @@ static void drive(struct vs_tenant *t) {
                 }
                 if (rd.status_changed) {
                         struct vs_log_ctx c = log_ctx(t);
-                        log_info(&c, "status %s, primary %s", rd.status == VR_STATUS_NORMAL ? "normal" :
-                                 rd.status == VR_STATUS_VIEW_CHANGE ? "view-change" : "recovering",
-                                 t->config.replicas[rd.primary % t->config.n_replicas]);
+                        log_info(&c, "status %s, primary %s", vr_status_name(rd.status),
+                         t->config.replicas[rd.primary % t->config.n_replicas]);
                         vs_node_tenant_changed(t->node, t);
                 }
                 size_t n_out = rd.n_records + rd.n_msgs;

@@ -101,3 +101,17 @@ const char *vr_msg_type_name(enum vr_msg_type t) {
                 return names[t];
         return "Unknown";
 }
+
+const char *vr_status_name(enum vr_status s) {
+        switch (s) {
+        case VR_STATUS_NORMAL:
+                return "normal";
+        case VR_STATUS_VIEW_CHANGE:
+                return "view-change";
+        case VR_STATUS_RECOVERING:
+                return "recovering";
+        case VR_STATUS_TRANSITIONING:
+                return "transitioning";
+        }
+        return "unknown";
+}

@@ -92,6 +92,8 @@ void vr_msg_done(struct vr_msg *m);
 void vr_msg_free(struct vr_msg *m);
 
 const char *vr_msg_type_name(enum vr_msg_type t);
+/* "normal", "view-change", "recovering" or "transitioning": the names D-Bus and logs show. */
+const char *vr_status_name(enum vr_status s);
 
 #include "util/cleanup.h"
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vr_msg *, vr_msg_free)
