@@ -41,8 +41,8 @@ struct vr_meta {
 };
 
 enum vr_record_kind {
-        VR_RECORD_ENTRY = 1,    /* append (replacing any entry with the same op) */
-        VR_RECORD_TRUNCATE = 2, /* drop every entry with op > `after` */
+        VR_RECORD_ENTRY = 1,    /* continue the log at op, dropping every entry from op on */
+        VR_RECORD_TRUNCATE = 2, /* drop every entry with op > `after`; beyond the log's end, restart it after `after` */
         VR_RECORD_META = 3,     /* replace the metadata */
 };
 
