@@ -125,11 +125,16 @@ size_t vs_node_n_peers_up(const struct vs_node *n) {
         return vs_peer_set_n_up(n->peers);
 }
 
-size_t vs_node_n_primaries(const struct vs_node *n) {
-        size_t k = 0;
-        for (size_t i = 0; i < n->n_tenants; i++)
-                k += vr_replica_is_primary(vs_tenant_replica(n->tenants[i]));
-        return k;
+void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary) {
+        size_t hosted = 0, primary = 0;
+        for (size_t i = 0; i < n->n_tenants; i++) {
+                if (vs_tenant_config(n->tenants[i])->id == VS_ROOT_TENANT_ID)
+                        continue;
+                hosted++;
+                primary += vr_replica_is_primary(vs_tenant_replica(n->tenants[i]));
+        }
+        *ret_hosted = hosted;
+        *ret_primary = primary;
 }
 
 void vs_node_tenant_changed(struct vs_node *n, struct vs_tenant *t) {

@@ -54,7 +54,8 @@ size_t vs_node_n_tenants(const struct vs_node *n);
 struct vs_tenant *vs_node_tenant_at(const struct vs_node *n, size_t i);
 struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name);
 size_t vs_node_n_peers_up(const struct vs_node *n);
-size_t vs_node_n_primaries(const struct vs_node *n);
+/* Hosted user tenants (the root tenant is not counted), and how many of them are primary here. */
+void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary);
 
 /* done(userdata, 0, response) once the root group answered; done(userdata, -errno, NULL) when it
  * cannot be sent (the node is shutting down). command is copied. */

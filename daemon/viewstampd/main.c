@@ -80,9 +80,10 @@ static int load_conf(const char *path, const struct overrides *o, struct vs_conf
 static void update_status(struct daemon *d) {
         if (!d->node)
                 return;
-        size_t tenants = vs_node_n_tenants(d->node);
+        size_t tenants, primaries;
+        vs_node_count_tenants(d->node, &tenants, &primaries);
         sd_notifyf(false, "STATUS=Node %s: %zu tenants (%zu primary here), %zu of %zu peers connected%s%s",
-                   d->conf.name, tenants ? tenants - 1 : 0, vs_node_n_primaries(d->node), vs_node_n_peers_up(d->node),
+                   d->conf.name, tenants, primaries, vs_node_n_peers_up(d->node),
                    d->conf.n_nodes - 1, d->peer_up ? "" : "; peer address DOWN", d->client_up ? "" : "; client address DOWN");
 }
 
