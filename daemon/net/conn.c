@@ -235,7 +235,7 @@ static void close_bad_input(struct vs_conn *c, int err) {
                 break;
         case -EPIPE:
                 log_warning(&ctx, "closing connection: truncated frame at EOF (%zu bytes of an unfinished frame)",
-                            c->reader.end - c->reader.start);
+                            vs_frame_reader_pending(&c->reader));
                 break;
         case -ENOMEM:
                 log_error(&ctx, "closing connection: out of memory");

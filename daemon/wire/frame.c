@@ -10,7 +10,7 @@ void vs_frame_reader_init(struct vs_frame_reader *r, uint32_t max_body) {
 }
 
 void vs_frame_reader_done(struct vs_frame_reader *r) {
-        free(r->buf);
+        vs_buf_free(&r->b);
         *r = (struct vs_frame_reader) {};
 }
 
@@ -25,23 +25,16 @@ int vs_frame_reader_feed(struct vs_frame_reader *r, const void *data, size_t n) 
                 return 0;
 
         /* Reclaim consumed space before growing, so a long-lived connection stays small. */
-        if (r->start > 0 && r->end + n > r->cap) {
-                memmove(r->buf, r->buf + r->start, r->end - r->start);
-                r->end -= r->start;
+        if (r->start > 0 && n > r->b.cap - r->b.len) {
+                memmove(r->b.data, r->b.data + r->start, r->b.len - r->start);
+                r->b.len -= r->start;
                 r->start = 0;
         }
-        if (r->end + n > r->cap) {
-                size_t cap = r->cap ? r->cap : 4096;
-                while (cap < r->end + n)
-                        cap *= 2;
-                uint8_t *b = realloc(r->buf, cap);
-                if (!b)
-                        return -ENOMEM;
-                r->buf = b;
-                r->cap = cap;
-        }
-        memcpy(r->buf + r->end, data, n);
-        r->end += n;
+        int k = vs_buf_reserve(&r->b, n);
+        if (k < 0)
+                return k;
+        memcpy(r->b.data + r->b.len, data, n);
+        r->b.len += n;
         return 0;
 }
 
@@ -49,11 +42,11 @@ int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t
         if (r->error)
                 return r->error;
 
-        size_t avail = r->end - r->start;
+        size_t avail = vs_frame_reader_pending(r);
         if (avail < VS_FRAME_HEADER_SIZE)
                 return 0;
 
-        uint32_t n = read_be32(r->buf + r->start);
+        uint32_t n = read_be32(r->b.data + r->start);
         if (n == 0)
                 return (r->error = -EBADMSG);
         if (n > r->max_body)
@@ -61,18 +54,18 @@ int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t
         if (avail - VS_FRAME_HEADER_SIZE < n)
                 return 0;
 
-        *body = r->buf + r->start + VS_FRAME_HEADER_SIZE;
+        *body = r->b.data + r->start + VS_FRAME_HEADER_SIZE;
         *len = n;
         r->start += VS_FRAME_HEADER_SIZE + n;
-        if (r->start == r->end)
-                r->start = r->end = 0;
+        if (r->start == r->b.len)
+                r->start = r->b.len = 0;
         return 1;
 }
 
 int vs_frame_reader_eof(const struct vs_frame_reader *r) {
         if (r->error)
                 return r->error;
-        return r->end == r->start ? 0 : -EPIPE;
+        return vs_frame_reader_pending(r) == 0 ? 0 : -EPIPE;
 }
 
 int vs_frame_header(uint8_t hdr[VS_FRAME_HEADER_SIZE], size_t len, uint32_t max_body) {

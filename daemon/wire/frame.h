@@ -17,14 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 #define VS_FRAME_HEADER_SIZE 4u
 #define VS_FRAME_MAX_DEFAULT (16u * 1024u * 1024u)
 
 struct vs_frame_reader {
-        uint8_t *buf;
-        size_t start; /* first unconsumed byte */
-        size_t end;   /* one past the last buffered byte */
-        size_t cap;
+        struct vs_buf b; /* b.len: one past the last buffered byte */
+        size_t start;    /* first unconsumed byte */
         uint32_t max_body;
         int error;    /* sticky: first error seen, 0 while the stream is healthy */
 };
@@ -43,6 +43,11 @@ int vs_frame_reader_feed(struct vs_frame_reader *r, const void *data, size_t n);
  *   -EBADMSG   the header announces an empty body
  */
 int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t *len);
+
+/* Bytes buffered but not yet taken as frames. */
+static inline size_t vs_frame_reader_pending(const struct vs_frame_reader *r) {
+        return r->b.len - r->start;
+}
 
 /*
  * Call at end of stream. Returns 0 if the stream ended on a frame boundary, -EPIPE if it ended
