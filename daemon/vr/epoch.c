@@ -193,6 +193,15 @@ static bool config_valid(const struct vr_msg *m) {
 static int learn(struct vr_replica *r, const struct vr_msg *m) {
         if (!config_valid(m))
                 return 0;
+        /* Above our commit number the log belongs to a view of an epoch that is over: whatever of
+         * it was committed comes again with the state (and a transfer must not keep the rest). */
+        uint64_t keep = r->commit > r->log_base ? r->commit : r->log_base;
+        if (vr_op(r) > keep) {
+                vr_log_truncate(r, keep);
+                int k = vr_emit_truncate(r, keep);
+                if (k < 0)
+                        return k;
+        }
         enter(r, m->epoch, m->op, m->members, m->n_members, m->old_members, m->n_old_members);
         int k = emit_view_meta(r);
         if (k < 0 || !vr_is_member(r))

@@ -139,9 +139,10 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         if (k < 0)
                 return k;
         /* Entries we received from this view's primary beyond what the transfer carries are
-         * still good: keep them after the transferred ones. */
+         * still good: keep them after the transferred ones (not so between epochs: a joining
+         * member's log beyond its commit number is a finished epoch's). */
         struct vr_msg keep = {};
-        if (!vr_log_stale(r) && vr_op(r) > m->op) {
+        if (!vr_log_stale(r) && !vr_transitioning(r) && vr_op(r) > m->op) {
                 k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
                 if (k < 0) {
                         vr_msg_done(&keep);

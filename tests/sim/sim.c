@@ -19,6 +19,8 @@
  * member id), clients follow. */
 #define CLIENT_NODE(proc) (VR_MAX_REPLICAS + (proc))
 #define SIM_MAX_EPOCHS 64
+/* Chance that a reconfiguration starts under a long partition, when faults are on. */
+#define SIM_RECONF_PARTITION_PPM 300000
 
 enum ev_type { EV_DELIVER, EV_TICK, EV_SYNC, EV_CLIENT, EV_FAULT, EV_RESTART, EV_HEAL };
 
@@ -109,6 +111,7 @@ struct sim {
         bool phase1;    /* clients start new ops */
         bool faults_on; /* phase1 with faults enabled */
         bool partitioned, oneway;
+        uint64_t partition_gen; /* a heal ends only the partition it was scheduled for */
         uint8_t side[SIM_MAX_NODES];
         uint64_t quiet_since;
 
@@ -616,14 +619,17 @@ static int admin_next(struct sim *s, struct client *c) {
                         fprintf(stderr, " r%lu", w.members[j]);
                 fprintf(stderr, "\n");
         }
-        if (s->faults_on && prng_chance(&s->rng, s->o->partition_ppm)) {
-                /* A partition that outlives the reconfiguration. */
+        if (s->faults_on && prng_chance(&s->rng, SIM_RECONF_PARTITION_PPM)) {
+                /* A partition that outlives the reconfiguration (it takes tens of ticks). */
                 s->partitioned = true;
+                s->partition_gen++;
+                s->res->long_partitions++;
                 s->oneway = false;
                 for (uint32_t i = 0; i < SIM_MAX_NODES; i++)
                         s->side[i] = (uint8_t) prng_below(&s->rng, 2);
                 int k = ev_push(s, (struct event) {
                         .time = s->now + prng_range(&s->rng, 200, 600) * SIM_TICK, .type = EV_HEAL,
+                        .arg = s->partition_gen,
                 });
                 if (k < 0)
                         return k;
@@ -803,6 +809,7 @@ static int fault_step(struct sim *s) {
                         s->side[CLIENT_NODE(i)] = (uint8_t) prng_below(&s->rng, 2);
                 int k = ev_push(s, (struct event) {
                         .time = s->now + prng_range(&s->rng, 20, 400) * SIM_TICK, .type = EV_HEAL,
+                        .arg = ++s->partition_gen,
                 });
                 if (k < 0)
                         return k;
@@ -894,7 +901,8 @@ static int handle(struct sim *s, struct event *e) {
         case EV_FAULT:
                 return fault_step(s);
         case EV_HEAL:
-                s->partitioned = false;
+                if (e->arg == s->partition_gen)
+                        s->partitioned = false;
                 return 0;
         case EV_RESTART:
                 if (!s->phase1 || rp->up || e->gen != rp->inc || rp->retired)

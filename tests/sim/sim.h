@@ -59,6 +59,7 @@ struct sim_result {
         uint64_t views;         /* highest view reached */
         uint64_t epochs;        /* reconfigurations that took effect */
         uint64_t stops;         /* replicas that left their group and stopped */
+        uint64_t long_partitions; /* partitions started with a reconfiguration, outliving it */
         uint64_t crashes;
         uint64_t rots;
         uint64_t sim_ticks;
