@@ -60,7 +60,7 @@ static void print_replay(const struct sim_options *o) {
 }
 
 struct totals {
-        uint64_t runs, failed, undecided, ops, info, views, epochs, stops, long_partitions, crashes, rots, prepares, entries, msgs;
+        uint64_t runs, failed, undecided, ops, info, views, grows, shrinks, moves, epochs, stops, long_partitions, crashes, rots, prepares, entries, msgs;
         struct vr_stats st;
         double wall;
 };
@@ -122,6 +122,9 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                 t->ops += res.ops_done;
                 t->info += res.ops_info;
                 t->views += res.views;
+                t->grows += res.grows;
+                t->shrinks += res.shrinks;
+                t->moves += res.moves;
                 t->epochs += res.epochs;
                 t->stops += res.stops;
                 t->long_partitions += res.long_partitions;
@@ -151,10 +154,10 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
 }
 
 static void print_totals(const char *label, const struct sim_options *o, const struct totals *t) {
-        printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu epochs=%lu stops=%lu long_partitions=%lu crashes=%lu rots=%lu "
+        printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu grows=%lu shrinks=%lu moves=%lu epochs=%lu stops=%lu long_partitions=%lu crashes=%lu rots=%lu "
                "recoveries=%lu checkpoints=%lu installs=%lu log_transfers=%lu lease_reads=%lu "
                "entries/prepare=%.2f replica_msgs/op=%.2f sim_ops/s=%.0f\n",
-               label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->epochs, t->stops, t->long_partitions, t->crashes, t->rots,
+               label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->grows, t->shrinks, t->moves, t->epochs, t->stops, t->long_partitions, t->crashes, t->rots,
                t->st.recoveries, t->st.checkpoints, t->st.state_installs, t->st.log_transfers, t->st.lease_reads,
                t->prepares ? (double) t->entries / (double) t->prepares : 0.0,
                t->ops ? (double) t->msgs / (double) t->ops : 0.0,

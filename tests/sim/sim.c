@@ -593,11 +593,13 @@ static int admin_next(struct sim *s, struct client *c) {
         if (!move && w.n <= 3 && s->next_id + 2 <= VR_MAX_REPLICAS) {
                 w.members[w.n++] = fresh_node(s);
                 w.members[w.n++] = fresh_node(s);
+                s->res->grows++;
         } else if (!move && w.n >= 5) {
                 for (int drop = 0; drop < 2; drop++) {
                         uint32_t j = (uint32_t) prng_below(&s->rng, w.n);
                         w.members[j] = w.members[--w.n];
                 }
+                s->res->shrinks++;
         } else {
                 uint64_t id = fresh_node(s);
                 if (id == VR_NO_INDEX) {
@@ -606,6 +608,7 @@ static int admin_next(struct sim *s, struct client *c) {
                         return 0;
                 }
                 w.members[prng_below(&s->rng, w.n)] = id;
+                s->res->moves++;
         }
         s->reconfigs++;
         c->want = w;

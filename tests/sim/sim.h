@@ -57,6 +57,7 @@ struct sim_result {
         uint64_t ops_done;      /* completed ok or fail */
         uint64_t ops_info;
         uint64_t views;         /* highest view reached */
+        uint64_t grows, shrinks, moves; /* reconfigurations asked for */
         uint64_t epochs;        /* reconfigurations that took effect */
         uint64_t stops;         /* replicas that left their group and stopped */
         uint64_t long_partitions; /* partitions started with a reconfiguration, outliving it */
