@@ -130,6 +130,11 @@ static uint64_t joiner_have(const struct vr_replica *r) {
         return r->commit < vr_op(r) ? r->commit : vr_op(r);
 }
 
+/* Once per heartbeat: the answer to the last request may still be on its way. */
+static bool may_ask(const struct vr_replica *r) {
+        return r->state_asked == 0 || r->now >= r->state_asked + r->cfg.heartbeat_ticks;
+}
+
 static int ask_state(struct vr_replica *r, uint64_t id) {
         struct vr_msg m = {
                 .type = VR_MSG_GET_STATE,
@@ -226,7 +231,7 @@ static int on_start_epoch(struct vr_replica *r, const struct vr_msg *m) {
                 struct vr_msg ok = { .type = VR_MSG_EPOCH_STARTED };
                 return vr_send_id(r, m->sender, &ok, r->view_meta_seq);
         }
-        if (vr_transitioning(r) && vr_is_member(r) && r->now >= r->state_asked + r->cfg.heartbeat_ticks)
+        if (vr_transitioning(r) && vr_is_member(r) && may_ask(r))
                 return ask_state(r, m->sender);
         return 0;
 }
@@ -267,7 +272,7 @@ int vr_epoch_tick(struct vr_replica *r) {
         if (r->epoch_op == 0 || r->stopped)
                 return 0;
         if (vr_transitioning(r) && vr_is_member(r)) {
-                if (r->now < r->state_asked + r->cfg.heartbeat_ticks)
+                if (!may_ask(r))
                         return 0;
                 /* Ask the replicas that may hold the state in turn: old members, then members. */
                 uint32_t n = r->n_old + r->cfg.n_replicas;
