@@ -215,15 +215,15 @@ static int learn(struct vr_replica *r, const struct vr_msg *m) {
 }
 
 static int on_start_epoch(struct vr_replica *r, const struct vr_msg *m) {
-        int k;
         if (r->epoch_op == 0) {
-                /* A member the driver started: now it knows where the epoch begins. */
-                if (!config_valid(m))
+                /* A member the driver started: now it knows where the epoch begins. (Epoch 0
+                 * began with the group: nothing to learn there.) */
+                if (r->epoch == 0 || !config_valid(m))
                         return 0;
                 r->epoch_op = m->op;
                 r->n_old = m->n_old_members;
                 memcpy(r->old_members, m->old_members, sizeof(r->old_members));
-                k = emit_view_meta(r);
+                int k = emit_view_meta(r);
                 if (k < 0)
                         return k;
         }

@@ -104,7 +104,6 @@ struct sim {
         uint32_t reconfigs;     /* asked for so far */
         uint64_t next_id;       /* the next node that never hosted a replica */
         struct config epochs[SIM_MAX_EPOCHS]; /* as the replicas reported them */
-        uint64_t epoch_op[SIM_MAX_EPOCHS];
         uint64_t max_commit[SIM_MAX_EPOCHS];  /* highest commit seen in each epoch */
         bool dirty[VR_MAX_REPLICAS];
 
