@@ -34,8 +34,11 @@ int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret) {
                 .n_members = (uint32_t) pb->n_members,
                 .n_old_members = (uint32_t) pb->n_old_members,
         };
-        memcpy(m.members, pb->members, pb->n_members * sizeof(*pb->members));
-        memcpy(m.old_members, pb->old_members, pb->n_old_members * sizeof(*pb->old_members));
+        /* protobuf-c leaves an empty repeated field NULL, which memcpy must not see. */
+        if (pb->n_members > 0)
+                memcpy(m.members, pb->members, pb->n_members * sizeof(*pb->members));
+        if (pb->n_old_members > 0)
+                memcpy(m.old_members, pb->old_members, pb->n_old_members * sizeof(*pb->old_members));
         if (pb->n_entries > 0) {
                 m.entries = calloc(pb->n_entries, sizeof *m.entries);
                 if (!m.entries)
