@@ -155,6 +155,7 @@ static const struct key {
         { "Node", "StateDirectory", parse_path, FIELD(state_dir), 0, 0 },
         { "Node", "LogLevel", parse_level, FIELD(log_level), 0, 0 },
         { "Cluster", "Node", parse_node, 0, 0, 0 },
+        { "Cluster", "SecretFile", parse_path, FIELD(secret_file), 0, 0 },
         { "Replica", "TickMillis", parse_u32, FIELD(tick_ms), 1, 1000 },
         { "Replica", "HeartbeatTicks", parse_u32, FIELD(heartbeat_ticks), 1, 10000 },
         { "Replica", "ViewChangeTicks", parse_u32, FIELD(view_change_ticks), 2, 100000 },

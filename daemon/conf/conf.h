@@ -43,6 +43,7 @@ struct vs_conf {
         /* [Cluster]: static membership (one Node= line per node, this one included) */
         struct vs_conf_node nodes[VS_CONF_NODES_MAX];
         size_t n_nodes;
+        char secret_file[4096];       /* SecretFile=; empty: <state_dir>/cluster.key (auth/secret.h) */
 
         /* [Replica] */
         uint32_t tick_ms;

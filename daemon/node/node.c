@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
 #include "net/conn.h"
@@ -648,7 +649,12 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
-        r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+        struct vs_secret secret;
+        r = vs_secret_load_conf(conf, &secret, err, errlen);
+        if (r < 0)
+                goto fail;
+        r = vs_peer_set_new(e, conf, &secret, &po, &pcb, n, &n->peers);
+        vs_secret_erase(&secret);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
                 goto fail;
