@@ -44,7 +44,7 @@ int vs_secret_load(const char *path, struct vs_secret *ret, char *err, size_t er
                 if (r == -ELOOP)
                         return failf(-EINVAL, err, errlen, path, "is a symbolic link; name the file itself");
                 return failf(r, err, errlen, path,
-                             r == -ENOENT ? "cluster secret file missing" : strerror(-r));
+                             r == -ENOENT ? "missing (make one with viewstampd --new-secret=FILE, copy it to every node)" : strerror(-r));
         }
         struct stat st;
         if (fstat(fd, &st) < 0)

@@ -600,6 +600,7 @@ void vs_node_free(struct vs_node *n) {
 
 int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
                 struct vs_node **ret, char *err, size_t errlen) {
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
         struct vs_node *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
@@ -625,6 +626,10 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
                 goto fail;
         }
+        /* Before the journal: a node refused for its secret leaves its state untouched. */
+        r = vs_secret_load_conf(conf, &secret, err, errlen);
+        if (r < 0)
+                goto fail;
         struct vs_journal_options jo = {
                 .dir = conf->state_dir,
                 .cluster_id = n->cluster_id,
@@ -649,12 +654,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
-        struct vs_secret secret;
-        r = vs_secret_load_conf(conf, &secret, err, errlen);
-        if (r < 0)
-                goto fail;
         r = vs_peer_set_new(e, conf, &secret, &po, &pcb, n, &n->peers);
-        vs_secret_erase(&secret);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
                 goto fail;

@@ -65,8 +65,9 @@ free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_cluster N: N nodes on loopback, each with its own bus and state directory. Sets
-# NODES (count), BUS_i, CLIENT_i (client address) and PID_i for i = 1..N, and CONF_i.
+# start_cluster N: N nodes on loopback, each with its own bus and state directory holding the
+# cluster's secret ($SCRATCH/cluster.key). Sets NODES (count), BUS_i, CLIENT_i (client address),
+# PEER_i (peer address) and PID_i for i = 1..N, and CONF_i.
 start_cluster() {
         local n=$1 i
         NODES=$n
@@ -76,9 +77,12 @@ start_cluster() {
                 peer=$(free_port); client=$(free_port)
                 lines+="Node=node$i 127.0.0.1:$peer 127.0.0.1:$client"$'\n'
                 printf -v "CLIENT_$i" '%s' "127.0.0.1:$client"
+                printf -v "PEER_$i" '%s' "127.0.0.1:$peer"
         done
+        "$VIEWSTAMPD" --new-secret="$SCRATCH/cluster.key" >/dev/null
         for i in $(seq "$n"); do
                 mkdir -p "$SCRATCH/state$i"
+                install -m 0600 "$SCRATCH/cluster.key" "$SCRATCH/state$i/cluster.key"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
                 printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
