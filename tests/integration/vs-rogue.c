@@ -38,9 +38,10 @@ static int parse(const char *s, struct vs_address *a) {
 
 static void print_self(const struct rogue *r) {
         struct vs_address a = { .len = sizeof a.in6 };
-        char buf[VS_ADDRESS_STRING_MAX];
-        if (getsockname(r->fd, &a.sa, &a.len) == 0)
+        if (getsockname(r->fd, &a.sa, &a.len) == 0) {
+                char buf[VS_ADDRESS_STRING_MAX];
                 printf("from %s\n", vs_address_to_string(&a, buf));
+        }
         fflush(stdout);
 }
 
