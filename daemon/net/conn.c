@@ -38,7 +38,6 @@ struct vs_conn {
         struct vs_tls *tls;   /* NULL: plain */
         bool handshaking;     /* nothing is read or written but the handshake until it is done */
         bool tls_retry;       /* the session holds a record the socket did not take yet */
-        sd_event_source *more; /* reads records the session buffered beyond one wakeup's share */
 
         struct vs_conn_options opts;
         struct vs_conn_callbacks cb;
@@ -80,7 +79,6 @@ static void release_io(struct vs_conn *c) {
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->flush = sd_event_source_disable_unref(c->flush);
-        c->more = sd_event_source_disable_unref(c->more);
         c->tls = vs_tls_free(c->tls);
         closep(&c->fd);
         c->fd = -1;
@@ -365,22 +363,12 @@ static void do_read(struct vs_conn *c) {
                 }
                 if (!dispatch(c))
                         return;
-                /* A short read drained the socket; a TLS read returns one record at most. */
+                /* A short read drained the socket; a TLS read returns one record at most. The
+                 * session takes from the socket only the record it decrypts, and buf holds any
+                 * record whole, so what is left stays visible to (level-triggered) epoll. */
                 if (!c->tls && (size_t) k < sizeof buf)
                         return;
         }
-        /* epoll cannot see records the session already decrypted: read them next iteration. */
-        if (c->tls && vs_tls_pending(c->tls) > 0 &&
-            sd_event_source_set_enabled(c->more, SD_EVENT_ONESHOT) < 0)
-                close_with_socket_error(c, -ENOMEM);
-}
-
-static int on_more(sd_event_source *s, void *userdata) {
-        struct vs_conn *c = userdata;
-        enter(c);
-        do_read(c);
-        leave(c);
-        return 0;
 }
 
 /* Advances the handshake; once done, what was queued meanwhile leaves. */
@@ -407,11 +395,9 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct vs_conn *c = userdata;
 
         if (c->handshaking) {
+                /* Frames that came with its last flight wait in the socket: epoll reports them. */
                 handshake(c);
-                /* The records that finished it may have carried the first frames too. */
-                if (c->closed || c->handshaking || vs_tls_pending(c->tls) == 0)
-                        return 0;
-                revents = EPOLLIN;
+                return 0;
         }
         if (revents & EPOLLOUT) {
                 int r = flush(c);
@@ -522,14 +508,6 @@ int vs_conn_new_tls(sd_event *e, int fd, struct vs_tls *tls, const struct vs_con
         r = sd_event_source_set_enabled(c->flush, SD_EVENT_OFF);
         if (r < 0)
                 return r;
-        if (c->tls) {
-                r = sd_event_add_defer(e, &c->more, on_more, c);
-                if (r < 0)
-                        return r;
-                r = sd_event_source_set_enabled(c->more, SD_EVENT_OFF);
-                if (r < 0)
-                        return r;
-        }
         r = start_timer(c);
         if (r < 0)
                 return r;

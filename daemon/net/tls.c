@@ -207,10 +207,6 @@ ssize_t vs_tls_recv(struct vs_tls *t, void *buf, size_t len) {
         }
 }
 
-size_t vs_tls_pending(const struct vs_tls *t) {
-        return gnutls_record_check_pending(t->session);
-}
-
 ssize_t vs_tls_send(struct vs_tls *t, const void *buf, size_t len) {
         errno = 0;
         ssize_t k = gnutls_record_send(t->session, buf, len);

@@ -48,8 +48,6 @@ bool vs_tls_wants_write(const struct vs_tls *t);
 /* Bytes received (> 0), 0 at the end of the stream, -EAGAIN, or a negative errno (-EBADMSG a
  * record failed authentication, the socket's error). */
 ssize_t vs_tls_recv(struct vs_tls *t, void *buf, size_t len);
-/* Decrypted bytes still buffered inside the session (the socket will not report them). */
-size_t vs_tls_pending(const struct vs_tls *t);
 /* Bytes taken (> 0), -EAGAIN (the bytes are taken but not yet sent: call again with NULL, 0
  * until it returns their number), or a negative errno. At most vs_tls_record_max() per call. */
 ssize_t vs_tls_send(struct vs_tls *t, const void *buf, size_t len);
