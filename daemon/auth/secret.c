@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "auth/secret.h"
+#include "journal/statedir.h"
 #include "util/cleanup.h"
 
 #define HEX_LEN (2 * VS_SECRET_SIZE)
@@ -82,20 +83,6 @@ int vs_secret_load(const char *path, struct vs_secret *ret, char *err, size_t er
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 int vs_secret_save(const char *path, const struct vs_secret *s, char *err, size_t errlen) {
         char dir_buf[4096];
         if (snprintf(dir_buf, sizeof dir_buf, "%s", path) >= (int) sizeof dir_buf)
@@ -114,7 +101,7 @@ int vs_secret_save(const char *path, const struct vs_secret *s, char *err, size_
         for (size_t i = 0; i < VS_SECRET_SIZE; i++)
                 snprintf(text + 2 * i, 3, "%02x", s->bytes[i]);
         text[HEX_LEN] = '\n';
-        int r = write_all(fd, text, sizeof text);
+        int r = vs_pwrite_full(fd, text, sizeof text, 0);
         explicit_bzero(text, sizeof text);
         if (r < 0)
                 return failf(r, err, errlen, path, strerror(-r));

@@ -123,6 +123,22 @@ tenant_property() {
                 "/org/viewstamp1/tenant/$2" org.viewstamp1.Tenant "$3" 2>/dev/null
 }
 
+# create_tenant NAME: a tenant on every node of the cluster, created through node 1; returns once
+# each node hosts a normal replica of it.
+create_tenant() {
+        local out i
+        out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system call org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager CreateTenant sas "$1" "$NODES" $(for i in $(seq "$NODES"); do echo "node$i"; done)) ||
+                fail "CreateTenant $1: $out"
+        for i in $(seq "$NODES"); do
+                wait_until 20 tenant_normal "$i" "$1" || fail "node$i does not host a normal replica of $1"
+        done
+}
+
+tenant_normal() { # I NAME
+        [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]
+}
+
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_until() {
         local deadline=$((SECONDS + $1))

@@ -8,10 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 start_cluster 3
-out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system call org.viewstamp1 /org/viewstamp1 \
-        org.viewstamp1.Manager CreateTenant sas accounts 3 node1 node2 node3) || fail "CreateTenant: $out"
-hosted() { [[ $(tenant_property "$1" accounts Status) == 's "normal"' ]]; }
-for i in 1 2 3; do wait_until 20 hosted "$i" || fail "node$i does not host accounts"; done
+create_tenant accounts
 view_before=$(tenant_property 1 accounts View)
 
 peer1=$(grep -o "Node=node1 [0-9.:]*" "$CONF_1" | cut -d' ' -f2)
