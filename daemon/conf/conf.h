@@ -45,6 +45,10 @@ struct vs_conf {
         size_t n_nodes;
         char secret_file[4096];       /* SecretFile=; empty: <state_dir>/cluster.key (auth/secret.h) */
 
+        /* [Client]: TLS on the client port when both are set (PEM files) */
+        char client_cert_file[4096];
+        char client_key_file[4096];
+
         /* [Replica] */
         uint32_t tick_ms;
         uint32_t heartbeat_ticks;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 /* TLS 1.3 with ECDHE-PSK and nothing else: no certificates, no plain-PSK key exchange. */
 #define PEER_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-PSK"
 
+/* Client connections: what current clients speak, and nothing older than TLS 1.2. */
+#define CLIENT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 /* Handshake steps that return a non-fatal error (a warning alert) before giving up for now. */
 #define NONFATAL_RETRIES 8
 
@@ -24,6 +28,8 @@ struct vs_tls {
         bool server;
         bool refused;                    /* the lookup refused the identity: reason says why */
         char identity[VS_CONF_NAME_MAX + 1];
+        uint8_t ip[16];                  /* the address a server's certificate must name */
+        gnutls_typed_vdata_st expect;
         char reason[VS_TLS_REASON_MAX];
 };
 
@@ -42,13 +48,67 @@ struct vs_tls *vs_tls_free(struct vs_tls *t) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vs_tls *, vs_tls_free)
 
-static int session_new(struct vs_tls *t, unsigned flags) {
+struct vs_tls_creds {
+        gnutls_certificate_credentials_t cert;
+};
+
+struct vs_tls_creds *vs_tls_creds_free(struct vs_tls_creds *c) {
+        if (!c)
+                return NULL;
+        if (c->cert)
+                gnutls_certificate_free_credentials(c->cert);
+        free(c);
+        return NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct vs_tls_creds *, vs_tls_creds_free)
+
+static int creds_new(struct vs_tls_creds **ret) {
+        struct vs_tls_creds *c = calloc(1, sizeof *c);
+        if (!c || gnutls_certificate_allocate_credentials(&c->cert) < 0) {
+                vs_tls_creds_free(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+int vs_tls_creds_load_server(const char *cert_file, const char *key_file, struct vs_tls_creds **ret, char *err,
+                             size_t errlen) {
+        _cleanup_(vs_tls_creds_freep) struct vs_tls_creds *c = NULL;
+        int r = creds_new(&c);
+        if (r < 0)
+                return r;
+        r = gnutls_certificate_set_x509_key_file(c->cert, cert_file, key_file, GNUTLS_X509_FMT_PEM);
+        if (r < 0) {
+                snprintf(err, errlen, "%s, %s: %s", cert_file, key_file, gnutls_strerror(r));
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int vs_tls_creds_load_ca(const char *ca_file, struct vs_tls_creds **ret, char *err, size_t errlen) {
+        _cleanup_(vs_tls_creds_freep) struct vs_tls_creds *c = NULL;
+        int r = creds_new(&c);
+        if (r < 0)
+                return r;
+        r = gnutls_certificate_set_x509_trust_file(c->cert, ca_file, GNUTLS_X509_FMT_PEM);
+        if (r <= 0) {
+                snprintf(err, errlen, "%s: %s", ca_file, r == 0 ? "no certificate in the file" : gnutls_strerror(r));
+                return -EINVAL;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int session_new(struct vs_tls *t, unsigned flags, const char *priorities) {
         /* NO_SIGNAL: a peer that vanished must not kill the daemon with SIGPIPE. */
         int r = gnutls_init(&t->session, flags | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS);
         if (r < 0)
                 return r == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
         gnutls_session_set_ptr(t->session, t);
-        r = gnutls_priority_set_direct(t->session, PEER_PRIORITIES, NULL);
+        r = gnutls_priority_set_direct(t->session, priorities, NULL);
         return r < 0 ? -EIO : 0;
 }
 
@@ -56,7 +116,7 @@ int vs_tls_new_psk_client(const char *identity, const uint8_t key[VS_TLS_PSK_SIZ
         _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        int r = session_new(t, GNUTLS_CLIENT);
+        int r = session_new(t, GNUTLS_CLIENT, PEER_PRIORITIES);
         if (r < 0)
                 return r;
         gnutls_datum_t k = { (unsigned char *) key, VS_TLS_PSK_SIZE };
@@ -107,7 +167,7 @@ int vs_tls_new_psk_server(vs_tls_psk_lookup_fn lookup, void *userdata, struct vs
         t->server = true;
         t->lookup = lookup;
         t->lookup_userdata = userdata;
-        int r = session_new(t, GNUTLS_SERVER);
+        int r = session_new(t, GNUTLS_SERVER, PEER_PRIORITIES);
         if (r < 0)
                 return r;
         if (gnutls_psk_allocate_server_credentials(&t->psk_server) < 0)
@@ -115,6 +175,43 @@ int vs_tls_new_psk_server(vs_tls_psk_lookup_fn lookup, void *userdata, struct vs
         gnutls_psk_set_server_credentials_function2(t->psk_server, psk_lookup);
         if (gnutls_credentials_set(t->session, GNUTLS_CRD_PSK, t->psk_server) < 0)
                 return -ENOMEM;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int vs_tls_new_cert_server(struct vs_tls_creds *creds, struct vs_tls **ret) {
+        _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->server = true;
+        int r = session_new(t, GNUTLS_SERVER, CLIENT_PRIORITIES);
+        if (r < 0)
+                return r;
+        if (gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, creds->cert) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int vs_tls_new_cert_client(struct vs_tls_creds *creds, const char *server_name, struct vs_tls **ret) {
+        _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        int r = session_new(t, GNUTLS_CLIENT, CLIENT_PRIORITIES);
+        if (r < 0)
+                return r;
+        if (gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, creds->cert) < 0)
+                return -ENOMEM;
+        /* An IP address is matched against the certificate's IP addresses (and sent in no SNI). */
+        unsigned ip_len = inet_pton(AF_INET, server_name, t->ip) == 1 ? 4 : inet_pton(AF_INET6, server_name, t->ip) == 1 ? 16 : 0;
+        if (ip_len > 0) {
+                t->expect = (gnutls_typed_vdata_st) { .type = GNUTLS_DT_IP_ADDRESS, .data = t->ip, .size = ip_len };
+                gnutls_session_set_verify_cert2(t->session, &t->expect, 1, 0);
+        } else {
+                if (gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, server_name, strlen(server_name)) < 0)
+                        return -EINVAL;
+                gnutls_session_set_verify_cert(t->session, server_name, 0);
+        }
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -143,6 +240,16 @@ static int failure(struct vs_tls *t, int err, int saved_errno) {
                 snprintf(t->reason, sizeof t->reason, "the peer refused the TLS handshake (%s)%s",
                          gnutls_alert_get_name(a), auth ? ": wrong cluster secret, or not a member?" : "");
                 return auth ? -EKEYREJECTED : -EPROTO;
+        }
+        if (err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+                gnutls_datum_t out = {};
+                unsigned status = gnutls_session_get_verify_cert_status(t->session);
+                if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) >= 0) {
+                        snprintf(t->reason, sizeof t->reason, "server certificate refused: %s", out.data);
+                        gnutls_free(out.data);
+                } else
+                        snprintf(t->reason, sizeof t->reason, "server certificate refused");
+                return -EKEYREJECTED;
         }
         if (err == GNUTLS_E_DECRYPTION_FAILED || err == GNUTLS_E_INSUFFICIENT_CREDENTIALS ||
             err == GNUTLS_E_KEY_USAGE_VIOLATION || err == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER) {

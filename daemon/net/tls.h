@@ -12,6 +12,10 @@
  * handshake bytes never complete. The client names itself with the PSK identity; the server asks
  * its lookup function for that identity's key, which may refuse with a reason.
  *
+ * Client connections (certificates): TLS 1.2 or 1.3 with the server's X.509 certificate; the
+ * client verifies it against its CA file and a name (a host name, or the IP address it dialled,
+ * matched against the certificate's subject alternative names). No client certificates.
+ *
  * Failures keep a one-line reason for the connection's close line (vs_tls_error()): the lookup's
  * reason when it refused the identity, else what GnuTLS said, with a hint for the usual causes.
  */
@@ -25,6 +29,9 @@
 #define VS_TLS_REASON_MAX 160
 
 struct vs_tls;
+/* Certificate credentials shared by many sessions: a server's certificate and key, or a client's
+ * trusted CAs. They must outlive every session made from them. */
+struct vs_tls_creds;
 
 /* Fills key and returns 0, or returns a negative errno with why (VS_TLS_REASON_MAX) filled. */
 typedef int (*vs_tls_psk_lookup_fn)(const char *identity, uint8_t key[VS_TLS_PSK_SIZE], char *why, void *userdata);
@@ -33,6 +40,17 @@ typedef int (*vs_tls_psk_lookup_fn)(const char *identity, uint8_t key[VS_TLS_PSK
 int vs_tls_new_psk_client(const char *identity, const uint8_t key[VS_TLS_PSK_SIZE], struct vs_tls **ret);
 /* The accepting side of a peer link. */
 int vs_tls_new_psk_server(vs_tls_psk_lookup_fn lookup, void *userdata, struct vs_tls **ret);
+/* A server's certificate chain and key, both PEM. err gets "FILE: reason" on failure. */
+int vs_tls_creds_load_server(const char *cert_file, const char *key_file, struct vs_tls_creds **ret, char *err,
+                             size_t errlen);
+/* The CA certificates (PEM) a client trusts. */
+int vs_tls_creds_load_ca(const char *ca_file, struct vs_tls_creds **ret, char *err, size_t errlen);
+struct vs_tls_creds *vs_tls_creds_free(struct vs_tls_creds *c);
+
+/* The accepting side of a client connection, presenting creds' certificate. */
+int vs_tls_new_cert_server(struct vs_tls_creds *creds, struct vs_tls **ret);
+/* The connecting side: the server's certificate must chain to creds' CAs and name server_name. */
+int vs_tls_new_cert_client(struct vs_tls_creds *creds, const char *server_name, struct vs_tls **ret);
 struct vs_tls *vs_tls_free(struct vs_tls *t);
 
 /* Binds the session to a connected, non-blocking socket (the caller keeps owning it). */

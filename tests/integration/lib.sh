@@ -67,7 +67,8 @@ free_port() {
 
 # start_cluster N: N nodes on loopback, each with its own bus and state directory holding the
 # cluster's secret ($SCRATCH/cluster.key). Sets NODES (count), BUS_i, CLIENT_i (client address),
-# PEER_i (peer address) and PID_i for i = 1..N, and CONF_i.
+# PEER_i (peer address) and PID_i for i = 1..N, and CONF_i. $CLUSTER_CONF_EXTRA, when set, is
+# appended to every node's configuration file.
 start_cluster() {
         local n=$1 i
         NODES=$n
@@ -85,6 +86,7 @@ start_cluster() {
                 install -m 0600 "$SCRATCH/cluster.key" "$SCRATCH/state$i/cluster.key"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
+                printf '%s' "${CLUSTER_CONF_EXTRA:-}" >>"$SCRATCH/node$i.conf"
                 printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
                 start_bus "node$i"
                 printf -v "BUS_$i" '%s' "$BUS"
