@@ -102,21 +102,27 @@ int vs_tls_creds_load_ca(const char *ca_file, struct vs_tls_creds **ret, char *e
         return 0;
 }
 
-static int session_new(struct vs_tls *t, unsigned flags, const char *priorities) {
-        /* NO_SIGNAL: a peer that vanished must not kill the daemon with SIGPIPE. */
-        int r = gnutls_init(&t->session, flags | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS);
-        if (r < 0)
-                return r == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
-        gnutls_session_set_ptr(t->session, t);
-        r = gnutls_priority_set_direct(t->session, priorities, NULL);
-        return r < 0 ? -EIO : 0;
-}
-
-int vs_tls_new_psk_client(const char *identity, const uint8_t key[VS_TLS_PSK_SIZE], struct vs_tls **ret) {
+/* A session for one side (GNUTLS_CLIENT or GNUTLS_SERVER) with the given priorities, no
+ * credentials yet. */
+static int tls_new(unsigned side, const char *priorities, struct vs_tls **ret) {
         _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
-        int r = session_new(t, GNUTLS_CLIENT, PEER_PRIORITIES);
+        t->server = side == GNUTLS_SERVER;
+        /* NO_SIGNAL: a peer that vanished must not kill the daemon with SIGPIPE. */
+        int r = gnutls_init(&t->session, side | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS);
+        if (r < 0)
+                return r == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EIO;
+        gnutls_session_set_ptr(t->session, t);
+        if (gnutls_priority_set_direct(t->session, priorities, NULL) < 0)
+                return -EIO;
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int vs_tls_new_psk_client(const char *identity, const uint8_t key[VS_TLS_PSK_SIZE], struct vs_tls **ret) {
+        _cleanup_(vs_tls_freep) struct vs_tls *t = NULL;
+        int r = tls_new(GNUTLS_CLIENT, PEER_PRIORITIES, &t);
         if (r < 0)
                 return r;
         gnutls_datum_t k = { (unsigned char *) key, VS_TLS_PSK_SIZE };
@@ -161,15 +167,12 @@ static int psk_lookup(gnutls_session_t session, const gnutls_datum_t *username, 
 }
 
 int vs_tls_new_psk_server(vs_tls_psk_lookup_fn lookup, void *userdata, struct vs_tls **ret) {
-        _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
-        if (!t)
-                return -ENOMEM;
-        t->server = true;
-        t->lookup = lookup;
-        t->lookup_userdata = userdata;
-        int r = session_new(t, GNUTLS_SERVER, PEER_PRIORITIES);
+        _cleanup_(vs_tls_freep) struct vs_tls *t = NULL;
+        int r = tls_new(GNUTLS_SERVER, PEER_PRIORITIES, &t);
         if (r < 0)
                 return r;
+        t->lookup = lookup;
+        t->lookup_userdata = userdata;
         if (gnutls_psk_allocate_server_credentials(&t->psk_server) < 0)
                 return -ENOMEM;
         gnutls_psk_set_server_credentials_function2(t->psk_server, psk_lookup);
@@ -180,11 +183,8 @@ int vs_tls_new_psk_server(vs_tls_psk_lookup_fn lookup, void *userdata, struct vs
 }
 
 int vs_tls_new_cert_server(struct vs_tls_creds *creds, struct vs_tls **ret) {
-        _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
-        if (!t)
-                return -ENOMEM;
-        t->server = true;
-        int r = session_new(t, GNUTLS_SERVER, CLIENT_PRIORITIES);
+        _cleanup_(vs_tls_freep) struct vs_tls *t = NULL;
+        int r = tls_new(GNUTLS_SERVER, CLIENT_PRIORITIES, &t);
         if (r < 0)
                 return r;
         if (gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, creds->cert) < 0)
@@ -194,10 +194,8 @@ int vs_tls_new_cert_server(struct vs_tls_creds *creds, struct vs_tls **ret) {
 }
 
 int vs_tls_new_cert_client(struct vs_tls_creds *creds, const char *server_name, struct vs_tls **ret) {
-        _cleanup_(vs_tls_freep) struct vs_tls *t = calloc(1, sizeof *t);
-        if (!t)
-                return -ENOMEM;
-        int r = session_new(t, GNUTLS_CLIENT, CLIENT_PRIORITIES);
+        _cleanup_(vs_tls_freep) struct vs_tls *t = NULL;
+        int r = tls_new(GNUTLS_CLIENT, CLIENT_PRIORITIES, &t);
         if (r < 0)
                 return r;
         if (gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, creds->cert) < 0)
