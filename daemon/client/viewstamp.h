@@ -40,7 +40,8 @@
  *     -ECONNREFUSED, -EHOSTUNREACH, ... (any connect error)
  *                     no node could be reached by the deadline (or within the connect rounds,
  *                     vs_client_set_connect_rounds()); the request was never delivered, so it
- *                     did not run
+ *                     did not run; with TLS (vs_client_set_tls()) a node whose certificate does not
+ *                     verify counts as unreachable and ends as -EKEYREJECTED
  *     -ESTALE         session expired; the request did not run
  *     -ELOOP          more redirects than max_redirects for this request; it may have run only
  *                     if an earlier send of it reached a primary (treat as unknown)
