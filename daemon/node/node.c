@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "auth/secret.h"
-#include "net/tls.h"
 #include "journal/journal.h"
 #include "log/log.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "net/listener.h"
 #include "net/peer.h"
 #include "node/node.h"
