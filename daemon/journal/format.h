@@ -27,8 +27,9 @@
  *
  *   bodies:  ENTRY    u64 view, u64 client id, u64 request, then the command bytes
  *            META     u64 epoch, view, last normal view, u32 status, u32 0, u64 commit, checkpoint op,
- *                     then, only when the metadata names the epoch's members (vr_meta.n_members > 0;
- *                     older files never do, and such a META keeps the 48-byte body):
+ *                     then, only when the metadata names the epoch's members (vr_meta.n_members > 0:
+ *                     the core writes them once its group was reconfigured; until then, and in older
+ *                     files, a META keeps the 48-byte body, which older versions read):
  *                     u64 epoch op, u32 members, u32 old members, u64 ids of each
  *            TRUNCATE, MISSING: empty
  *

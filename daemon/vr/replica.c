@@ -296,8 +296,10 @@ int vr_emit_meta(struct vr_replica *r) {
                         .commit = r->commit,
                         .checkpoint_op = r->checkpoint_op,
                         .epoch_op = r->epoch_op,
-                        .n_members = r->cfg.n_replicas,
-                        .n_old_members = r->n_old,
+                        /* Before any reconfiguration the driver's configuration is the epoch's:
+                         * the short form keeps such journals readable by older versions. */
+                        .n_members = r->epoch_op > 0 ? r->cfg.n_replicas : 0,
+                        .n_old_members = r->epoch_op > 0 ? r->n_old : 0,
                 },
         };
         memcpy(rec.meta.members, r->members, sizeof(rec.meta.members));
