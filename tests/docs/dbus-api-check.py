@@ -10,7 +10,7 @@
   under the Methods, Properties or Signals subsection of the same section, and no entry
   describes a member that does not exist.
 - Every error name the daemon can return (org.viewstamp1.Error.* and the SD_BUS_ERROR_*
-  constants used in daemon/bus/) has an entry in ERRORS, and every org.viewstamp1.Error.* entry
+  constants daemon/bus/ sets or replies with) has an entry in ERRORS, and every org.viewstamp1.Error.* entry
   there is one the daemon returns.
 Each failure says what to add or remove where."""
 import glob
@@ -142,9 +142,12 @@ protocol = open("/usr/include/systemd/sd-bus-protocol.h").read()
 standard = dict(re.findall(r'#define (SD_BUS_ERROR_\w+)\s+"([\w.]+)"', protocol))
 code = "".join(read(os.path.relpath(p, root)) for p in sorted(glob.glob(os.path.join(root, "daemon/bus/*.[ch]"))))
 prefix = re.search(r'#define VS_BUS_ERROR_PREFIX "([\w.]+)"', code).group(1)
+# Our own names wherever they are spelled out; standard names where an error is set or replied
+# with one (not where a received error is compared with it).
 code_errors = {prefix + e for e in re.findall(r'VS_BUS_ERROR_PREFIX "(\w+)"', code)}
 code_errors |= set(re.findall(r'"(' + re.escape(prefix) + r'\w+)"', code))
-code_errors |= {standard[c] for c in re.findall(r"\b(SD_BUS_ERROR_\w+)\b", code) if c in standard}
+sent = re.findall(r"\bsd_bus_(?:error_setf?|reply_method_errorf?)\(\s*[^,()]+,\s*(SD_BUS_ERROR_\w+)", code)
+code_errors |= {standard[c] for c in sent if c in standard}
 errors_section = text.split(".SH ERRORS", 1)[1].split("\n.SH ", 1)[0] if ".SH ERRORS" in text else ""
 doc_errors = set(re.findall(r"^\.TP\n\.B ([\w.]+)$", errors_section, re.M))
 for e in sorted(code_errors - doc_errors):
