@@ -14,6 +14,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +39,22 @@ json_object *export_line_json(const char *path, const void *value, size_t len) {
         return TAKE_PTR(o);
 }
 
+#define KEYS_ERROR "a line has \"path\" and one of \"value\" (a string) or \"value_hex\" (lower-case hex), nothing else"
+
 int export_line_parse(const char *line, char **ret_path, uint8_t **ret_value, size_t *ret_len,
                       const char **error) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
+        size_t len = strlen(line);
+        if (len > INT_MAX) {
+                *error = "line too long";
+                return -EINVAL;
+        }
         struct json_tokener *tok = json_tokener_new();
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        size_t len = strlen(line);
-        o = json_tokener_parse_ex(tok, line, (int) len);
-        bool whole = o && json_tokener_get_error(tok) == json_tokener_success &&
-                     line[json_tokener_get_parse_end(tok) + strspn(line + json_tokener_get_parse_end(tok), " \t\r")] == 0;
+        _cleanup_(json_object_putp) json_object *o = json_tokener_parse_ex(tok, line, (int) len);
+        size_t end = json_tokener_get_parse_end(tok);
+        bool whole = o && json_tokener_get_error(tok) == json_tokener_success && line[end + strspn(line + end, " \t\r")] == 0;
         json_tokener_free(tok);
         if (!whole || !json_object_is_type(o, json_type_object)) {
                 *error = "not one JSON object (in UTF-8) on the line";
@@ -61,7 +67,7 @@ int export_line_parse(const char *line, char **ret_path, uint8_t **ret_value, si
                 return -EINVAL;
         }
         if (json_object_object_length(o) != 2) {
-                *error = "a line has \"path\" and one of \"value\" or \"value_hex\", nothing else";
+                *error = KEYS_ERROR;
                 return -EINVAL;
         }
         const char *path = json_object_get_string(p);
@@ -78,7 +84,7 @@ int export_line_parse(const char *line, char **ret_path, uint8_t **ret_value, si
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                *error = "a line has \"path\" and one of \"value\" (a string) or \"value_hex\" (lower-case hex), nothing else";
+                *error = KEYS_ERROR;
                 return -EINVAL;
         }
         char *path_copy = strdup(path);

@@ -9,11 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 
-ctl() { # ctl I ARGS...: viewstampctl on node I's bus
-        local i=$1
-        shift
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
-}
 data_in() { # data_in TENANT COMMAND ARGS...: a data command on the tenant through every node
         local tenant=$1
         shift
