@@ -27,6 +27,7 @@ struct ctl {
         const char *tenant;
         const char **nodes;
         size_t n_nodes;
+        const char *tls_ca, *tls_server_name; /* TLS when tls_ca is set */
         bool json;
         uint64_t timeout_usec;
         bool sequential, recursive, stat;

@@ -80,7 +80,8 @@ if data stat /after-backup >/dev/null 2>&1; then fail "restore kept a node creat
 data set /config v3 >/dev/null || fail "no write after the restore"
 
 # A lost disk: node3's state directory is gone. The tenant files come from the other nodes (a
-# tenant's file is the same on all its nodes); the node recovers its replicas from their peers.
+# tenant's file is the same on all its nodes), the cluster secret from one of them; the node
+# recovers its replicas from their peers.
 kill_node 3
 rm -rf "$SCRATCH/state3"
 install -d -m 0700 "$SCRATCH/state3"
@@ -89,7 +90,9 @@ for f in "$SCRATCH"/state1/tenant-*.conf; do
 done
 mkdir "$SCRATCH/tenants"
 for i in 1 2; do cp "$SCRATCH/state$i"/tenant-*.conf "$SCRATCH/tenants/"; done
+cp "$SCRATCH/state1/cluster.key" "$SCRATCH/tenants/"
 install -m 0600 "$SCRATCH"/tenants/* "$SCRATCH/state3/"
+rm -r "$SCRATCH/tenants"
 data set /config v4 >/dev/null
 restart_node 3
 wait_until 60 all_normal 1 2 3 || fail "node3 did not recover: $(ctl 3 tenant show accounts 2>&1)"
