@@ -5,6 +5,7 @@
  * advances a checkpoint queued just before it, so that checkpoint files and rewrites happen too), reporting every "durable up to seq" through a
  * pipe; it is killed with SIGKILL at random moments, hundreds of times. After each kill the journal
  * is reopened and every seq reported durable before the kill must be there, intact, with no hole.
+ * A second run kills only while a rewrite is being built beside the growing file.
  */
 
 #include <check.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,9 @@ struct report {
         uint64_t tenant;
         uint64_t seq;
 };
+
+/* A report with this tenant says a rewrite is being built (seq: rewrites completed before it). */
+#define REWRITING UINT64_MAX
 
 static struct vs_journal_options opts(void) {
         return (struct vs_journal_options) { .dir = dir, .cluster_id = 9, .node_id = 1,
@@ -74,6 +79,7 @@ static _Noreturn void writer(int fd, unsigned seed) {
         struct vs_journal *j;
         uint64_t next[TENANTS];
         uint8_t buf[300];
+        bool rewriting = false;
 
         if (vs_journal_open(&o, &j, NULL, 0) < 0)
                 _exit(2);
@@ -105,6 +111,14 @@ static _Noreturn void writer(int fd, unsigned seed) {
                 struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                 if (poll(&p, 1, rand() % 2) > 0)
                         vs_journal_dispatch(j, report, NULL, &fd);
+                struct vs_journal_stats st;
+                vs_journal_stats(j, &st);
+                if (st.rewriting && !rewriting) {
+                        struct report r = { REWRITING, st.rewrites };
+                        if (write(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
+                                _exit(3);
+                }
+                rewriting = st.rewriting;
         }
 }
 
@@ -161,11 +175,30 @@ static void check_recovered(const uint64_t durable[TENANTS]) {
         vs_journal_close(j);
 }
 
-START_TEST(test_sigkill_never_loses_durable) {
+/* Takes the writer's reports until it says a rewrite is being built; false if none comes. */
+static bool await_rewrite(int fd, uint64_t durable[TENANTS], unsigned *reports) {
+        struct report r;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 5000) != 1 || read(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
+                        return false;
+                if (r.tenant == REWRITING)
+                        return true;
+                ck_assert_uint_lt(r.tenant, TENANTS);
+                ck_assert_uint_ge(r.seq, durable[r.tenant]);
+                durable[r.tenant] = r.seq;
+                (*reports)++;
+        }
+}
+
+/* Kills a writer hundreds of times, at random moments or (during_rewrite) at random moments from
+ * the start of the first rewrite it builds, and checks the reopened journal after each kill. */
+static void kill_writers(bool during_rewrite) {
         uint64_t durable[TENANTS] = {};
-        unsigned kills = 0, reports = 0;
+        unsigned kills = 0, reports = 0, in_rewrite = 0;
         time_t start = time(NULL);
 
+        strcpy(dir, "/tmp/vs-sigkill-test-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(dir));
         srand(12345);
         for (unsigned it = 0; it < ITERATIONS && time(NULL) - start < TIME_BUDGET_S; it++) {
@@ -178,7 +211,13 @@ START_TEST(test_sigkill_never_loses_durable) {
                         writer(p[1], it + 1);
                 }
                 close(p[1]);
-                usleep((useconds_t) (rand() % 25000));
+                if (during_rewrite && await_rewrite(p[0], durable, &reports)) {
+                        in_rewrite++;
+                        /* some kills land after the switch: a kill before it leaves the old file, and
+                         * the next rewrite waits for that to double */
+                        usleep((useconds_t) (rand() % 20000));
+                } else
+                        usleep((useconds_t) (rand() % 25000));
                 ck_assert_int_eq(kill(pid, SIGKILL), 0);
                 int status;
                 ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -189,6 +228,8 @@ START_TEST(test_sigkill_never_loses_durable) {
                 struct report r;
                 ssize_t n;
                 while ((n = read(p[0], &r, sizeof(r))) == (ssize_t) sizeof(r)) {
+                        if (r.tenant == REWRITING)
+                                continue;
                         ck_assert_uint_lt(r.tenant, TENANTS);
                         ck_assert_uint_ge(r.seq, durable[r.tenant]);
                         durable[r.tenant] = r.seq;
@@ -198,15 +239,27 @@ START_TEST(test_sigkill_never_loses_durable) {
                 close(p[0]);
                 check_recovered(durable);
         }
-        fprintf(stderr, "%u kills, %u durable reports, durable seqs %llu %llu %llu %llu\n", kills, reports,
-                (unsigned long long) durable[0], (unsigned long long) durable[1],
+        fprintf(stderr, "%u kills (%u while a rewrite was built), %u durable reports, durable seqs %llu %llu %llu %llu\n",
+                kills, in_rewrite, reports, (unsigned long long) durable[0], (unsigned long long) durable[1],
                 (unsigned long long) durable[2], (unsigned long long) durable[3]);
-        ck_assert_uint_ge(kills, 100);
+        /* each kill during a rewrite first waits for one to start */
+        ck_assert_uint_ge(kills, during_rewrite ? 50 : 100);
         ck_assert_uint_gt(reports, 0);
+        if (during_rewrite)
+                ck_assert_uint_ge(in_rewrite, kills / 2);
 
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_sigkill_never_loses_durable) {
+        kill_writers(false);
+}
+END_TEST
+
+START_TEST(test_sigkill_during_rewrites) {
+        kill_writers(true);
 }
 END_TEST
 
@@ -215,6 +268,7 @@ static Suite *sigkill_suite(void) {
         TCase *tc = tcase_create("sigkill");
         tcase_set_timeout(tc, TIME_BUDGET_S + 60);
         tcase_add_test(tc, test_sigkill_never_loses_durable);
+        tcase_add_test(tc, test_sigkill_during_rewrites);
         suite_add_tcase(s, tc);
         return s;
 }
