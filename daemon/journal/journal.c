@@ -110,6 +110,7 @@ struct vs_journal {
         struct completion *done;
         size_t n_done;
         size_t cap_done;
+        bool io_sleeping;       /* the I/O thread waits for the wake condition */
         bool compacted;         /* the compactor thread is done, with compact_result */
         int compact_result;
         bool rewriting;
@@ -515,12 +516,18 @@ static void *io_thread(void *arg) {
                                         ts.tv_sec += ts.tv_nsec / 1000000000;
                                         ts.tv_nsec %= 1000000000;
                                 }
-                                if (pthread_cond_timedwait(&j->wake, &j->lock, &ts) == ETIMEDOUT) {
+                                j->io_sleeping = true;
+                                int w = pthread_cond_timedwait(&j->wake, &j->lock, &ts);
+                                j->io_sleeping = false;
+                                if (w == ETIMEDOUT) {
                                         j->retry_now = j->nospace;
                                         seal_due = !j->nospace;
                                 }
-                        } else
+                        } else {
+                                j->io_sleeping = true;
                                 pthread_cond_wait(&j->wake, &j->lock);
+                                j->io_sleeping = false;
+                        }
                 }
                 if (j->failed)
                         break;
@@ -889,12 +896,18 @@ int vs_journal_checkpoint_open(struct vs_journal *j, uint64_t tenant, uint64_t o
 
 void vs_journal_commit(struct vs_journal *j) {
         pthread_mutex_lock(&j->lock);
+        bool wake = false;
         if (!batch_empty(&j->pending)) {
                 j->commit_requested = true;
                 j->retry_now = true;
-                pthread_cond_signal(&j->wake);
+                /* A busy I/O thread sees the request before it sleeps again: no wake-up needed. */
+                wake = j->io_sleeping;
         }
         pthread_mutex_unlock(&j->lock);
+        /* Signalled after unlocking, so that the woken thread does not at once block on the lock
+         * the loop still holds (it rechecks the request under the lock in any case). */
+        if (wake)
+                pthread_cond_signal(&j->wake);
 }
 
 int vs_journal_fd(const struct vs_journal *j) {
