@@ -11,6 +11,7 @@
 
 #include "log/log.h"
 #include "net/conn.h"
+#include "util/arena.h"
 #include "util/cleanup.h"
 #include "wire/frame.h"
 
@@ -38,6 +39,7 @@ struct vs_conn {
         void *userdata;
 
         struct vs_frame_reader reader;
+        struct vs_arena decoded; /* the envelope being handled; reset at the next frame */
         struct queued_frame *head, *tail;
         size_t queued;
 
@@ -77,6 +79,7 @@ static void release_io(struct vs_conn *c) {
         c->fd = -1;
         queue_clear(c);
         vs_frame_reader_done(&c->reader);
+        vs_arena_done(&c->decoded);
 }
 
 static void conn_destroy(struct vs_conn *c) {
@@ -259,8 +262,9 @@ static bool dispatch(struct vs_conn *c) {
                         close_bad_input(c, r);
                         return false;
                 }
-                _cleanup_envelope_ Viewstamp__Envelope *env = NULL;
-                r = vs_envelope_decode(body, len, &env);
+                Viewstamp__Envelope *env = NULL;
+                vs_arena_reset(&c->decoded);
+                r = vs_envelope_decode_in(&c->decoded, body, len, &env);
                 if (r < 0) {
                         close_bad_input(c, r);
                         return false;

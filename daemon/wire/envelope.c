@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/arena.h"
 #include "util/cleanup.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
@@ -25,12 +26,36 @@ int vs_envelope_frame(const Viewstamp__Envelope *env, uint32_t max_body, uint8_t
         return 0;
 }
 
-int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
-        _cleanup_envelope_ Viewstamp__Envelope *e = viewstamp__envelope__unpack(NULL, len, body);
+static int check(const Viewstamp__Envelope *e) {
         if (!e || !e->header || e->body_case == VIEWSTAMP__ENVELOPE__BODY__NOT_SET)
                 return -EBADMSG;
         if (e->header->version != VS_WIRE_VERSION)
                 return -EPROTONOSUPPORT;
+        return 0;
+}
+
+int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
+        _cleanup_envelope_ Viewstamp__Envelope *e = viewstamp__envelope__unpack(NULL, len, body);
+        int r = check(e);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static void *arena_alloc(void *data, size_t size) {
+        return vs_arena_alloc(data, size);
+}
+
+static void arena_free(void *data, void *p) {
+}
+
+int vs_envelope_decode_in(struct vs_arena *a, const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
+        ProtobufCAllocator pa = { .alloc = arena_alloc, .free = arena_free, .allocator_data = a };
+        Viewstamp__Envelope *e = viewstamp__envelope__unpack(&pa, len, body);
+        int r = check(e);
+        if (r < 0)
+                return r;
+        *ret = e;
         return 0;
 }
