@@ -11,7 +11,6 @@
 
 #include "log/log.h"
 #include "net/conn.h"
-#include "util/arena.h"
 #include "util/cleanup.h"
 #include "wire/frame.h"
 
@@ -39,7 +38,7 @@ struct vs_conn {
         void *userdata;
 
         struct vs_frame_reader reader;
-        struct vs_arena decoded; /* the envelope being handled; reset at the next frame */
+        struct vs_pb_arena decoded; /* the envelope being handled, until the next frame */
         struct queued_frame *head, *tail;
         size_t queued;
 
@@ -79,7 +78,7 @@ static void release_io(struct vs_conn *c) {
         c->fd = -1;
         queue_clear(c);
         vs_frame_reader_done(&c->reader);
-        vs_arena_done(&c->decoded);
+        vs_pb_arena_done(&c->decoded);
 }
 
 static void conn_destroy(struct vs_conn *c) {
@@ -263,7 +262,6 @@ static bool dispatch(struct vs_conn *c) {
                         return false;
                 }
                 Viewstamp__Envelope *env = NULL;
-                vs_arena_reset(&c->decoded);
                 r = vs_envelope_decode_in(&c->decoded, body, len, &env);
                 if (r < 0) {
                         close_bad_input(c, r);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/arena.h"
 #include "util/cleanup.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
@@ -43,16 +42,10 @@ int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **re
         return 0;
 }
 
-static void *arena_alloc(void *data, size_t size) {
-        return vs_arena_alloc(data, size);
-}
-
-static void arena_free(void *data, void *p) {
-}
-
-int vs_envelope_decode_in(struct vs_arena *a, const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
-        ProtobufCAllocator pa = { .alloc = arena_alloc, .free = arena_free, .allocator_data = a };
-        Viewstamp__Envelope *e = viewstamp__envelope__unpack(&pa, len, body);
+int vs_envelope_decode_in(struct vs_pb_arena *a, const uint8_t *body, size_t len, Viewstamp__Envelope **ret) {
+        Viewstamp__Envelope *e = viewstamp__envelope__unpack(vs_pb_arena_start(a), len, body);
+        if (!e && a->failed)
+                return -ENOMEM;
         int r = check(e);
         if (r < 0)
                 return r;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/arena.h"
+#include "wire/pb_arena.h"
 #include "wire/envelope.pb-c.h"
 
 #define VS_WIRE_VERSION 1u
@@ -24,9 +24,9 @@ int vs_envelope_frame(const Viewstamp__Envelope *env, uint32_t max_body, uint8_t
  * -EPROTONOSUPPORT: header.version differs from VS_WIRE_VERSION.
  */
 int vs_envelope_decode(const uint8_t *body, size_t len, Viewstamp__Envelope **ret);
-/* The same, allocating the envelope and everything in it from arena a (no malloc per field once
- * the arena has grown): it lives until the arena is reset; never free_unpacked() it. */
-int vs_envelope_decode_in(struct vs_arena *a, const uint8_t *body, size_t len, Viewstamp__Envelope **ret);
+/* The same (and -ENOMEM), decoding into arena a (wire/pb_arena.h), which it resets first: the
+ * envelope lives until a is next used or freed; never free_unpacked() it. */
+int vs_envelope_decode_in(struct vs_pb_arena *a, const uint8_t *body, size_t len, Viewstamp__Envelope **ret);
 
 static inline void vs_envelope_freep(Viewstamp__Envelope **e) {
         if (*e)
