@@ -23,8 +23,8 @@
 
 struct queued_frame {
         struct queued_frame *next;
-        uint8_t *data;
         size_t len, off;
+        uint8_t data[]; /* one allocation per frame */
 };
 
 struct vs_conn {
@@ -62,7 +62,6 @@ static void queue_clear(struct vs_conn *c) {
         while (c->head) {
                 struct queued_frame *q = c->head;
                 c->head = q->next;
-                free(q->data);
                 free(q);
         }
         c->tail = NULL;
@@ -161,7 +160,6 @@ static int flush(struct vs_conn *c) {
                         }
                         k -= (ssize_t) left;
                         c->head = q->next;
-                        free(q->data);
                         free(q);
                 }
                 if (!c->head)
@@ -196,27 +194,26 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
         if (c->closed)
                 return -ENOTCONN;
 
-        size_t need = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(env);
-        if (need - VS_FRAME_HEADER_SIZE > c->opts.max_frame)
-                return -EMSGSIZE;
-        if (c->queued + need > c->opts.max_send_queue)
-                return -ENOBUFS;
-
-        _cleanup_free_ uint8_t *data = NULL;
         size_t len;
-        int r = vs_envelope_frame(env, c->opts.max_frame, &data, &len);
+        int r = vs_envelope_frame_size(env, c->opts.max_frame, &len);
         if (r < 0)
                 return r;
-        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q);
+        if (c->queued + len > c->opts.max_send_queue)
+                return -ENOBUFS;
+
+        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q + len);
         if (!q)
                 return -ENOMEM;
+        vs_envelope_frame_write(env, len, q->data);
         /* While EPOLLOUT is armed the socket is full and on_io writes when it drains. */
         if (!(c->io_events & EPOLLOUT)) {
                 r = sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
                 if (r < 0)
                         return r;
         }
-        *q = (struct queued_frame) { .data = TAKE_PTR(data), .len = len };
+        q->next = NULL;
+        q->len = len;
+        q->off = 0;
         if (c->tail)
                 c->tail->next = q;
         else

@@ -18,6 +18,10 @@
 
 /* Builds header + body into one malloc'ed buffer. -EMSGSIZE if the body exceeds max_body. */
 int vs_envelope_frame(const Viewstamp__Envelope *env, uint32_t max_body, uint8_t **ret, size_t *ret_len);
+/* The same in two steps, for a caller that owns the memory: the frame's size (header + body;
+ * -EMSGSIZE as above), then writing exactly that many bytes of frame_len to out. */
+int vs_envelope_frame_size(const Viewstamp__Envelope *env, uint32_t max_body, size_t *ret);
+void vs_envelope_frame_write(const Viewstamp__Envelope *env, size_t frame_len, uint8_t *out);
 
 /*
  * -EBADMSG: not a valid Envelope, no header, or no body.
