@@ -59,10 +59,8 @@ static struct chain *chain_get(struct vs_compaction *c, uint64_t tenant) {
         size_t i = VS_LOWER_BOUND(c->chains, c->n_chains, tenant, tenant);
         if (i < c->n_chains && c->chains[i].tenant == tenant)
                 return &c->chains[i];
-        if (vs_array_grow((void **) &c->chains, &c->cap_chains, c->n_chains + 1, sizeof(*c->chains)) < 0)
+        if (vs_array_insert_at((void **) &c->chains, &c->n_chains, &c->cap_chains, i, sizeof(*c->chains)) < 0)
                 return NULL;
-        memmove(&c->chains[i + 1], &c->chains[i], (c->n_chains - i) * sizeof(*c->chains));
-        c->n_chains++;
         c->chains[i] = (struct chain) { .tenant = tenant };
         return &c->chains[i];
 }

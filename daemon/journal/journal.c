@@ -202,10 +202,8 @@ static struct tenant *tenant_get(struct vs_journal *j, uint64_t id) {
         struct tenant *t = tenant_find(j, id, &i);
         if (t)
                 return t;
-        if (vs_array_grow((void **) &j->tenants, &j->cap_tenants, j->n_tenants + 1, sizeof(*j->tenants)) < 0)
+        if (vs_array_insert_at((void **) &j->tenants, &j->n_tenants, &j->cap_tenants, i, sizeof(*j->tenants)) < 0)
                 return NULL;
-        memmove(&j->tenants[i + 1], &j->tenants[i], (j->n_tenants - i) * sizeof(*j->tenants));
-        j->n_tenants++;
         j->tenants[i] = (struct tenant) { .tenant = id };
         return &j->tenants[i];
 }

@@ -264,8 +264,9 @@ static void kill_writers(bool during_rewrite) {
         fprintf(stderr, "%u kills (%u while a rewrite was built), %u durable reports, durable seqs %llu %llu %llu %llu\n",
                 kills, in_rewrite, reports, (unsigned long long) durable[0], (unsigned long long) durable[1],
                 (unsigned long long) durable[2], (unsigned long long) durable[3]);
-        /* each kill during a rewrite first waits for one to start: about the file's size written */
-        ck_assert_uint_ge(kills, during_rewrite ? 20 : 100);
+        /* each kill during a rewrite first waits for one to start: about the file's size written,
+         * which on a loaded machine's slow syncs takes seconds */
+        ck_assert_uint_ge(kills, during_rewrite ? 10 : 100);
         ck_assert_uint_gt(reports, 0);
         if (during_rewrite)
                 ck_assert_uint_ge(in_rewrite, kills / 3);

@@ -155,24 +155,28 @@ START_TEST(test_garbage_bytes) {
 }
 END_TEST
 
+/* The frame of a Ping with this nonce for tenant. */
+static void ping_frame(const char *tenant, uint64_t nonce, uint8_t **ret, size_t *ret_len) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        h.tenant = (char *) tenant;
+        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
+        ping.nonce = nonce;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, ret, ret_len), 0);
+}
+
 START_TEST(test_split_across_reads) {
         /* Three envelopes written as one stream, delivered one byte per read. */
         _cleanup_free_ uint8_t *stream = NULL;
         size_t stream_len = 0;
         for (uint64_t nonce = 1; nonce <= 3; nonce++) {
-                Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-                h.version = VS_WIRE_VERSION;
-                h.tenant = (char *) "accounts";
-                Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
-                ping.nonce = nonce;
-                Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-                env.header = &h;
-                env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-                env.ping = &ping;
-
                 _cleanup_free_ uint8_t *frame = NULL;
                 size_t n;
-                ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n), 0);
+                ping_frame("accounts", nonce, &frame, &n);
                 uint8_t *s = realloc(stream, stream_len + n);
                 ck_assert_ptr_nonnull(s);
                 stream = s;
@@ -236,22 +240,14 @@ START_TEST(test_decode_in_arena) {
 
         const struct vs_arena_chunk *chunk = NULL;
         for (uint64_t nonce = 1; nonce <= 50; nonce++) {
-                Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-                h.version = VS_WIRE_VERSION;
-                h.tenant = (char *) (nonce % 2 ? "accounts" : "a-much-longer-tenant-name");
-                Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
-                ping.nonce = nonce;
-                Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-                env.header = &h;
-                env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-                env.ping = &ping;
+                const char *tenant = nonce % 2 ? "accounts" : "a-much-longer-tenant-name";
                 _cleanup_free_ uint8_t *frame = NULL;
                 size_t n;
-                ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n), 0);
+                ping_frame(tenant, nonce, &frame, &n);
 
                 ck_assert_int_eq(vs_envelope_decode_in(&a, frame + VS_FRAME_HEADER_SIZE,
                                                        n - VS_FRAME_HEADER_SIZE, &e), 0);
-                ck_assert_str_eq(e->header->tenant, h.tenant);
+                ck_assert_str_eq(e->header->tenant, tenant);
                 ck_assert_uint_eq(e->ping->nonce, nonce);
                 if (nonce > 1)
                         ck_assert_ptr_eq(a.arena.chunks, chunk);
