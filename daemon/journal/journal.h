@@ -44,8 +44,8 @@
  *  - Any other write or sync error is fatal for this journal instance (after a failed fdatasync the
  *    page cache cannot be trusted): callbacks and later appends report it, and the daemon must
  *    reopen (i.e. restart), which recovers from what is really on disk.
- *  - The file is rewritten (compacted) when it exceeds max(compact_bytes, twice its size after the
- *    last rewrite): each tenant keeps its metadata and its entries above its checkpoint op
+ *  - The file is rewritten (compacted) when it exceeds max(compact_bytes, twice the image the
+ *    last rewrite kept): each tenant keeps its metadata and its entries above its checkpoint op
  *    (journal/checkpoint.h), and its checkpoint files older than that op are deleted, so disk use
  *    is bounded under steady load as long as tenants checkpoint. A compactor thread builds the new
  *    file beside the old one while batches go on being written and reported durable
