@@ -336,10 +336,8 @@ static struct vs_scan_tenant *tenant_get(struct vs_scan *s, uint64_t tenant, siz
         size_t i = tenant_lower_bound(s, tenant);
         if (i < s->n_tenants && s->tenants[i].tenant == tenant)
                 return &s->tenants[i];
-        if (vs_array_grow((void **) &s->tenants, cap, s->n_tenants + 1, sizeof(*s->tenants)) < 0)
+        if (vs_array_insert_at((void **) &s->tenants, &s->n_tenants, cap, i, sizeof(*s->tenants)) < 0)
                 return NULL;
-        memmove(&s->tenants[i + 1], &s->tenants[i], (s->n_tenants - i) * sizeof(*s->tenants));
-        s->n_tenants++;
         s->tenants[i] = (struct vs_scan_tenant) { .tenant = tenant };
         return &s->tenants[i];
 }
