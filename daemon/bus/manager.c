@@ -7,6 +7,7 @@
 #include "bus/tenant.h"
 #include "log/log.h"
 #include "node/node.h"
+#include "node/root_tree.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "tree/error.h"
@@ -33,7 +34,7 @@ static int property_nodes(sd_bus *bus, const char *path, const char *interface, 
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int check_root(sd_bus_message *m, sd_bus_error *error) {
+int vs_bus_check_root(sd_bus_message *m, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
         int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
@@ -78,7 +79,7 @@ static void parent_done(void *userdata, int error, const Viewstamp__TreeResponse
 
 static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error);
+        int r = vs_bus_check_root(m, error);
         if (r != 0)
                 return r;
 
@@ -109,14 +110,20 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
         char why[256];
         if (vs_tenant_config_check(&c, mgr->conf, why, sizeof why) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        struct vs_tenant *root = vs_node_find_tenant(mgr->node, VS_ROOT_TENANT_NAME);
+        size_t hosted, primary;
+        vs_node_count_tenants(mgr->node, &hosted, &primary);
+        if (vs_root_tree_check_capacity(root ? vs_tenant_tree(root) : NULL, mgr->conf->name, hosted,
+                                        mgr->conf->max_tenants, &c, why, sizeof why) < 0)
+                return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "TooManyTenants", why);
 
         _cleanup_free_ uint8_t *value = NULL, *parent = NULL, *create = NULL;
         size_t value_len, parent_len, create_len;
         char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
+        snprintf(path, sizeof path, VS_ROOT_TENANTS_PATH "/%s", name);
         r = vs_tenant_config_encode(&c, &value, &value_len);
         if (r >= 0)
-                r = tree_sm_encode_create("/tenants", NULL, 0, 0, &parent, &parent_len);
+                r = tree_sm_encode_create(VS_ROOT_TENANTS_PATH, NULL, 0, 0, &parent, &parent_len);
         if (r >= 0)
                 r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
         if (r < 0)

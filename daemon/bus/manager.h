@@ -37,4 +37,7 @@ struct vs_bus_manager {
  * everyone call; the check is here, where the caller's credentials are known for certain);
  * properties and the other methods are open to every local user.
  */
+/* 0 when the caller of m is root; otherwise sets AccessDenied in error and returns its errno. */
+int vs_bus_check_root(sd_bus_message *m, sd_bus_error *error);
+
 int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);

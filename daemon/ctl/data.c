@@ -3,7 +3,8 @@
 /*
  * The data commands, over libviewstamp: get, set, cas, create, delete, ls, stat and multi (rows
  * of viewstampctl's table, declared in verb.h). Each takes the arguments from its own name on,
- * accepts the common options anywhere among them (--tenant, --node, --json, --timeout, --help)
+ * accepts the common options anywhere among them (--tenant, --node, --token, --token-file, --json,
+ * --timeout, --help)
  * and returns one of verb.h's exit statuses. Output goes to stdout (values raw, so "get" can
  * feed a pipe); errors to stderr as "viewstampctl COMMAND PATH: message", and with --json also as
  * a JSON error object on stdout, so a script always gets one document.
@@ -21,6 +22,7 @@
 #include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
+#include "ctl/token.h"
 #include "util/cleanup.h"
 
 #define DEFAULT_NODE "127.0.0.1:7501"
@@ -39,6 +41,8 @@ struct ctl {
         const char *tenant;
         const char **nodes;
         size_t n_nodes;
+        const char *token;      /* --token or $VIEWSTAMP_TOKEN */
+        char *token_read;       /* --token-file's */
         bool json;
         uint64_t timeout_usec;
         bool sequential, recursive, stat;
@@ -52,6 +56,9 @@ struct ctl {
 static void ctl_done(struct ctl *x) {
         free(x->nodes);
         free(x->input);
+        if (x->token_read)
+                explicit_bzero(x->token_read, strlen(x->token_read));
+        free(x->token_read);
         vs_client_free(x->client);
 }
 
@@ -86,6 +93,8 @@ static void help(const char *command, const char *synopsis) {
         printf("viewstampctl %s %s\n\n"
                "  -t --tenant=NAME      tenant to address (default: $VIEWSTAMP_TENANT)\n"
                "  -n --node=ADDRESS     a node's client address, repeatable (default " DEFAULT_NODE ")\n"
+               "     --token=TOKEN      the tenant's access token (default: $VIEWSTAMP_TOKEN)\n"
+               "     --token-file=FILE  read the access token from FILE's first line\n"
                "  -j --json             print JSON\n"
                "  -T --timeout=SECONDS  give up after this long (default 10)\n",
                command, synopsis);
@@ -94,7 +103,7 @@ static void help(const char *command, const char *synopsis) {
 /* Returns -1 to go on, or an exit status. */
 static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
                  const char *synopsis) {
-        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT };
+        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TOKEN, OPT_TOKEN_FILE };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -105,11 +114,14 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 { "recursive", no_argument, NULL, OPT_RECURSIVE },
                 { "version", required_argument, NULL, OPT_VERSION },
                 { "stat", no_argument, NULL, OPT_STAT },
+                { "token", required_argument, NULL, OPT_TOKEN },
+                { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
                 {}
         };
         *x = (struct ctl) {
                 .command = argv[0],
                 .tenant = getenv("VIEWSTAMP_TENANT"),
+                .token = getenv("VIEWSTAMP_TOKEN"),
                 .timeout_usec = DEFAULT_TIMEOUT_USEC,
                 .version = VS_VERSION_ANY,
         };
@@ -158,6 +170,20 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                                 return usage_error(x, "--version needs a version number");
                         break;
                 }
+                case OPT_TOKEN:
+                        x->token = optarg;
+                        break;
+                case OPT_TOKEN_FILE: {
+                        free(x->token_read);
+                        x->token_read = NULL;
+                        int r = ctl_token_read_file(optarg, &x->token_read);
+                        if (r < 0) {
+                                fprintf(stderr, "viewstampctl %s: cannot read a token from %s: %s\n", x->command, optarg,
+                                        r == -EMSGSIZE ? "longer than a token may be" : strerror(-r));
+                                return r == -ENOMEM ? CTL_EXIT_LOCAL : CTL_EXIT_USAGE;
+                        }
+                        break;
+                }
                 case ':':
                         return usage_error(x, "option needs an argument");
                 default:
@@ -170,6 +196,10 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 return usage_error(x, x->n_args < min_args ? "missing argument" : "too many arguments");
         if (!x->tenant || !*x->tenant)
                 return usage_error(x, "no tenant given (--tenant or $VIEWSTAMP_TENANT)");
+        if (x->token_read)
+                x->token = x->token_read;
+        if (x->token && strlen(x->token) > VS_TOKEN_MAX)
+                return usage_error(x, "the access token is longer than a token may be");
         return -1;
 }
 
@@ -185,6 +215,8 @@ static int connect_client(struct ctl *x) {
                                 x->command, x->nodes[i]);
                         return CTL_EXIT_USAGE;
                 }
+        if (x->token && *x->token && vs_client_set_token(x->client, x->token, strlen(x->token)) < 0)
+                return CTL_EXIT_LOCAL;
         (void) vs_client_set_timeout(x->client, x->timeout_usec);
         /* One request per command: one session is all it needs. Nothing listening anywhere is
          * said at once rather than after the whole timeout. */
@@ -196,8 +228,10 @@ static int connect_client(struct ctl *x) {
 static int exit_for(int error) {
         if (error == 0)
                 return CTL_EXIT_OK;
-        if (error > 0)
+        if (error > 0 || error == -EUSERS)
                 return CTL_EXIT_REFUSED;
+        if (error == -EACCES)
+                return CTL_EXIT_DENIED;
         return error == -ENOMEM ? CTL_EXIT_LOCAL : CTL_EXIT_UNAVAILABLE;
 }
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log/log.h"
+#include "log/ratelimit.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/source_limit.h"
 #include "node/client_port.h"
 #include "node/node.h"
 #include "node/tenant.h"
@@ -14,11 +17,29 @@
 
 /* A client connection must send its first frame within this time (half-open connections). */
 #define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
+#define REFUSAL_LOG_INTERVAL_USEC (1000ULL * 1000)
 
 struct client_conn {
         struct vs_client_port *port;
         struct vs_conn *conn;
         uint64_t serial;
+        struct vs_address remote;
+        /* Sessions with a request forwarded and not yet answered (client id -> non-NULL): a
+         * retry of a request in flight reuses its session, so this bounds what one connection
+         * can make the node hold. */
+        struct u64map outstanding;
+
+        /* The access token presented (ClientAuth), for one tenant; invalid when it could not be
+         * a token at all (then it matches nothing). */
+        char token_tenant[VS_TENANT_NAME_MAX + 1];
+        uint8_t *token;
+        size_t token_len;
+        bool token_presented, token_invalid;
+        /* The outcome of checking the presented token against the tenant's stored token as it
+         * was then: checked again only when the stored token changes (rotation), so a rotation
+         * cuts off connections authenticated with the old token from their next request. */
+        bool checked, checked_ok;
+        struct vs_access_token checked_against;
 };
 
 struct vs_client_port {
@@ -29,7 +50,23 @@ struct vs_client_port {
         struct vs_listener *listener;
         struct u64map conns; /* serial -> struct client_conn */
         uint64_t next_serial;
+        struct vs_source_limit per_address;
+        struct vs_ratelimit refusal_log;
 };
+
+/* One warning per interval for refusals a flood can repeat without end. */
+static void log_refusal(struct vs_client_port *p, const char *peer, const char *tenant, const char *why) {
+        uint64_t now = 0;
+        (void) sd_event_now(p->event, CLOCK_MONOTONIC, &now);
+        unsigned unlogged;
+        if (!vs_ratelimit_allow(&p->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, &unlogged))
+                return;
+        struct vs_log_ctx c = { .tenant = tenant, .peer = peer };
+        if (unlogged > 0)
+                log_warning(&c, "refused a client: %s (and %u more refusals since the last report)", why, unlogged);
+        else
+                log_warning(&c, "refused a client: %s", why);
+}
 
 /* Ends a client connection and gives its slot back to the listener. */
 static void client_conn_free(struct client_conn *cc) {
@@ -38,6 +75,9 @@ static void client_conn_free(struct client_conn *cc) {
         vs_conn_free(cc->conn);
         if (p->listener)
                 vs_listener_release(p->listener);
+        vs_source_limit_release(&p->per_address, &cc->remote);
+        u64map_done(&cc->outstanding);
+        free(cc->token);
         free(cc);
 }
 
@@ -46,6 +86,7 @@ void vs_client_port_send(struct vs_client_port *p, uint64_t route, const char *t
         struct client_conn *cc = u64map_get(&p->conns, route);
         if (!cc)
                 return;
+        u64map_remove(&cc->outstanding, reply->client_id);
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION; /* peer links stamp their own; client connections do not */
         h.tenant = (char *) tenant;
@@ -74,14 +115,78 @@ static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, View
         (void) vs_conn_send(c, &out);
 }
 
+static void on_auth(struct client_conn *cc, const char *tenant, const Viewstamp__ClientAuth *auth) {
+        const ProtobufCBinaryData *t = &auth->token;
+        free(cc->token);
+        cc->token = NULL;
+        cc->token_len = 0;
+        cc->checked = false;
+        cc->token_presented = true;
+        cc->token_invalid = strlen(tenant) > VS_TENANT_NAME_MAX || t->len == 0 || t->len > VS_ACCESS_TOKEN_MAX;
+        if (cc->token_invalid)
+                return;
+        cc->token = malloc(t->len);
+        if (!cc->token) {
+                cc->token_invalid = true; /* out of memory: refused like a wrong token, the client can retry */
+                return;
+        }
+        memcpy(cc->token, t->data, t->len);
+        cc->token_len = t->len;
+        strcpy(cc->token_tenant, tenant);
+}
+
+/* NULL when the connection may use the tenant, else why not. */
+static const char *unauthorized(struct client_conn *cc, const struct vs_tenant_config *c) {
+        if (!c->token.set)
+                return NULL;
+        if (!cc->token_presented)
+                return "the tenant requires an access token and this connection presented none";
+        if (cc->token_invalid || strcmp(cc->token_tenant, c->name) != 0)
+                return "the access token presented on this connection is not the tenant's";
+        if (!cc->checked || !vs_access_token_same(&cc->checked_against, &c->token)) {
+                cc->checked = true;
+                cc->checked_against = c->token;
+                cc->checked_ok = vs_access_token_check(&c->token, cc->token, cc->token_len) == 0;
+        }
+        return cc->checked_ok ? NULL : "the access token presented on this connection is not the tenant's";
+}
+
 static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
         struct client_conn *cc = userdata;
+        struct vs_client_port *p = cc->port;
+        const char *tenant = env->header->tenant;
+        if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_CLIENT_AUTH) {
+                on_auth(cc, tenant, env->client_auth);
+                return 0;
+        }
         if (env->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
                 return -EBADMSG; /* only requests belong on the client port */
-        struct vs_tenant *t = vs_node_find_tenant(cc->port->node, env->header->tenant);
-        if (!t || strcmp(env->header->tenant, VS_ROOT_TENANT_NAME) == 0) {
+        struct vs_tenant *t = vs_node_find_tenant(p->node, tenant);
+        if (!t || strcmp(tenant, VS_ROOT_TENANT_NAME) == 0) {
                 reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
                 return 0;
+        }
+        const char *why = unauthorized(cc, vs_tenant_config(t));
+        if (why) {
+                log_refusal(p, vs_conn_remote_string(c), tenant, why);
+                reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAUTHORIZED, why);
+                return 0;
+        }
+        uint64_t id = env->client_request->client_id;
+        if (!u64map_get(&cc->outstanding, id)) {
+                int r = -EUSERS;
+                if (u64map_size(&cc->outstanding) < p->conf->max_requests_per_connection)
+                        r = u64map_put(&cc->outstanding, id, cc);
+                if (r < 0) {
+                        char why_limit[160];
+                        snprintf(why_limit, sizeof why_limit,
+                                 r == -EUSERS ? "more than %u requests outstanding on one connection (MaxRequestsPerConnection=)"
+                                              : "out of memory (%u requests outstanding on this connection)",
+                                 p->conf->max_requests_per_connection);
+                        log_refusal(p, vs_conn_remote_string(c), tenant, why_limit);
+                        reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_LIMIT, why_limit);
+                        return 0;
+                }
         }
         vs_tenant_client_request(t, cc->serial, env->client_request);
         return 0;
@@ -93,8 +198,18 @@ static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
 
 static int on_client_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
         struct vs_client_port *p = userdata;
+        int r = vs_source_limit_acquire(&p->per_address, remote);
+        if (r < 0) {
+                close(fd);
+                char a[VS_ADDRESS_STRING_MAX], why[96];
+                snprintf(why, sizeof why, "%u connections from this address already (MaxConnectionsPerAddress=)",
+                         p->per_address.max);
+                log_refusal(p, vs_address_to_string(remote, a), NULL, r == -EUSERS ? why : "out of memory");
+                return r;
+        }
         struct client_conn *cc = calloc(1, sizeof *cc);
         if (!cc) {
+                vs_source_limit_release(&p->per_address, remote);
                 close(fd);
                 return -ENOMEM;
         }
@@ -102,10 +217,12 @@ static int on_client_accept(struct vs_listener *l, int fd, const struct vs_addre
         struct vs_conn_options o = { .max_frame = p->conf->max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
         cc->port = p;
         cc->serial = ++p->next_serial;
-        int r = vs_conn_new(p->event, fd, &o, &cb, cc, &cc->conn);
+        cc->remote = *remote;
+        r = vs_conn_new(p->event, fd, &o, &cb, cc, &cc->conn);
         if (r >= 0)
                 r = u64map_put(&p->conns, cc->serial, cc);
         if (r < 0) {
+                vs_source_limit_release(&p->per_address, remote);
                 vs_conn_free(cc->conn);
                 free(cc);
                 return r;
@@ -129,9 +246,12 @@ void vs_client_port_free(struct vs_client_port *p) {
         while (u64map_next(&p->conns, &i, &key, &v)) {
                 struct client_conn *cc = v;
                 vs_conn_free(cc->conn);
+                u64map_done(&cc->outstanding);
+                free(cc->token);
                 free(cc);
         }
         u64map_done(&p->conns);
+        vs_source_limit_done(&p->per_address);
         vs_listener_free(p->listener);
         free(p);
 }
@@ -147,6 +267,7 @@ int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *
         p->node = node;
         p->conf = conf;
         p->addr = self->client;
+        vs_source_limit_init(&p->per_address, conf->max_connections_per_address);
         int r = vs_client_port_rebind(p);
         if (r < 0) {
                 vs_client_port_free(p);

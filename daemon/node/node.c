@@ -14,6 +14,7 @@
 #include "net/peer.h"
 #include "node/client_port.h"
 #include "node/node.h"
+#include "node/root_tree.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -215,6 +216,11 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
         return 0;
 }
 
+int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
+        struct vs_tenant *t = u64map_get(&n->by_id, c->id);
+        return t ? vs_tenant_refresh_config(t, c) : 0;
+}
+
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
         if (vs_tenant_config_index(c, n->conf.name) < 0)
@@ -236,18 +242,22 @@ struct discover_ctx {
 static int discover_one(void *userdata, const char *name, const struct tree_stat *st) {
         struct discover_ctx *d = userdata;
         struct vs_node *n = d->node;
-        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
-        const void *value;
-        struct tree_stat vst;
         struct vs_tenant_config c;
-        if (tree_get(d->root, path, &value, &vst) != 0 || vs_tenant_config_decode(value, vst.value_len, &c) < 0)
+        if (vs_root_tree_tenant(d->root, name, &c) < 0 || vs_tenant_config_index(&c, n->conf.name) < 0)
                 return 0;
-        c.id = vst.created_op + 1;
-        if (vs_tenant_config_index(&c, n->conf.name) < 0 || u64map_get(&n->by_id, c.id))
+        if (u64map_get(&n->by_id, c.id)) {
+                (void) vs_node_refresh_tenant(n, &c); /* logged; the next change of the root retries */
                 return 0;
-        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
+        }
         struct vs_log_ctx lc = { .tenant = c.name };
+        size_t hosted, primary;
+        vs_node_count_tenants(n, &hosted, &primary);
+        if (hosted >= n->conf.max_tenants) {
+                log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
+                          hosted, n->conf.max_tenants);
+                return 0;
+        }
+        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
         int r = vs_tenant_config_save(n->state_fd, &c);
         if (r >= 0)
                 r = add_tenant(n, &c, NULL, false);
@@ -267,7 +277,7 @@ static void discover(struct vs_node *n) {
         if (applied == n->root_applied_seen)
                 return;
         struct discover_ctx d = { n, vs_tenant_tree(root), 0 };
-        tree_list(d.root, "/tenants", discover_one, &d);
+        tree_list(d.root, VS_ROOT_TENANTS_PATH, discover_one, &d);
         if (d.error == 0)
                 n->root_applied_seen = applied;
 }

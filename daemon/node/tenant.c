@@ -265,6 +265,25 @@ const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t) {
         return &t->config;
 }
 
+int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c) {
+        if (vs_access_token_same(&t->config.token, &c->token))
+                return 0;
+        struct vs_tenant_config next = t->config;
+        next.token = c->token;
+        struct vs_log_ctx lc = log_ctx(t);
+        int r = vs_tenant_config_save(vs_node_state_fd(t->node), &next);
+        if (r < 0)
+                return log_error_errno(&lc, r, "cannot save the tenant's new access token");
+        t->config = next;
+        log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        vs_node_tenant_changed(t->node, t);
+        return 0;
+}
+
+struct vs_node *vs_tenant_node(const struct vs_tenant *t) {
+        return t->node;
+}
+
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t) {
         return t->vr;
 }
