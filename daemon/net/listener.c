@@ -43,7 +43,7 @@ static void refuse_full(struct vs_listener *l, int fd, const struct vs_address *
         uint64_t now = 0;
         (void) sd_event_now(l->event, CLOCK_MONOTONIC, &now);
         unsigned unlogged;
-        if (!vs_ratelimit_allow(&l->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, &unlogged))
+        if (!vs_ratelimit_allow(&l->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, 1, &unlogged))
                 return;
         char buf[VS_ADDRESS_STRING_MAX];
         struct vs_log_ctx ctx = { .peer = vs_address_to_string(remote, buf) };

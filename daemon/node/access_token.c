@@ -8,7 +8,7 @@
 
 static int hash(const void *token, size_t len, const uint8_t *salt, uint32_t iterations,
                 uint8_t out[VS_ACCESS_TOKEN_HASH_LEN]) {
-        if (len == 0 || len > VS_ACCESS_TOKEN_MAX || iterations == 0)
+        if (len == 0 || len > VS_ACCESS_TOKEN_MAX || memchr(token, 0, len) || iterations == 0)
                 return -EINVAL;
         gnutls_datum_t key = { .data = (unsigned char *) token, .size = (unsigned) len };
         gnutls_datum_t s = { .data = (unsigned char *) salt, .size = VS_ACCESS_TOKEN_SALT_LEN };
@@ -19,7 +19,7 @@ static int hash(const void *token, size_t len, const uint8_t *salt, uint32_t ite
 
 int vs_access_token_make(const void *token, size_t len, struct vs_access_token *ret) {
         struct vs_access_token t = { .set = true, .iterations = VS_ACCESS_TOKEN_ITERATIONS };
-        if (len == 0 || len > VS_ACCESS_TOKEN_MAX)
+        if (len == 0 || len > VS_ACCESS_TOKEN_MAX || memchr(token, 0, len))
                 return -EINVAL;
         if (gnutls_rnd(GNUTLS_RND_NONCE, t.salt, sizeof t.salt) < 0)
                 return -EIO;

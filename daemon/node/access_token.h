@@ -7,7 +7,8 @@
  * hash with the stored salt and iteration count and compares in constant time (gnutls_memcmp),
  * so neither the stored form nor the time a check takes tells anything about the token.
  *
- * Tokens are 1..VS_ACCESS_TOKEN_MAX bytes of anything. The iteration count is stored with the
+ * Tokens are 1..VS_ACCESS_TOKEN_MAX bytes other than NUL (HMAC pads its key with zero bytes, so
+ * "x" and "x\0" would hash alike; D-Bus strings cannot hold NUL anyway). The iteration count is stored with the
  * hash, so raising the default later leaves existing tokens valid.
  */
 
@@ -29,11 +30,13 @@ struct vs_access_token {
         uint8_t hash[VS_ACCESS_TOKEN_HASH_LEN];
 };
 
-/* Salts (fresh random salt) and hashes token. -EINVAL for an empty or oversized token. */
+/* Salts (fresh random salt) and hashes token. -EINVAL for an empty or oversized token, or one
+ * holding a NUL byte. */
 int vs_access_token_make(const void *token, size_t len, struct vs_access_token *ret);
 
-/* 0 when token is the one t was made from, -EACCES when not (or t is not set), -EINVAL for an
- * empty or oversized token, other -errno when hashing failed. */
+/* 0 when token is the one t was made from, -EACCES when not (or t is not set), -EINVAL for a
+ * token that could not be one (empty, oversized, with a NUL byte), other -errno when hashing
+ * failed. */
 int vs_access_token_check(const struct vs_access_token *t, const void *token, size_t len);
 
 /* Whether a and b are the same stored token (both unset, or same salt, count and hash). */

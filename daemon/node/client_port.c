@@ -18,6 +18,7 @@
 /* A client connection must send its first frame within this time (half-open connections). */
 #define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
 #define REFUSAL_LOG_INTERVAL_USEC (1000ULL * 1000)
+#define REFUSAL_LOG_BURST 10
 
 struct client_conn {
         struct vs_client_port *port;
@@ -52,6 +53,7 @@ struct vs_client_port {
         uint64_t next_serial;
         struct vs_source_limit per_address;
         struct vs_ratelimit refusal_log;
+        struct vs_ratelimit close_log;
 };
 
 /* One warning per interval for refusals a flood can repeat without end. */
@@ -59,7 +61,7 @@ static void log_refusal(struct vs_client_port *p, const char *peer, const char *
         uint64_t now = 0;
         (void) sd_event_now(p->event, CLOCK_MONOTONIC, &now);
         unsigned unlogged;
-        if (!vs_ratelimit_allow(&p->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, &unlogged))
+        if (!vs_ratelimit_allow(&p->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, REFUSAL_LOG_BURST, &unlogged))
                 return;
         struct vs_log_ctx c = { .tenant = tenant, .peer = peer };
         if (unlogged > 0)
@@ -214,7 +216,8 @@ static int on_client_accept(struct vs_listener *l, int fd, const struct vs_addre
                 return -ENOMEM;
         }
         static const struct vs_conn_callbacks cb = { on_client_envelope, on_client_close };
-        struct vs_conn_options o = { .max_frame = p->conf->max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
+        struct vs_conn_options o = { .max_frame = p->conf->max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC,
+                                   .close_log = &p->close_log };
         cc->port = p;
         cc->serial = ++p->next_serial;
         cc->remote = *remote;
