@@ -67,6 +67,7 @@ free_port() {
 
 # start_cluster N: N nodes on loopback, each with its own bus and state directory. Sets
 # NODES (count), BUS_i, CLIENT_i (client address) and PID_i for i = 1..N, and CONF_i.
+# $VS_EXTRA_CONF, if set, is appended to every node's configuration (e.g. a [Limits] section).
 start_cluster() {
         local n=$1 i
         NODES=$n
@@ -81,6 +82,7 @@ start_cluster() {
                 mkdir -p "$SCRATCH/state$i"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
+                [[ -z ${VS_EXTRA_CONF:-} ]] || printf '\n%s\n' "$VS_EXTRA_CONF" >>"$SCRATCH/node$i.conf"
                 printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
                 start_bus "node$i"
                 printf -v "BUS_$i" '%s' "$BUS"
