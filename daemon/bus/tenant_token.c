@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/authorize.h"
 #include "bus/manager.h"
+#include "bus/tenant.h"
 #include "bus/tenant_token.h"
 #include "log/log.h"
 #include "node/node.h"
@@ -110,11 +112,17 @@ static int read_config(struct pending_token *p) {
         return vs_node_root_submit(p->node, get, get_len, get_done, p);
 }
 
-int vs_bus_tenant_set_access_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        struct vs_tenant *t = userdata;
-        int r = vs_bus_check_root(m, error);
-        if (r != 0)
+/* Runs once the caller is authorized, possibly after the tenant went away: found again here. */
+static int set_access_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_node *node = userdata;
+        _cleanup_free_ char *name = NULL;
+        int r = sd_bus_path_decode(sd_bus_message_get_path(m), VS_BUS_TENANT_PREFIX, &name);
+        if (r < 0)
                 return r;
+        struct vs_tenant *t = r > 0 ? vs_node_find_tenant(node, name) : NULL;
+        if (!t || strcmp(name, VS_ROOT_TENANT_NAME) == 0)
+                return sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant", "no tenant '%s' is hosted on this node",
+                                         name ? name : "");
         const char *token;
         r = sd_bus_message_read(m, "s", &token);
         if (r < 0)
@@ -128,7 +136,7 @@ int vs_bus_tenant_set_access_token(sd_bus_message *m, void *userdata, sd_bus_err
         if (!p)
                 return -ENOMEM;
         p->call = sd_bus_message_ref(m);
-        p->node = vs_tenant_node(t);
+        p->node = node;
         strcpy(p->name, vs_tenant_config(t)->name);
         r = len > 0 ? vs_access_token_make(token, len, &p->token) : 0;
         if (r >= 0)
@@ -138,4 +146,9 @@ int vs_bus_tenant_set_access_token(sd_bus_message *m, void *userdata, sd_bus_err
                 return r;
         }
         return 1; /* answered by set_done */
+}
+
+int vs_bus_tenant_set_access_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        /* The node, not the tenant: it outlives a polkit query (bus/authorize.h). */
+        return vs_bus_authorize(m, set_access_token, vs_tenant_node(userdata), error);
 }

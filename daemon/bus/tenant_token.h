@@ -3,7 +3,7 @@
 
 /*
  * org.viewstamp1.Tenant.SetAccessToken(s token): sets, rotates (a new token) or clears (empty)
- * the tenant's access token. Root only. Only a salted hash (node/access_token.h) is stored, in
+ * the tenant's access token. Root, or polkit's org.viewstamp1.manage (bus/authorize.h). Only a salted hash (node/access_token.h) is stored, in
  * the tenant's configuration in the root group, so every node hosting the tenant checks the
  * same token. The change is a compare-and-set of /tenants/NAME through the node's own root
  * session (read, then set with the version read, again on a concurrent change), so it never
