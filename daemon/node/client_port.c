@@ -176,17 +176,17 @@ static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env,
         }
         uint64_t id = env->client_request->client_id;
         if (!u64map_get(&cc->outstanding, id)) {
-                int r = -EUSERS;
-                if (u64map_size(&cc->outstanding) < p->conf->max_requests_per_connection)
-                        r = u64map_put(&cc->outstanding, id, cc);
-                if (r < 0) {
-                        char why_limit[160];
+                if (u64map_size(&cc->outstanding) >= p->conf->max_requests_per_connection) {
+                        char why_limit[128];
                         snprintf(why_limit, sizeof why_limit,
-                                 r == -EUSERS ? "more than %u requests outstanding on one connection (MaxRequestsPerConnection=)"
-                                              : "out of memory (%u requests outstanding on this connection)",
+                                 "more than %u requests outstanding on one connection (MaxRequestsPerConnection=)",
                                  p->conf->max_requests_per_connection);
                         log_refusal(p, vs_conn_remote_string(c), tenant, why_limit);
                         reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_LIMIT, why_limit);
+                        return 0;
+                }
+                if (u64map_put(&cc->outstanding, id, cc) < 0) {
+                        reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_BUSY, "out of memory; try again");
                         return 0;
                 }
         }

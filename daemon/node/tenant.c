@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,7 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         reply.request = m->request;
         /* reply.primary points here until the reply is sent, after the switch. */
         char primary[VS_ADDRESS_STRING_MAX] = ""; // cppcheck-suppress variableScope
+        char expired[160];                         // cppcheck-suppress variableScope
         switch (m->reply_status) {
         case VR_REPLY_OK:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_OK;
@@ -88,7 +90,11 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         case VR_REPLY_SESSION_EXPIRED:
         default:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED;
-                reply.message = (char *) "unknown or expired client session: register a new client id";
+                snprintf(expired, sizeof expired,
+                         "unknown or expired client session (the tenant remembers its %u most recently active "
+                         "clients, MaxClientsPerTenant=): register a new client id",
+                         vs_node_conf(t->node)->max_clients_per_tenant);
+                reply.message = expired;
                 break;
         }
         vs_node_send_client(t->node, route, t->config.name, &reply);
