@@ -56,7 +56,7 @@ struct vs_client_port {
         struct vs_ratelimit close_log;
 };
 
-/* One warning per interval for refusals a flood can repeat without end. */
+/* A burst of warnings per interval for refusals a flood can repeat without end. */
 static void log_refusal(struct vs_client_port *p, const char *peer, const char *tenant, const char *why) {
         uint64_t now = 0;
         (void) sd_event_now(p->event, CLOCK_MONOTONIC, &now);
@@ -70,6 +70,15 @@ static void log_refusal(struct vs_client_port *p, const char *peer, const char *
                 log_warning(&c, "refused a client: %s", why);
 }
 
+/* What a connection owns besides its socket. The token is wiped: it is a secret. */
+static void client_conn_done(struct client_conn *cc) {
+        u64map_done(&cc->outstanding);
+        if (cc->token)
+                explicit_bzero(cc->token, cc->token_len);
+        free(cc->token);
+        free(cc);
+}
+
 /* Ends a client connection and gives its slot back to the listener. */
 static void client_conn_free(struct client_conn *cc) {
         struct vs_client_port *p = cc->port;
@@ -78,9 +87,7 @@ static void client_conn_free(struct client_conn *cc) {
         if (p->listener)
                 vs_listener_release(p->listener);
         vs_source_limit_release(&p->per_address, &cc->remote);
-        u64map_done(&cc->outstanding);
-        free(cc->token);
-        free(cc);
+        client_conn_done(cc);
 }
 
 void vs_client_port_send(struct vs_client_port *p, uint64_t route, const char *tenant,
@@ -119,6 +126,8 @@ static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, View
 
 static void on_auth(struct client_conn *cc, const char *tenant, const Viewstamp__ClientAuth *auth) {
         const ProtobufCBinaryData *t = &auth->token;
+        if (cc->token)
+                explicit_bzero(cc->token, cc->token_len);
         free(cc->token);
         cc->token = NULL;
         cc->token_len = 0;

@@ -12,6 +12,20 @@
  * not address) is answered CLIENT_NO_TENANT at once. A connection must send its first frame
  * within a handshake timeout, and one that does not read its replies is closed rather than
  * buffered without bound.
+ *
+ * Limits (conf [Limits]): at most max_connections at once (the listener's), and at most
+ * max_connections_per_address from one source IP (refused at accept); at most
+ * max_requests_per_connection sessions with a request forwarded and unanswered on one connection
+ * (more is answered CLIENT_LIMIT with a message naming the setting). Refusals and bad
+ * connections' close lines are logged at most ten a second, with a count of the rest.
+ *
+ * Access tokens: a ClientAuth frame records a token for the tenant its header names, for the
+ * rest of the connection (a later one replaces it). A request for a tenant whose configuration
+ * holds a token (node/access_token.h) runs only if the connection presented a token for that
+ * tenant that matches it now; otherwise it is answered CLIENT_UNAUTHORIZED and nothing runs.
+ * The check is made once per connection and stored token, so a rotation (the tenant's
+ * configuration refreshed, vs_node_refresh_tenant()) refuses connections that presented the old
+ * token from their next request on, and admits those that present the new one.
  */
 
 #include <stdint.h>
