@@ -128,9 +128,9 @@ static int set_access_token(sd_bus_message *m, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         size_t len = strlen(token);
-        if (len > VS_ACCESS_TOKEN_MAX)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "an access token has at most %d bytes",
-                                         VS_ACCESS_TOKEN_MAX);
+        char why[128];
+        if (len > 0 && vs_access_token_acceptable(token, why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
 
         struct pending_token *p = calloc(1, sizeof *p);
         if (!p)

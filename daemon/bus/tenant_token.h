@@ -10,7 +10,7 @@
  * undoes another administrator's change to the configuration. The call returns once the root
  * group committed the change; this node takes it at once, the others when they follow the root.
  *
- * Errors: InvalidArgs (a token over VS_ACCESS_TOKEN_MAX bytes), AccessDenied,
+ * Errors: InvalidArgs (a token vs_access_token_acceptable() refuses, with its reason), AccessDenied,
  * org.viewstamp1.Error.NoSuchTenant (the root no longer holds it), org.viewstamp1.Error.Busy
  * (kept changing under us), or the errno of an unreachable root group.
  */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "node/access_token.h"
@@ -14,6 +15,21 @@ static int hash(const void *token, size_t len, const uint8_t *salt, uint32_t ite
         gnutls_datum_t s = { .data = (unsigned char *) salt, .size = VS_ACCESS_TOKEN_SALT_LEN };
         if (gnutls_pbkdf2(GNUTLS_MAC_SHA256, &key, &s, iterations, out, VS_ACCESS_TOKEN_HASH_LEN) < 0)
                 return -EIO;
+        return 0;
+}
+
+int vs_access_token_acceptable(const char *token, char *err, size_t errlen) {
+        size_t len = strlen(token);
+        if (len < VS_ACCESS_TOKEN_MIN || len > VS_ACCESS_TOKEN_MAX) {
+                snprintf(err, errlen, "an access token has %d to %d characters, not %zu", VS_ACCESS_TOKEN_MIN,
+                         VS_ACCESS_TOKEN_MAX, len);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < len; i++)
+                if (token[i] < 0x21 || token[i] > 0x7e) {
+                        snprintf(err, errlen, "an access token is printable ASCII without spaces");
+                        return -EINVAL;
+                }
         return 0;
 }
 

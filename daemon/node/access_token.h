@@ -30,6 +30,13 @@ struct vs_access_token {
         uint8_t hash[VS_ACCESS_TOKEN_HASH_LEN];
 };
 
+/* What an administrator may set as a new token: at least VS_ACCESS_TOKEN_MIN bytes (a token
+ * guards a whole tenant: a short one is guessable) and at most VS_ACCESS_TOKEN_MAX, of printable
+ * ASCII without spaces (tokens live in files, environment variables and command lines). 0, or
+ * -EINVAL with the reason in err. */
+#define VS_ACCESS_TOKEN_MIN 16
+int vs_access_token_acceptable(const char *token, char *err, size_t errlen);
+
 /* Salts (fresh random salt) and hashes token. -EINVAL for an empty or oversized token, or one
  * holding a NUL byte. */
 int vs_access_token_make(const void *token, size_t len, struct vs_access_token *ret);

@@ -72,10 +72,16 @@ expect_rc 0 "viewstamp-bench with the token" "$VIEWSTAMP_BENCH" -t accounts -n "
 expect_rc 1 "viewstamp-bench without the token" "$VIEWSTAMP_BENCH" -t accounts -n "$CLIENT_1" -o 1 -d 1 -k 10
 [[ $out == *"access token"* ]] || fail "bench without the token said: $out"
 
+# A weak token is refused with the reason, and the token stays.
+expect_rc 1 "a short token" sh -c "echo short | DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) $VIEWSTAMPCTL tenant token accounts -"
+[[ $out == *"an access token has 16 to 1024 characters, not 5"* ]] || fail "a short token said: $out"
+expect_rc 1 "a token with a space" sh -c "echo 'with a space 0123456789' | DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) $VIEWSTAMPCTL tenant token accounts -"
+expect_rc 0 "the token after refusals" data 1 get -t accounts /open --token "$token"
+
 # Rotation, read from standard input: the old token stops working everywhere, the new one works.
-printf 'second-token\n' | ctl 3 tenant token accounts - >/dev/null || fail "tenant token from stdin"
+printf 'second-token-0123456789\n' | ctl 3 tenant token accounts - >/dev/null || fail "tenant token from stdin"
 # Each node takes the new token once it applied the root's change (within a few heartbeats).
-new_works() { data "$1" get -t accounts /open --token second-token >/dev/null 2>&1; }
+new_works() { data "$1" get -t accounts /open --token second-token-0123456789 >/dev/null 2>&1; }
 for i in 1 2 3; do
         wait_until 20 new_works "$i" || fail "node$i does not accept the rotated token"
 done
@@ -97,5 +103,5 @@ if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
 fi
 
 # The token is stored as a hash only.
-! grep -rqa -e "$token" -e second-token "$SCRATCH"/state* "$SCRATCH"/node*.log || fail "a token appears in a state file or log"
+! grep -rqa -e "$token" -e second-token-0123456789 "$SCRATCH"/state* "$SCRATCH"/node*.log || fail "a token appears in a state file or log"
 echo "ok: tokens refused without, with a wrong one, after rotation; accepted with the right one"

@@ -46,6 +46,24 @@ START_TEST(test_make_and_check) {
 }
 END_TEST
 
+START_TEST(test_acceptable) {
+        char err[128];
+        ck_assert_int_eq(vs_access_token_acceptable("0123456789abcdef", err, sizeof err), 0);
+        ck_assert_int_eq(vs_access_token_acceptable("~!@#$%^&*()_+{}|:<>?", err, sizeof err), 0);
+        ck_assert_int_eq(vs_access_token_acceptable("0123456789abcde", err, sizeof err), -EINVAL);
+        ck_assert_str_eq(err, "an access token has 16 to 1024 characters, not 15");
+        ck_assert_int_eq(vs_access_token_acceptable("0123456789 abcdef", err, sizeof err), -EINVAL);
+        ck_assert_str_eq(err, "an access token is printable ASCII without spaces");
+        ck_assert_int_eq(vs_access_token_acceptable("0123456789abcdef\x7f", err, sizeof err), -EINVAL);
+        ck_assert_int_eq(vs_access_token_acceptable("0123456789abcdef\xc3\xa9", err, sizeof err), -EINVAL);
+        static char big[VS_ACCESS_TOKEN_MAX + 2];
+        memset(big, 'x', VS_ACCESS_TOKEN_MAX);
+        ck_assert_int_eq(vs_access_token_acceptable(big, err, sizeof err), 0);
+        big[VS_ACCESS_TOKEN_MAX] = 'x';
+        ck_assert_int_eq(vs_access_token_acceptable(big, err, sizeof err), -EINVAL);
+}
+END_TEST
+
 /* The iteration count travels with the hash: a token made under another count still checks. */
 START_TEST(test_stored_iterations) {
         struct vs_access_token t;
@@ -91,6 +109,7 @@ int main(void) {
         TCase *tc = tcase_create("access-token");
         tcase_add_test(tc, test_make_and_check);
         tcase_add_test(tc, test_stored_iterations);
+        tcase_add_test(tc, test_acceptable);
         tcase_add_test(tc, test_in_tenant_config);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
