@@ -19,19 +19,6 @@ MaxRequestsPerConnection=2
 MaxClientsPerTenant=3
 MaxValueBytes=1K"
 start_cluster 3
-ctl() { # ctl I ARGS...: viewstampctl on node I's bus
-        local i=$1
-        shift
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
-}
-expect_rc() { # expect_rc RC DESCRIPTION COMMAND...: COMMAND must exit RC; its output is in $out
-        local want=$1 what=$2 rc
-        shift 2
-        set +e
-        out=$("$@" 2>&1); rc=$?
-        set -e
-        ((rc == want)) || fail "$what: exit status $rc, expected $want: $out"
-}
 nodes=(-n "$CLIENT_1" -n "$CLIENT_2" -n "$CLIENT_3")
 
 ctl 1 tenant create t1 node1 node2 node3 >/dev/null || fail "first tenant"

@@ -11,24 +11,10 @@ source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 : "${VIEWSTAMP_BENCH:?path to viewstamp-bench}"
 
-ctl() { # ctl I ARGS...: viewstampctl on node I's bus
-        local i=$1
-        shift
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
-}
 data() { # data I ARGS...: a data command through node I's client address only
         local i=$1 c="CLIENT_$1"
         shift
         "$VIEWSTAMPCTL" "$@" --node "${!c}" --timeout 5
-}
-# expect_rc RC DESCRIPTION COMMAND...: runs COMMAND, which must exit RC; its output is in $out.
-expect_rc() {
-        local want=$1 what=$2 rc
-        shift 2
-        set +e
-        out=$("$@" 2>&1); rc=$?
-        set -e
-        ((rc == want)) || fail "$what: exit status $rc, expected $want: $out"
 }
 required() { [[ $(tenant_property "$1" "$2" AccessTokenRequired) == "b $3" ]]; }
 
