@@ -38,6 +38,8 @@ const char *vs_strerror(int error) {
                 return "over a limit of the server; the request did not take effect";
         case ECANCELED:
                 return "canceled";
+        case EKEYREJECTED:
+                return "TLS handshake failed: the node's certificate is not trusted or names another host";
         default: {
                 /* Thread-safe and static, unlike strerror(). */
                 const char *s = strerrordesc_np(-error);

@@ -43,6 +43,7 @@ struct ctl {
         size_t n_nodes;
         const char *token;      /* --token or $VIEWSTAMP_TOKEN */
         char *token_read;       /* --token-file's */
+        const char *tls_ca, *tls_server_name; /* TLS when tls_ca is set */
         bool json;
         uint64_t timeout_usec;
         bool sequential, recursive, stat;
@@ -96,14 +97,17 @@ static void help(const char *command, const char *synopsis) {
                "     --token=TOKEN      the tenant's access token (default: $VIEWSTAMP_TOKEN)\n"
                "     --token-file=FILE  read the access token from FILE's first line\n"
                "  -j --json             print JSON\n"
-               "  -T --timeout=SECONDS  give up after this long (default 10)\n",
+               "  -T --timeout=SECONDS  give up after this long (default 10)\n"
+               "     --tls-ca=FILE      connect with TLS, trusting the CA certificates in FILE\n"
+               "     --tls-server-name=NAME  the name nodes' certificates carry (default: their IP)\n",
                command, synopsis);
 }
 
 /* Returns -1 to go on, or an exit status. */
 static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
                  const char *synopsis) {
-        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TOKEN, OPT_TOKEN_FILE };
+        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TOKEN, OPT_TOKEN_FILE, OPT_TLS_CA,
+               OPT_TLS_SERVER_NAME };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -116,6 +120,8 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 { "stat", no_argument, NULL, OPT_STAT },
                 { "token", required_argument, NULL, OPT_TOKEN },
                 { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
                 {}
         };
         *x = (struct ctl) {
@@ -153,6 +159,12 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 case 'h':
                         help(x->command, synopsis);
                         return CTL_EXIT_OK;
+                case OPT_TLS_CA:
+                        x->tls_ca = optarg;
+                        break;
+                case OPT_TLS_SERVER_NAME:
+                        x->tls_server_name = optarg;
+                        break;
                 case OPT_SEQUENTIAL:
                 case OPT_RECURSIVE:
                 case OPT_VERSION:
@@ -200,6 +212,8 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 x->token = x->token_read;
         if (x->token && strlen(x->token) > VS_TOKEN_MAX)
                 return usage_error(x, "the access token is longer than a token may be");
+        if (x->tls_server_name && !x->tls_ca)
+                return usage_error(x, "--tls-server-name needs --tls-ca");
         return -1;
 }
 
@@ -215,6 +229,11 @@ static int connect_client(struct ctl *x) {
                                 x->command, x->nodes[i]);
                         return CTL_EXIT_USAGE;
                 }
+        if (x->tls_ca && vs_client_set_tls(x->client, x->tls_ca, x->tls_server_name) < 0) {
+                fprintf(stderr, "viewstampctl %s: cannot use %s as the TLS CA file (PEM certificates)\n", x->command,
+                        x->tls_ca);
+                return CTL_EXIT_LOCAL;
+        }
         if (x->token && *x->token && vs_client_set_token(x->client, x->token, strlen(x->token)) < 0)
                 return CTL_EXIT_LOCAL;
         (void) vs_client_set_timeout(x->client, x->timeout_usec);

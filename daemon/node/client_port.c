@@ -10,6 +10,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/source_limit.h"
+#include "net/tls.h"
 #include "node/client_port.h"
 #include "node/node.h"
 #include "node/tenant.h"
@@ -49,6 +50,7 @@ struct vs_client_port {
         const struct vs_conf *conf;
         struct vs_address addr;
         struct vs_listener *listener;
+        struct vs_tls_creds *tls; /* borrowed; NULL: plain */
         struct u64map conns; /* serial -> struct client_conn */
         uint64_t next_serial;
         struct vs_source_limit per_address;
@@ -230,7 +232,15 @@ static int on_client_accept(struct vs_listener *l, int fd, const struct vs_addre
         cc->port = p;
         cc->serial = ++p->next_serial;
         cc->remote = *remote;
-        r = vs_conn_new(p->event, fd, &o, &cb, cc, &cc->conn);
+        struct vs_tls *tls = NULL;
+        r = p->tls ? vs_tls_new_cert_server(p->tls, &tls) : 0;
+        if (r < 0) {
+                vs_source_limit_release(&p->per_address, remote);
+                close(fd);
+                free(cc);
+                return r;
+        }
+        r = vs_conn_new_tls(p->event, fd, tls, &o, &cb, cc, &cc->conn);
         if (r >= 0)
                 r = u64map_put(&p->conns, cc->serial, cc);
         if (r < 0) {
@@ -268,7 +278,8 @@ void vs_client_port_free(struct vs_client_port *p) {
         free(p);
 }
 
-int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, struct vs_client_port **ret) {
+int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, struct vs_tls_creds *tls,
+                       struct vs_client_port **ret) {
         const struct vs_conf_node *self = vs_conf_find_node(conf, conf->name);
         if (!self)
                 return -ENOENT;
@@ -278,6 +289,7 @@ int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *
         p->event = e;
         p->node = node;
         p->conf = conf;
+        p->tls = tls;
         p->addr = self->client;
         vs_source_limit_init(&p->per_address, conf->max_connections_per_address);
         int r = vs_client_port_rebind(p);

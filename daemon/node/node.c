@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
 #include "net/peer.h"
+#include "net/tls.h"
 #include "node/client_port.h"
 #include "node/node.h"
 #include "node/root_tree.h"
@@ -50,6 +52,7 @@ struct vs_node {
         sd_event_source *journal_src;
         sd_event_source *commit_src;
         struct vs_peer_set *peers;
+        struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
         struct vs_client_port *clients;
         sd_event_source *tick;
 
@@ -503,6 +506,7 @@ void vs_node_free(struct vs_node *n) {
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
         vs_client_port_free(n->clients);
+        vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
                 vs_tenant_free(n->tenants[k]);
@@ -517,6 +521,7 @@ void vs_node_free(struct vs_node *n) {
 
 int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
                 struct vs_node **ret, char *err, size_t errlen) {
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
         struct vs_node *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
@@ -542,6 +547,19 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
                 goto fail;
         }
+        /* Before the journal: a node refused for its secret leaves its state untouched. */
+        r = vs_secret_load_conf(conf, &secret, err, errlen);
+        if (r < 0)
+                goto fail;
+        if (conf->client_cert_file[0]) {
+                char why[8400];
+                r = vs_tls_creds_load_server(conf->client_cert_file, conf->client_key_file, &n->client_tls, why,
+                                             sizeof why);
+                if (r < 0) {
+                        snprintf(err, errlen, "client TLS certificate: %s", why);
+                        goto fail;
+                }
+        }
         struct vs_journal_options jo = {
                 .dir = conf->state_dir,
                 .cluster_id = n->cluster_id,
@@ -566,7 +584,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
-        r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+        r = vs_peer_set_new(e, conf, &secret, &po, &pcb, n, &n->peers);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
                 goto fail;
@@ -593,7 +611,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
                 goto fail;
         }
-        r = vs_client_port_new(e, n, &n->conf, &n->clients);
+        r = vs_client_port_new(e, n, &n->conf, n->client_tls, &n->clients);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
                          strerror(-r));

@@ -14,13 +14,15 @@ MAX_CONNECTIONS=96
 PER_ADDRESS=8
 MAX_FRAME=$((1024 * 1024))
 FLOOD_SECONDS=${VS_FLOOD_SECONDS:-6}
-VS_EXTRA_CONF="[Replica]
+CLUSTER_CONF_EXTRA="
+[Replica]
 CheckpointInterval=1000
 
 [Limits]
 MaxConnections=$MAX_CONNECTIONS
 MaxConnectionsPerAddress=$PER_ADDRESS
-MaxFrameBytes=$MAX_FRAME"
+MaxFrameBytes=$MAX_FRAME
+"
 # Under AddressSanitizer every allocation carries redzones and freed memory waits in a
 # quarantine before reuse (256 MiB by default): keep the quarantine small and allow for both.
 asan=0
@@ -29,10 +31,7 @@ if ldd "$VIEWSTAMPD" | grep -q libasan; then
         export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32"
 fi
 start_cluster 3
-DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system call org.viewstamp1 /org/viewstamp1 \
-        org.viewstamp1.Manager CreateTenant sas load 3 node1 node2 node3 >/dev/null || fail "CreateTenant"
-normal() { [[ $(tenant_property "$1" load Status) == 's "normal"' ]]; }
-for i in 1 2 3; do wait_until 30 normal "$i" || fail "node$i does not serve the tenant"; done
+create_tenant load
 port1=${CLIENT_1##*:}
 
 bench_seconds=$((2 * FLOOD_SECONDS + 4))

@@ -13,20 +13,21 @@ source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 : "${VIEWSTAMP_BENCH:?path to viewstamp-bench}"
 
-VS_EXTRA_CONF="[Limits]
+CLUSTER_CONF_EXTRA="
+[Limits]
 MaxTenants=2
 MaxRequestsPerConnection=2
 MaxClientsPerTenant=3
-MaxValueBytes=1K"
+MaxValueBytes=1K
+"
 start_cluster 3
 nodes=(-n "$CLIENT_1" -n "$CLIENT_2" -n "$CLIENT_3")
 
 ctl 1 tenant create t1 node1 node2 node3 >/dev/null || fail "first tenant"
 ctl 2 tenant create t2 node1 node2 node3 >/dev/null || fail "second tenant"
-normal() { [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]; }
 for i in 1 2 3; do
-        wait_until 30 normal "$i" t1 || fail "node$i does not serve t1"
-        wait_until 30 normal "$i" t2 || fail "node$i does not serve t2"
+        wait_until 30 tenant_normal "$i" t1 || fail "node$i does not serve t1"
+        wait_until 30 tenant_normal "$i" t2 || fail "node$i does not serve t2"
 done
 
 # MaxTenants=: refused by name, from any node, and nothing created.

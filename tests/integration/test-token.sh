@@ -21,10 +21,9 @@ required() { [[ $(tenant_property "$1" "$2" AccessTokenRequired) == "b $3" ]]; }
 start_cluster 3
 ctl 1 tenant create accounts node1 node2 node3 >/dev/null || fail "tenant create accounts"
 ctl 1 tenant create other node1 node2 node3 >/dev/null || fail "tenant create other"
-hosted() { [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]; }
 for i in 1 2 3; do
-        wait_until 30 hosted "$i" accounts || fail "node$i does not host accounts"
-        wait_until 30 hosted "$i" other || fail "node$i does not host other"
+        wait_until 30 tenant_normal "$i" accounts || fail "node$i does not host accounts"
+        wait_until 30 tenant_normal "$i" other || fail "node$i does not host other"
 done
 required 1 accounts false || fail "a new tenant requires a token"
 data 1 create -t accounts /open before >/dev/null || fail "no token set, yet a client without one was refused"
