@@ -8,6 +8,7 @@
 #include "bus/tenant.h"
 #include "log/log.h"
 #include "node/node.h"
+#include "node/root_tree.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "tree/error.h"
@@ -97,14 +98,20 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         char why[256];
         if (vs_tenant_config_check(&c, mgr->conf, why, sizeof why) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        struct vs_tenant *root = vs_node_find_tenant(mgr->node, VS_ROOT_TENANT_NAME);
+        size_t hosted, primary;
+        vs_node_count_tenants(mgr->node, &hosted, &primary);
+        if (vs_root_tree_check_capacity(root ? vs_tenant_tree(root) : NULL, mgr->conf->name, hosted,
+                                        mgr->conf->max_tenants, &c, why, sizeof why) < 0)
+                return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "TooManyTenants", why);
 
         _cleanup_free_ uint8_t *value = NULL, *parent = NULL, *create = NULL;
         size_t value_len, parent_len, create_len;
         char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
+        snprintf(path, sizeof path, VS_ROOT_TENANTS_PATH "/%s", name);
         r = vs_tenant_config_encode(&c, &value, &value_len);
         if (r >= 0)
-                r = tree_sm_encode_create("/tenants", NULL, 0, 0, &parent, &parent_len);
+                r = tree_sm_encode_create(VS_ROOT_TENANTS_PATH, NULL, 0, 0, &parent, &parent_len);
         if (r >= 0)
                 r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
         if (r < 0)

@@ -33,7 +33,7 @@ struct vs_bus_manager {
 /*
  * Connects, publishes the Manager and tenant objects and requests the name.
  *
- * Methods that change the cluster (CreateTenant) go through vs_bus_authorize() (bus/authorize.h:
+ * Methods that change the cluster (CreateTenant, Tenant.SetAccessToken) go through vs_bus_authorize() (bus/authorize.h:
  * root, or polkit's org.viewstamp1.manage); properties and the other methods are open to every
  * local user.
  */

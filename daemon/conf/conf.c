@@ -26,6 +26,9 @@ void vs_conf_defaults(struct vs_conf *c) {
                 .max_value_bytes = 1u << 20,
                 .max_path_bytes = 4096,
                 .max_connections = 1024,
+                .max_connections_per_address = 64,
+                .max_requests_per_connection = 1024,
+                .max_tenants = 1024,
                 .max_clients_per_tenant = 4096,
         };
         strcpy(c->state_dir, VS_CONF_DEFAULT_STATE_DIR);
@@ -170,6 +173,9 @@ static const struct key {
         { "Limits", "MaxValueBytes", parse_u32, FIELD(max_value_bytes), 1, 256u << 20 },
         { "Limits", "MaxPathBytes", parse_u32, FIELD(max_path_bytes), 2, 65536 },
         { "Limits", "MaxConnections", parse_u32, FIELD(max_connections), 1, 1u << 20 },
+        { "Limits", "MaxConnectionsPerAddress", parse_u32, FIELD(max_connections_per_address), 1, 1u << 20 },
+        { "Limits", "MaxRequestsPerConnection", parse_u32, FIELD(max_requests_per_connection), 1, 1u << 20 },
+        { "Limits", "MaxTenants", parse_u32, FIELD(max_tenants), 1, 1u << 20 },
         { "Limits", "MaxClientsPerTenant", parse_u32, FIELD(max_clients_per_tenant), 1, 1u << 24 },
 };
 

@@ -18,7 +18,7 @@ static const struct vs_verb commands[] = {
         { "import", "< FILE", "create the nodes of an export", vs_verb_import },
         { "status", "", "this node, its cluster and the tenants hosted here", vs_verb_status },
         { "tenants", "", "list the tenants hosted here with their replica's state", vs_verb_tenants },
-        { "tenant", "create|show NAME ...", "create a tenant, or print one's properties", vs_verb_tenant },
+        { "tenant", "create|show|token NAME ...", "create a tenant, print one's properties, or set its access token", vs_verb_tenant },
         { "journal", "verify|dump DIR", "check or print a state directory's journal and checkpoints", vs_verb_journal },
 };
 

@@ -12,11 +12,11 @@
 #include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
-#include "net/conn.h"
-#include "net/listener.h"
 #include "net/peer.h"
 #include "net/tls.h"
+#include "node/client_port.h"
 #include "node/node.h"
+#include "node/root_tree.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -30,16 +30,6 @@
 /* Ticks an administrative request waits for an answer before it is sent again (to the next
  * root replica, in case the one asked is down). */
 #define ADMIN_RETRY_TICKS 50
-/* A client connection must send its first frame within this time (half-open connections). */
-#define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
-
-struct client_conn {
-        struct vs_node *node;
-        struct vs_conn *conn;
-        uint64_t serial;
-};
-
-
 struct admin_op {
         struct admin_op *next;
         uint8_t *command;
@@ -62,10 +52,8 @@ struct vs_node {
         sd_event_source *journal_src;
         sd_event_source *commit_src;
         struct vs_peer_set *peers;
-        struct vs_listener *listener;
         struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
-        struct u64map conns; /* serial -> struct client_conn */
-        uint64_t next_serial;
+        struct vs_client_port *clients;
         sd_event_source *tick;
 
         struct vs_tenant **tenants;
@@ -165,15 +153,6 @@ static uint64_t cluster_id_of(const struct vs_conf *conf) {
 
 /* --- sending ------------------------------------------------------------------------------- */
 
-/* Ends a client connection and gives its slot back to the listener. */
-static void client_conn_free(struct client_conn *cc) {
-        u64map_remove(&cc->node->conns, cc->serial);
-        vs_conn_free(cc->conn);
-        if (cc->node->listener)
-                vs_listener_release(cc->node->listener);
-        free(cc);
-}
-
 void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m) {
         Viewstamp__VrMessage pb;
         if (vs_vr_msg_to_pb(m, &pb) < 0)
@@ -195,28 +174,24 @@ void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenan
 static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply);
 
 void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply) {
+        if (!(route & VS_ROUTE_PEER)) {
+                vs_client_port_send(n->clients, route, tenant, reply);
+                return;
+        }
+        uint64_t idx = route & ~VS_ROUTE_PEER;
+        if (idx == n->self) {
+                admin_reply(n, reply);
+                return;
+        }
+        if (idx >= n->conf.n_nodes)
+                return;
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION; /* peer links stamp their own; client connections do not */
         h.tenant = (char *) tenant;
         Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
         env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         env.client_reply = (Viewstamp__ClientReply *) reply;
-
-        if (route & VS_ROUTE_PEER) {
-                uint64_t idx = route & ~VS_ROUTE_PEER;
-                if (idx == n->self)
-                        admin_reply(n, reply);
-                else if (idx < n->conf.n_nodes)
-                        (void) vs_peer_set_send(n->peers, n->conf.nodes[idx].name, &env);
-                return;
-        }
-        struct client_conn *cc = u64map_get(&n->conns, route);
-        if (cc && vs_conn_send(cc->conn, &env) == -ENOBUFS) {
-                struct vs_log_ctx c = { .tenant = tenant, .peer = vs_conn_remote_string(cc->conn) };
-                log_warning(&c, "client does not read its replies; closing its connection");
-                client_conn_free(cc);
-        }
+        (void) vs_peer_set_send(n->peers, n->conf.nodes[idx].name, &env);
 }
 
 /* --- tenants ------------------------------------------------------------------------------- */
@@ -244,6 +219,11 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
         return 0;
 }
 
+int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
+        struct vs_tenant *t = u64map_get(&n->by_id, c->id);
+        return t ? vs_tenant_refresh_config(t, c) : 0;
+}
+
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
         if (vs_tenant_config_index(c, n->conf.name) < 0)
@@ -265,18 +245,22 @@ struct discover_ctx {
 static int discover_one(void *userdata, const char *name, const struct tree_stat *st) {
         struct discover_ctx *d = userdata;
         struct vs_node *n = d->node;
-        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
-        const void *value;
-        struct tree_stat vst;
         struct vs_tenant_config c;
-        if (tree_get(d->root, path, &value, &vst) != 0 || vs_tenant_config_decode(value, vst.value_len, &c) < 0)
+        if (vs_root_tree_tenant(d->root, name, &c) < 0 || vs_tenant_config_index(&c, n->conf.name) < 0)
                 return 0;
-        c.id = vst.created_op + 1;
-        if (vs_tenant_config_index(&c, n->conf.name) < 0 || u64map_get(&n->by_id, c.id))
+        if (u64map_get(&n->by_id, c.id)) {
+                (void) vs_node_refresh_tenant(n, &c); /* logged; the next change of the root retries */
                 return 0;
-        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
+        }
         struct vs_log_ctx lc = { .tenant = c.name };
+        size_t hosted, primary;
+        vs_node_count_tenants(n, &hosted, &primary);
+        if (hosted >= n->conf.max_tenants) {
+                log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
+                          hosted, n->conf.max_tenants);
+                return 0;
+        }
+        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
         int r = vs_tenant_config_save(n->state_fd, &c);
         if (r >= 0)
                 r = add_tenant(n, &c, NULL, false);
@@ -296,7 +280,7 @@ static void discover(struct vs_node *n) {
         if (applied == n->root_applied_seen)
                 return;
         struct discover_ctx d = { n, vs_tenant_tree(root), 0 };
-        tree_list(d.root, "/tenants", discover_one, &d);
+        tree_list(d.root, VS_ROOT_TENANTS_PATH, discover_one, &d);
         if (d.error == 0)
                 n->root_applied_seen = applied;
 }
@@ -465,67 +449,6 @@ static void on_peer_state(struct vs_peer_set *s, const char *node, bool up, void
                 admin_kick(n); /* an administrative request may have been waiting for this link */
 }
 
-static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
-                         const char *message) {
-        Viewstamp__ClientReply reply = VIEWSTAMP__CLIENT_REPLY__INIT;
-        reply.client_id = env->client_request->client_id;
-        reply.request = env->client_request->request;
-        reply.status = status;
-        reply.message = (char *) message;
-        Viewstamp__Envelope out = VIEWSTAMP__ENVELOPE__INIT;
-        out.header = env->header;
-        out.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
-        out.client_reply = &reply;
-        (void) vs_conn_send(c, &out);
-}
-
-static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
-        struct client_conn *cc = userdata;
-        if (env->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
-                return -EBADMSG; /* only requests belong on the client port */
-        struct vs_tenant *t = vs_node_find_tenant(cc->node, env->header->tenant);
-        if (!t || strcmp(env->header->tenant, VS_ROOT_TENANT_NAME) == 0) {
-                reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
-                return 0;
-        }
-        vs_tenant_client_request(t, cc->serial, env->client_request);
-        return 0;
-}
-
-static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
-        client_conn_free(userdata);
-}
-
-static int on_client_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
-        struct vs_node *n = userdata;
-        struct client_conn *cc = calloc(1, sizeof *cc);
-        if (!cc) {
-                close(fd);
-                return -ENOMEM;
-        }
-        static const struct vs_conn_callbacks cb = { on_client_envelope, on_client_close };
-        struct vs_conn_options o = { .max_frame = n->conf.max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
-        cc->node = n;
-        cc->serial = ++n->next_serial;
-        struct vs_tls *tls = NULL;
-        int r = n->client_tls ? vs_tls_new_cert_server(n->client_tls, &tls) : 0;
-        if (r < 0) {
-                close(fd);
-                free(cc);
-                return r;
-        }
-        r = vs_conn_new_tls(n->event, fd, tls, &o, &cb, cc, &cc->conn);
-        if (r >= 0)
-                r = u64map_put(&n->conns, cc->serial, cc);
-        if (r < 0) {
-                vs_conn_free(cc->conn);
-                free(cc);
-                return r;
-        }
-        vs_conn_set_label(cc->conn, "client");
-        return 0;
-}
-
 static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
         struct vs_node *n = ctx;
         struct vs_tenant *t = u64map_get(&n->by_id, tenant);
@@ -568,12 +491,9 @@ void vs_node_rebind(struct vs_node *n) {
         int r = vs_peer_set_listen(n->peers);
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot listen for peers again");
-        if (!n->listener) {
-                const struct vs_conf_node *self = &n->conf.nodes[n->self];
-                r = vs_listener_new(n->event, &self->client, n->conf.max_connections, on_client_accept, n, &n->listener);
-                if (r < 0)
-                        log_warning_errno(NULL, r, "cannot listen for clients again");
-        }
+        r = vs_client_port_rebind(n->clients);
+        if (r < 0)
+                log_warning_errno(NULL, r, "cannot listen for clients again");
 }
 
 void vs_node_free(struct vs_node *n) {
@@ -585,16 +505,7 @@ void vs_node_free(struct vs_node *n) {
         sd_event_source_disable_unref(n->journal_src);
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
-        size_t i = 0;
-        uint64_t key;
-        void *v;
-        while (u64map_next(&n->conns, &i, &key, &v)) {
-                struct client_conn *cc = v;
-                vs_conn_free(cc->conn);
-                free(cc);
-        }
-        u64map_done(&n->conns);
-        vs_listener_free(n->listener);
+        vs_client_port_free(n->clients);
         vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
@@ -700,7 +611,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
                 goto fail;
         }
-        r = vs_listener_new(e, &self->client, conf->max_connections, on_client_accept, n, &n->listener);
+        r = vs_client_port_new(e, n, &n->conf, n->client_tls, &n->clients);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
                          strerror(-r));

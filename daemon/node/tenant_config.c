@@ -64,6 +64,11 @@ int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, siz
                 names[i] = (char *) c->replicas[i];
         pb.replicas = names;
         pb.n_replicas = c->n_replicas;
+        if (c->token.set) {
+                pb.token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
+                pb.token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
+                pb.token_iterations = c->token.iterations;
+        }
         size_t n = viewstamp__tenant_config__get_packed_size(&pb);
         uint8_t *buf = malloc(n);
         if (!buf)
@@ -82,6 +87,17 @@ int vs_tenant_config_decode(const uint8_t *buf, size_t len, struct vs_tenant_con
         int r = 0;
         if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
                 r = -EBADMSG;
+        if (pb->token_hash.len > 0) {
+                if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
+                    pb->token_iterations == 0)
+                        r = -EBADMSG;
+                else {
+                        c.token.set = true;
+                        c.token.iterations = pb->token_iterations;
+                        memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
+                        memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
+                }
+        }
         for (size_t i = 0; r == 0 && i < pb->n_replicas; i++) {
                 if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
                         r = -EBADMSG;
