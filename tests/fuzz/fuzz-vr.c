@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Every message a peer or client can send, into the replica core through the daemon's decode
+ * path (frame body -> Envelope -> codec -> vr_receive, as node/tenant.c does), on a replica of a
+ * small group first put into one of its states: primary of a normal view, backup, in a view
+ * change, or recovering. The message types are never listed here: whatever the codec accepts
+ * reaches the core, so new types are fuzzed as soon as the codec knows them.
+ *
+ * Input: a setup byte (bits 0-1 the state, bit 2 leases, bit 3 five replicas instead of three),
+ * then commands: a byte c and, for c % 4 < 2, a u16 length and that many bytes of an envelope
+ * delivered from replica (c / 4) % n; c % 4 == 2 is c / 4 + 1 ticks; c % 4 == 3 makes every record
+ * written so far durable.
+ */
+#include <errno.h>
+
+#include "codec/vr_codec.h"
+#include "fuzz.h"
+#include "replica.h"
+#include "tree/tree_sm.h"
+#include "util/cleanup.h"
+#include "wire/envelope.h"
+
+#define CLIENT 7
+
+static bool receive(struct fuzz_replica *f, const struct vr_msg *m) {
+        return fuzz_replica_after(f, vr_receive(f->r, m), -EINVAL, -EBADMSG);
+}
+
+/* Client 7 registers and creates /a, both logged at ops 1 and 2. */
+static bool logged_entries(struct vr_entry e[2], uint8_t **cmd) {
+        size_t len;
+        if (tree_sm_encode_create("/a", "x", 1, 0, cmd, &len) < 0)
+                return false;
+        e[0] = (struct vr_entry) { .op = 1, .client_id = CLIENT, .len = VR_REGISTER_CMD_LEN,
+                                   .data = (uint8_t *) VR_REGISTER_CMD };
+        e[1] = (struct vr_entry) { .op = 2, .client_id = CLIENT, .request = 1, .len = (uint32_t) len, .data = *cmd };
+        return true;
+}
+
+static bool setup_primary(struct fuzz_replica *f, const struct vr_entry e[2]) {
+        for (size_t i = 0; i < 2; i++) {
+                struct vr_msg req = { .type = VR_MSG_REQUEST, .client_id = e[i].client_id,
+                                      .request = e[i].request, .len = e[i].len, .data = e[i].data };
+                struct vr_msg ok = { .type = VR_MSG_PREPARE_OK, .from = 1, .op = i + 1 };
+                if (!receive(f, &req) || !fuzz_replica_persist(f) || !receive(f, &ok))
+                        return false;
+        }
+        return true;
+}
+
+static bool setup_backup(struct fuzz_replica *f, struct vr_entry e[2]) {
+        struct vr_msg prepare = { .type = VR_MSG_PREPARE, .op = 2, .commit = 1, .n_entries = 2, .entries = e };
+        struct vr_msg commit = { .type = VR_MSG_COMMIT, .op = 2, .commit = 2 };
+        return receive(f, &prepare) && fuzz_replica_persist(f) && receive(f, &commit);
+}
+
+static bool setup(struct fuzz_replica *f, uint8_t how) {
+        uint32_t n = how & 8 ? 5 : 3;
+        unsigned state = how & 3;
+        struct vr_config c;
+        fuzz_replica_config(&c, n, state == 0 ? 0 : 1, how & 4);
+        if (state == 3) {
+                /* A journal damaged in the middle: the replica restarts into recovery. */
+                struct vr_durable d = { .next_seq = 1, .damaged = true };
+                return fuzz_replica_start(f, &c, &d) == 0;
+        }
+        if (fuzz_replica_start(f, &c, NULL) < 0)
+                return false;
+
+        _cleanup_free_ uint8_t *cmd = NULL;
+        struct vr_entry e[2];
+        if (!logged_entries(e, &cmd))
+                return false;
+        if (state == 0)
+                return setup_primary(f, e);
+        if (!setup_backup(f, e))
+                return false;
+        /* The primary falls silent until the backup gives up on it. */
+        for (unsigned i = 0; state == 2 && i < 100 && vr_replica_status(f->r) == VR_STATUS_NORMAL; i++)
+                if (!fuzz_replica_ticks(f, 1))
+                        return false;
+        return true;
+}
+
+/* What node/tenant.c does with an envelope from a peer node or a client connection. */
+static bool deliver(struct fuzz_replica *f, uint32_t from, const uint8_t *body, size_t len) {
+        _cleanup_envelope_ Viewstamp__Envelope *e = NULL;
+        if (vs_envelope_decode(body, len, &e) < 0)
+                return true;
+        if (e->body_case == VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST) {
+                const Viewstamp__ClientRequest *req = e->client_request;
+                struct vr_msg m = {
+                        .type = VR_MSG_REQUEST,
+                        .client_id = req->client_id,
+                        .request = req->request,
+                        .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
+                        .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
+                };
+                if (req->command.len > UINT32_MAX)
+                        return true;
+                return fuzz_replica_after(f, vr_receive(f->r, &m), -EINVAL, 0);
+        }
+        if (e->body_case != VIEWSTAMP__ENVELOPE__BODY_VR || from == f->cfg.self)
+                return true;
+        struct vr_msg m;
+        int r = vs_vr_msg_from_pb(e->vr, &m);
+        if (r == -ENOMEM)
+                return false;
+        if (r < 0)
+                return true;
+        bool ok = true;
+        if (m.type != VR_MSG_REQUEST && m.type != VR_MSG_REPLY) {
+                m.from = from;
+                ok = receive(f, &m);
+        }
+        vs_vr_msg_view_done(&m);
+        return ok;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct fuzz_input in = { data, size };
+        struct fuzz_replica f = {};
+        if (!setup(&f, fuzz_u8(&in)))
+                goto out;
+        while (in.n > 0) {
+                uint8_t c = fuzz_u8(&in);
+                bool ok;
+                switch (c % 4) {
+                case 2:
+                        ok = fuzz_replica_ticks(&f, c / 4u + 1);
+                        break;
+                case 3:
+                        ok = fuzz_replica_persist(&f);
+                        break;
+                default: {
+                        size_t len;
+                        const uint8_t *body = fuzz_bytes(&in, fuzz_u16(&in), &len);
+                        ok = deliver(&f, (c / 4u) % f.cfg.n_replicas, body, len);
+                        break;
+                }
+                }
+                if (!ok)
+                        break;
+        }
+out:
+        fuzz_replica_done(&f);
+        return 0;
+}
