@@ -4,7 +4,6 @@
 #include "fuzz.h"
 #include "replica.h"
 #include "tree/tree_sm.h"
-#include "util/cleanup.h"
 
 void fuzz_replica_config(struct vr_config *c, uint32_t n, uint32_t self, bool lease) {
         vr_config_default(c, n, self);
@@ -46,6 +45,7 @@ int fuzz_replica_start(struct fuzz_replica *f, const struct vr_config *c, const 
 void fuzz_replica_done(struct fuzz_replica *f) {
         vr_replica_free(f->r);
         tree_free(f->tree);
+        free(f->checkpoint);
         *f = (struct fuzz_replica) {};
 }
 
@@ -77,9 +77,9 @@ static bool drain(struct fuzz_replica *f) {
                 size_t n_out = rd.n_records + rd.n_msgs;
                 vr_ready_done(&rd);
                 if (ckpt > 0) {
-                        _cleanup_free_ uint8_t *buf = NULL;
-                        size_t len;
-                        r = vr_checkpoint_take_buffer(f->r, &buf, &len);
+                        free(f->checkpoint);
+                        f->checkpoint = NULL;
+                        r = vr_checkpoint_take_buffer(f->r, &f->checkpoint, &f->checkpoint_len);
                         if (r == -ENOMEM)
                                 return !(f->oom = true);
                         fuzz_assert(r == 0);

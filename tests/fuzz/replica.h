@@ -5,9 +5,10 @@
  * A replica of the core with the tree as its state machine, driven the way the daemon drives it
  * (node/tenant.c), for the targets that feed it input: after every input its outputs are drained,
  * its records are remembered until the target declares them durable, checkpoints are taken and
- * reported durable at once, and the replica's own invariants are checked (a broken one aborts):
- * op >= commit >= applied >= checkpoint, view and commit never go back, records arrive with seqs
- * increasing by one, and no call fails for any reason but lack of memory.
+ * reported durable at once (the last one is kept in `checkpoint`), and the replica's own
+ * invariants are checked (a broken one aborts): op >= commit >= applied >= checkpoint, view and
+ * commit never go back, records arrive with seqs increasing by one, and no call fails for any
+ * reason but lack of memory.
  */
 
 #include <stdbool.h>
@@ -23,6 +24,8 @@ struct fuzz_replica {
         uint64_t last_seq;  /* of the last record handed out */
         uint64_t view;
         uint64_t commit;
+        uint8_t *checkpoint; /* the last one taken */
+        size_t checkpoint_len;
         bool oom;           /* the allocator said no: the input ends here, not a finding */
 };
 
