@@ -55,7 +55,7 @@ static void save(const char *target, const struct vs_buf *b) {
 
 /* An envelope's frame body (no length prefix). */
 static void envelope_body(Viewstamp__Envelope *e, struct vs_buf *out) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        static Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;
         h.tenant = (char *) "t";
         e->header = &h;
