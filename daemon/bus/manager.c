@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/authorize.h"
 #include "bus/manager.h"
 #include "bus/tenant.h"
 #include "log/log.h"
@@ -31,19 +32,6 @@ static int property_nodes(sd_bus *bus, const char *path, const char *interface, 
                                           vs_address_to_string(&conf->nodes[i].client, client));
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
-}
-
-static int check_root(sd_bus_message *m, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        if (uid != 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "only root may change the cluster");
-        return 0;
 }
 
 struct pending_create {
@@ -76,15 +64,11 @@ static void create_done(void *userdata, int error, const Viewstamp__TreeResponse
 static void parent_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
 }
 
-static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error);
-        if (r != 0)
-                return r;
-
         struct vs_tenant_config c = {};
         const char *name;
-        r = sd_bus_message_read(m, "s", &name);
+        int r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(m, 'a', "s");
@@ -136,6 +120,10 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         }
         return 1; /* answered by create_done */
+}
+
+static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, create_tenant, userdata, error);
 }
 
 static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -222,4 +210,10 @@ int vs_bus_open(sd_event *e, struct vs_bus_manager *mgr, sd_bus **ret) {
         }
         *ret = bus;
         return 0;
+}
+
+sd_bus *vs_bus_close(sd_bus *bus) {
+        if (bus)
+                vs_bus_authorize_drop(bus);
+        return sd_bus_flush_close_unref(bus);
 }
