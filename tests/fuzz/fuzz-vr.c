@@ -87,22 +87,14 @@ static bool deliver(struct fuzz_replica *f, uint32_t from, const uint8_t *body, 
         _cleanup_envelope_ Viewstamp__Envelope *e = NULL;
         if (vs_envelope_decode(body, len, &e) < 0)
                 return true;
+        struct vr_msg m;
         if (e->body_case == VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST) {
-                const Viewstamp__ClientRequest *req = e->client_request;
-                struct vr_msg m = {
-                        .type = VR_MSG_REQUEST,
-                        .client_id = req->client_id,
-                        .request = req->request,
-                        .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
-                        .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
-                };
-                if (req->command.len > UINT32_MAX)
+                if (vs_vr_msg_from_client_request(e->client_request, &m) < 0)
                         return true;
                 return fuzz_replica_after(f, vr_receive(f->r, &m), -EINVAL, 0);
         }
         if (e->body_case != VIEWSTAMP__ENVELOPE__BODY_VR || from == f->cfg.self)
                 return true;
-        struct vr_msg m;
         int r = vs_vr_msg_from_pb(e->vr, &m);
         if (r == -ENOMEM)
                 return false;
