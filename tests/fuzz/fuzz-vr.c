@@ -41,9 +41,13 @@ static bool setup_primary(struct fuzz_replica *f, const struct vr_entry e[2]) {
         for (size_t i = 0; i < 2; i++) {
                 struct vr_msg req = { .type = VR_MSG_REQUEST, .client_id = e[i].client_id,
                                       .request = e[i].request, .len = e[i].len, .data = e[i].data };
-                struct vr_msg ok = { .type = VR_MSG_PREPARE_OK, .from = 1, .op = i + 1 };
-                if (!receive(f, &req) || !fuzz_replica_persist(f) || !receive(f, &ok))
+                if (!receive(f, &req) || !fuzz_replica_persist(f))
                         return false;
+                for (uint32_t from = 1; from < f->cfg.n_replicas; from++) {
+                        struct vr_msg ok = { .type = VR_MSG_PREPARE_OK, .from = from, .op = i + 1 };
+                        if (!receive(f, &ok))
+                                return false;
+                }
         }
         return true;
 }
