@@ -7,9 +7,10 @@
  * reaches the core, so new types are fuzzed as soon as the codec knows them.
  *
  * Input: a setup byte (bits 0-1 the state, bit 2 leases, bit 3 five replicas instead of three),
- * then commands: a byte c and, for c % 4 < 2, a u16 length and that many bytes of an envelope
- * delivered from replica (c / 4) % n; c % 4 == 2 is c / 4 + 1 ticks; c % 4 == 3 makes every record
- * written so far durable.
+ * then commands, each a byte c: c % 4 == 0 is followed by a u16 length and that many bytes of an
+ * envelope delivered from replica (c / 4) % n; c % 4 == 1 by the fields of a replica message from
+ * that replica (compose()); c % 4 == 2 is c / 4 + 1 ticks; c % 4 == 3 makes every record written
+ * so far durable.
  */
 #include <errno.h>
 
@@ -113,6 +114,80 @@ static bool deliver(struct fuzz_replica *f, uint32_t from, const uint8_t *body, 
         return ok;
 }
 
+/* A number near base (within -8..+7, not below 0), or one of two far ones. */
+static uint64_t near(uint64_t base, uint8_t b) {
+        if (b == 255)
+                return UINT64_MAX;
+        if (b == 254)
+                return UINT64_C(1) << 62;
+        uint64_t d = b % 16;
+        return d >= 8 ? base + (d - 8) : (base > 8 - d ? base - (8 - d) : 0);
+}
+
+/* A replica message whose fields the input picks near the replica's own view and op numbers, so
+ * that mutations reach the handlers' branches instead of being refused as far off; it is packed
+ * into an envelope and delivered like any other. The type is the input's too: the codec decides. */
+static bool compose(struct fuzz_replica *f, uint32_t from, struct fuzz_input *in) {
+        static uint8_t *create;
+        static size_t create_len;
+        if (!create && tree_sm_encode_create("/x", "v", 1, 0, &create, &create_len) < 0)
+                return false;
+        uint64_t view = vr_replica_view(f->r), op = vr_replica_op(f->r), commit = vr_replica_commit(f->r);
+
+        Viewstamp__VrMessage pb = VIEWSTAMP__VR_MESSAGE__INIT;
+        pb.type = fuzz_u8(in);
+        pb.view = near(view, fuzz_u8(in));
+        pb.op = near(op, fuzz_u8(in));
+        pb.commit = near(commit, fuzz_u8(in));
+        pb.last_normal_view = near(view, fuzz_u8(in));
+        pb.nonce = fuzz_u8(in) % 4;
+        pb.lease = fuzz_u8(in);
+        pb.client_id = CLIENT + fuzz_u8(in) % 4;
+        pb.request = fuzz_u8(in) % 8;
+        pb.snap_op = near(op, fuzz_u8(in));
+        pb.snap_total = fuzz_u16(in);
+        pb.snap_offset = fuzz_u16(in);
+        size_t len;
+        const uint8_t *d = fuzz_bytes(in, fuzz_u8(in) % 32, &len);
+        pb.data = (ProtobufCBinaryData) { .len = len, .data = (uint8_t *) d };
+
+        Viewstamp__VrEntry entries[5], *ptrs[5];
+        pb.n_entries = fuzz_u8(in) % 6;
+        if (pb.n_entries > pb.op)
+                pb.n_entries = pb.op;
+        pb.entries = ptrs;
+        for (size_t i = 0; i < pb.n_entries; i++) {
+                Viewstamp__VrEntry *e = ptrs[i] = &entries[i];
+                viewstamp__vr_entry__init(e);
+                e->op = pb.op - (pb.n_entries - 1 - i);
+                e->view = pb.view - (pb.view > 0 ? fuzz_u8(in) % 2 : 0);
+                e->client_id = CLIENT;
+                e->request = fuzz_u8(in) % 8;
+                switch (fuzz_u8(in) % 3) {
+                case 0:
+                        e->data = (ProtobufCBinaryData) { VR_REGISTER_CMD_LEN, (uint8_t *) VR_REGISTER_CMD };
+                        break;
+                case 1:
+                        e->data = (ProtobufCBinaryData) { create_len, create };
+                        break;
+                default:
+                        d = fuzz_bytes(in, fuzz_u8(in) % 16, &len);
+                        e->data = (ProtobufCBinaryData) { len, (uint8_t *) d };
+                }
+        }
+
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_VR;
+        env.vr = &pb;
+        _cleanup_free_ uint8_t *body = malloc(viewstamp__envelope__get_packed_size(&env));
+        if (!body)
+                return false;
+        return deliver(f, from, body, viewstamp__envelope__pack(&env, body));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct fuzz_input in = { data, size };
         struct fuzz_replica f = {};
@@ -127,6 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         break;
                 case 3:
                         ok = fuzz_replica_persist(&f);
+                        break;
+                case 1:
+                        ok = compose(&f, (c / 4u) % f.cfg.n_replicas, &in);
                         break;
                 default: {
                         size_t len;

@@ -169,6 +169,18 @@ static void vr_seeds(void) {
                         put_u8(&b, 2);
                         save("vr", &b);
                 }
+        /* Composed messages (fuzz-vr.c's compose()): every type, fields at or just above the
+         * replica's own numbers, one entry carrying a create. */
+        for (uint8_t type = 1; type <= 13; type++) {
+                _cleanup_(vs_buf_free) struct vs_buf b = {};
+                put_u8(&b, type % 4);
+                put_u8(&b, type % 4 == 0 ? 1 | 1 << 2 : 1);
+                const uint8_t fields[] = { type, 8, 9, 8, 8, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 1, 0, 0, 1 };
+                put(&b, fields, sizeof fields);
+                put_u8(&b, 3);
+                put_u8(&b, 2);
+                save("vr", &b);
+        }
         _cleanup_(vs_buf_free) struct vs_buf body = {};
         request_body(7, 2, cmd, cmd_len, &body);
         _cleanup_(vs_buf_free) struct vs_buf b = {};
