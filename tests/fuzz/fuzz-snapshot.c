@@ -2,8 +2,8 @@
 /*
  * Snapshot restore over arbitrary bytes: the tree's reader (tree_restore), and the whole
  * checkpoint a replica restarts from or receives by state transfer (the core's header and
- * client table, then the tree's snapshot). A snapshot the tree accepts must be the one it would
- * write for the state it restored, byte for byte; one it refuses leaves the tree as it was.
+ * client table, then the tree's snapshot). The bytes of a snapshot the tree accepts must be the
+ * ones it would write for the state it restored; one it refuses leaves the tree as it was.
  *
  * Input: a flags byte, then the bytes. Flag bit 0 restores a whole checkpoint into a restarting
  * replica instead of a snapshot into a tree. Flag bit 1 reseals the snapshot's header and
@@ -39,9 +39,10 @@ static void restore_tree(struct snapbuf *in) {
         int r = snapbuf_restore(t, in);
         fuzz_assert(r == 0 || r == -EBADMSG || r == -EPROTONOSUPPORT || r == -ENOMEM);
         if (r == 0) {
-                /* Everything read, and written back identically. */
-                fuzz_assert(in->pos == in->len);
-                fuzz_assert(snapbuf_same(t, in));
+                /* What it read is what it writes back. Bytes after the trailer are the caller's
+                 * (a stream holds whatever follows), so they are not read at all. */
+                struct snapbuf read = { .data = in->data, .len = in->pos };
+                fuzz_assert(snapbuf_same(t, &read));
                 return;
         }
         if (tree_digest(t, &after) == 0)
