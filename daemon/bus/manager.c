@@ -76,8 +76,11 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         const char *node;
         while ((r = sd_bus_message_read(m, "s", &node)) > 0) {
-                if (c.n_replicas == VS_TENANT_REPLICAS_MAX || strlen(node) > VS_CONF_NAME_MAX)
+                if (c.n_replicas == VS_TENANT_REPLICAS_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "a tenant has 1, 3 or 5 replicas");
+                if (strlen(node) > VS_CONF_NAME_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.*s...' is not a node of this cluster",
+                                                 VS_CONF_NAME_MAX, node);
                 strcpy(c.replicas[c.n_replicas++], node);
         }
         if (r < 0)
@@ -87,8 +90,9 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         if (strlen(name) > VS_TENANT_NAME_MAX || !vs_tenant_name_valid(name, false))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "invalid tenant name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
-                                         name, VS_TENANT_NAME_MAX);
+                                         "invalid tenant name '%.*s%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
+                                         VS_TENANT_NAME_MAX, name, strlen(name) > VS_TENANT_NAME_MAX ? "..." : "",
+                                         VS_TENANT_NAME_MAX);
         strcpy(c.name, name);
         char why[256];
         if (vs_tenant_config_check(&c, mgr->conf, why, sizeof why) < 0)
@@ -154,7 +158,8 @@ static int method_get_tenant(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (strcmp(name, VS_ROOT_TENANT_NAME) == 0 || !vs_node_find_tenant(mgr->node, name))
                 return sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant",
-                                         "no tenant '%s' is hosted on this node", name);
+                                         "no tenant '%.*s%s' is hosted on this node", VS_TENANT_NAME_MAX, name,
+                                         strlen(name) > VS_TENANT_NAME_MAX ? "..." : "");
         _cleanup_free_ char *path = NULL;
         r = vs_bus_tenant_path(name, &path);
         return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
