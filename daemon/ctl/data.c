@@ -39,6 +39,7 @@ struct ctl {
         const char *tenant;
         const char **nodes;
         size_t n_nodes;
+        const char *tls_ca, *tls_server_name; /* TLS when tls_ca is set */
         bool json;
         uint64_t timeout_usec;
         bool sequential, recursive, stat;
@@ -87,14 +88,16 @@ static void help(const char *command, const char *synopsis) {
                "  -t --tenant=NAME      tenant to address (default: $VIEWSTAMP_TENANT)\n"
                "  -n --node=ADDRESS     a node's client address, repeatable (default " DEFAULT_NODE ")\n"
                "  -j --json             print JSON\n"
-               "  -T --timeout=SECONDS  give up after this long (default 10)\n",
+               "  -T --timeout=SECONDS  give up after this long (default 10)\n"
+               "     --tls-ca=FILE      connect with TLS, trusting the CA certificates in FILE\n"
+               "     --tls-server-name=NAME  the name nodes' certificates carry (default: their IP)\n",
                command, synopsis);
 }
 
 /* Returns -1 to go on, or an exit status. */
 static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
                  const char *synopsis) {
-        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT };
+        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TLS_CA, OPT_TLS_SERVER_NAME };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -105,6 +108,8 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 { "recursive", no_argument, NULL, OPT_RECURSIVE },
                 { "version", required_argument, NULL, OPT_VERSION },
                 { "stat", no_argument, NULL, OPT_STAT },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
                 {}
         };
         *x = (struct ctl) {
@@ -141,6 +146,12 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 case 'h':
                         help(x->command, synopsis);
                         return CTL_EXIT_OK;
+                case OPT_TLS_CA:
+                        x->tls_ca = optarg;
+                        break;
+                case OPT_TLS_SERVER_NAME:
+                        x->tls_server_name = optarg;
+                        break;
                 case OPT_SEQUENTIAL:
                 case OPT_RECURSIVE:
                 case OPT_VERSION:
@@ -170,6 +181,8 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 return usage_error(x, x->n_args < min_args ? "missing argument" : "too many arguments");
         if (!x->tenant || !*x->tenant)
                 return usage_error(x, "no tenant given (--tenant or $VIEWSTAMP_TENANT)");
+        if (x->tls_server_name && !x->tls_ca)
+                return usage_error(x, "--tls-server-name needs --tls-ca");
         return -1;
 }
 
@@ -185,6 +198,11 @@ static int connect_client(struct ctl *x) {
                                 x->command, x->nodes[i]);
                         return CTL_EXIT_USAGE;
                 }
+        if (x->tls_ca && vs_client_set_tls(x->client, x->tls_ca, x->tls_server_name) < 0) {
+                fprintf(stderr, "viewstampctl %s: cannot use %s as the TLS CA file (PEM certificates)\n", x->command,
+                        x->tls_ca);
+                return CTL_EXIT_LOCAL;
+        }
         (void) vs_client_set_timeout(x->client, x->timeout_usec);
         /* One request per command: one session is all it needs. Nothing listening anywhere is
          * said at once rather than after the whole timeout. */

@@ -5,11 +5,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "auth/peer_key.h"
 #include "log/log.h"
 #include "net/backoff.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/peer.h"
+#include "net/tls.h"
 #include "util/cleanup.h"
 
 /* Frames are limited to this until the other side's Hello is accepted: a Hello is far smaller,
@@ -54,6 +56,7 @@ struct vs_peer_set {
         struct vs_peer_set_options opts;
         struct vs_peer_set_callbacks cb;
         void *userdata;
+        struct vs_secret secret;
 
         struct peer *peers;
         size_t n_peers;
@@ -163,6 +166,7 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         struct vs_peer_set *s = l->set;
         struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
         const char *name = hello->node;
+        const char *identity = vs_conn_tls_identity(l->conn);
 
         if (hello->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "refusing peer connection: Hello from cluster %016llx, this is cluster %016llx",
@@ -177,6 +181,12 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         }
         if (strcmp(name, s->self->name) == 0) {
                 log_warning(&ctx, "refusing peer connection: Hello claims this node's own name '%s'", name);
+                return -EPERM;
+        }
+        /* The handshake proved who dialled; the Hello must not claim anyone else. */
+        if (!identity || strcmp(name, identity) != 0) {
+                log_warning(&ctx, "refusing peer connection: Hello names node '%s', the TLS handshake authenticated '%s'",
+                            name, identity ? identity : "nobody");
                 return -EPERM;
         }
         struct peer *p = find_peer(s, name);
@@ -266,11 +276,43 @@ static const struct vs_conn_callbacks link_callbacks = {
         .on_close = on_link_close,
 };
 
+/* The acceptor's half of the handshake: only a current member gets its key. The set is
+ * consulted at each handshake, so a node removed from it is refused from then on. */
+static int psk_lookup(const char *identity, uint8_t key[VS_TLS_PSK_SIZE], char *why, void *userdata) {
+        struct vs_peer_set *s = userdata;
+        if (strcmp(identity, s->self->name) == 0) {
+                snprintf(why, VS_TLS_REASON_MAX, "PSK identity '%s' is this node's own name", identity);
+                return -EPERM;
+        }
+        if (!find_peer(s, identity)) {
+                snprintf(why, VS_TLS_REASON_MAX, "PSK identity '%s' is not a member of this cluster", identity);
+                return -EPERM;
+        }
+        int r = vs_peer_key(&s->secret, s->opts.cluster_id, identity, key);
+        if (r < 0)
+                snprintf(why, VS_TLS_REASON_MAX, "cannot derive the key of '%s': %s", identity, strerror(-r));
+        return r;
+}
+
+/* Every link is TLS: the dialler authenticates as this node, the acceptor asks psk_lookup(). */
+static int tls_new(struct vs_peer_set *s, bool dialling, struct vs_tls **ret) {
+        if (!dialling)
+                return vs_tls_new_psk_server(psk_lookup, s, ret);
+        uint8_t key[VS_PEER_KEY_SIZE];
+        int r = vs_peer_key(&s->secret, s->opts.cluster_id, s->self->name, key);
+        if (r >= 0)
+                r = vs_tls_new_psk_client(s->self->name, key, ret);
+        explicit_bzero(key, sizeof key);
+        return r;
+}
+
 static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link **ret) {
         _cleanup_free_ struct link *l = calloc(1, sizeof *l);
-        if (!l) {
+        struct vs_tls *tls = NULL;
+        int r = l ? tls_new(s, p != NULL, &tls) : -ENOMEM;
+        if (r < 0) {
                 close(fd);
-                return -ENOMEM;
+                return r;
         }
         l->set = s;
         l->peer = p;
@@ -280,7 +322,7 @@ static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link *
                 .handshake_timeout_usec = s->opts.handshake_timeout_usec,
                 .idle_timeout_usec = s->opts.dead_after_usec,
         };
-        int r = vs_conn_new(s->event, fd, &o, &link_callbacks, l, &l->conn);
+        r = vs_conn_new_tls(s->event, fd, tls, &o, &link_callbacks, l, &l->conn);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(l);
@@ -439,16 +481,19 @@ struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s) {
         vs_listener_free(s->listener);
         sd_event_source_disable_unref(s->ping_timer);
         sd_event_unref(s->event);
+        vs_secret_erase(&s->secret);
         free(s->peers);
         free(s);
         return NULL;
 }
 
-int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
-                    const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret) {
+int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_secret *secret,
+                    const struct vs_peer_set_options *opts, const struct vs_peer_set_callbacks *cb, void *userdata,
+                    struct vs_peer_set **ret) {
         _cleanup_peer_set_ struct vs_peer_set *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
+        s->secret = *secret;
         s->event = sd_event_ref(e);
         s->conf = *conf;
         s->cb = *cb;

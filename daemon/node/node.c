@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/peer.h"
+#include "net/tls.h"
 #include "node/node.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
@@ -61,6 +63,7 @@ struct vs_node {
         sd_event_source *commit_src;
         struct vs_peer_set *peers;
         struct vs_listener *listener;
+        struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
         struct u64map conns; /* serial -> struct client_conn */
         uint64_t next_serial;
         sd_event_source *tick;
@@ -504,7 +507,14 @@ static int on_client_accept(struct vs_listener *l, int fd, const struct vs_addre
         struct vs_conn_options o = { .max_frame = n->conf.max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
         cc->node = n;
         cc->serial = ++n->next_serial;
-        int r = vs_conn_new(n->event, fd, &o, &cb, cc, &cc->conn);
+        struct vs_tls *tls = NULL;
+        int r = n->client_tls ? vs_tls_new_cert_server(n->client_tls, &tls) : 0;
+        if (r < 0) {
+                close(fd);
+                free(cc);
+                return r;
+        }
+        r = vs_conn_new_tls(n->event, fd, tls, &o, &cb, cc, &cc->conn);
         if (r >= 0)
                 r = u64map_put(&n->conns, cc->serial, cc);
         if (r < 0) {
@@ -585,6 +595,7 @@ void vs_node_free(struct vs_node *n) {
         }
         u64map_done(&n->conns);
         vs_listener_free(n->listener);
+        vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
                 vs_tenant_free(n->tenants[k]);
@@ -599,6 +610,7 @@ void vs_node_free(struct vs_node *n) {
 
 int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
                 struct vs_node **ret, char *err, size_t errlen) {
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
         struct vs_node *n = calloc(1, sizeof *n);
         if (!n)
                 return -ENOMEM;
@@ -624,6 +636,19 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
                 goto fail;
         }
+        /* Before the journal: a node refused for its secret leaves its state untouched. */
+        r = vs_secret_load_conf(conf, &secret, err, errlen);
+        if (r < 0)
+                goto fail;
+        if (conf->client_cert_file[0]) {
+                char why[8400];
+                r = vs_tls_creds_load_server(conf->client_cert_file, conf->client_key_file, &n->client_tls, why,
+                                             sizeof why);
+                if (r < 0) {
+                        snprintf(err, errlen, "client TLS certificate: %s", why);
+                        goto fail;
+                }
+        }
         struct vs_journal_options jo = {
                 .dir = conf->state_dir,
                 .cluster_id = n->cluster_id,
@@ -648,7 +673,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
-        r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+        r = vs_peer_set_new(e, conf, &secret, &po, &pcb, n, &n->peers);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
                 goto fail;
