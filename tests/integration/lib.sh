@@ -119,6 +119,13 @@ bus_of() {
         echo "${!b}"
 }
 
+# ctl I ARGS...: viewstampctl ($VIEWSTAMPCTL) on node I's bus.
+ctl() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "${VIEWSTAMPCTL:?path to viewstampctl}" "$@"
+}
+
 # tenant_property I TENANT PROPERTY: the property's value as busctl prints it (e.g. 's "node1"').
 tenant_property() {
         DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 \
