@@ -54,6 +54,7 @@ struct parse_ctx {
 
 typedef int (*key_parser)(struct parse_ctx *p, const char *value, void *field, uint32_t min, uint32_t max);
 
+__attribute__((format(printf, 2, 3)))
 static int fail(struct parse_ctx *p, const char *fmt, ...) {
         if (p->err)
                 return 0;

@@ -338,14 +338,10 @@ void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewsta
         if (r < 0)
                 return fail(t, r, "out of memory");
 
-        /* Registering is the core's register command with request number 0 (client.proto). */
-        struct vr_msg m = {
-                .type = VR_MSG_REQUEST,
-                .client_id = req->client_id,
-                .request = req->request,
-                .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
-                .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
-        };
+        struct vr_msg m;
+        r = vs_vr_msg_from_client_request(req, &m);
+        if (r < 0)
+                return; /* cannot fit in a frame anyway */
         r = vr_receive(t->vr, &m);
         if (r < 0 && r != -EINVAL)
                 return fail(t, r, "cannot handle a client request");

@@ -164,6 +164,11 @@ START_TEST(test_bad_commands) {
         _cleanup_tree_response_ Viewstamp__TreeResponse *nul = apply_req(t, 3, &req);
         ck_assert_uint_eq(nul->error, TREE_ERR_BAD_PATH);
         ck_assert_int_eq(tree_exists(t, "/a", NULL), TREE_ERR_NO_NODE);
+        /* So is an absent one (no bytes at all: found by fuzz-vr, it reached memchr(NULL)). */
+        Viewstamp__TreeCreate no_path = VIEWSTAMP__TREE_CREATE__INIT;
+        req.create = &no_path;
+        _cleanup_tree_response_ Viewstamp__TreeResponse *none = apply_req(t, 4, &req);
+        ck_assert_uint_eq(none->error, TREE_ERR_BAD_PATH);
 
         ck_assert(snapbuf_same(t, &before));
         snapbuf_done(&before);
