@@ -14,6 +14,7 @@
 #include "client/viewstamp.h"
 #include "fake.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static struct fake fa, fb;
 
@@ -646,9 +647,5 @@ static Suite *client_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(client_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(client_suite());
 }

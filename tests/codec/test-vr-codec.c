@@ -6,6 +6,7 @@
 
 #include "codec/vr_codec.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 /* Packs m through the protobuf form and back; the result views *buf. */
 static void round_trip(const struct vr_msg *m, struct vr_msg *out, uint8_t **buf, Viewstamp__VrMessage **unpacked) {
@@ -168,9 +169,5 @@ static Suite *codec_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(codec_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(codec_suite());
 }

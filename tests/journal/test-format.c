@@ -18,6 +18,7 @@
 #include "util/checksum.h"
 #include "util/unaligned.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 #define N_TENANTS 3
 #define N_RECORDS 90
@@ -771,9 +772,5 @@ static Suite *format_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(format_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(format_suite());
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "log/ratelimit.h"
+#include "../check-run.h"
 
 #define SEC 1000000u
 
@@ -41,9 +42,5 @@ int main(void) {
         tcase_add_test(tc, test_burst_then_count);
         tcase_add_test(tc, test_clock_at_zero);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "net/source_limit.h"
+#include "../check-run.h"
 
 static struct vs_address addr(const char *s) {
         struct vs_address a;
@@ -67,9 +68,5 @@ int main(void) {
         tcase_add_test(tc, test_per_address);
         tcase_add_test(tc, test_ipv6_and_mapped);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(s);
 }

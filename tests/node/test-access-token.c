@@ -7,6 +7,7 @@
 #include "node/access_token.h"
 #include "node/tenant_config.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 START_TEST(test_make_and_check) {
         struct vs_access_token t;
@@ -112,9 +113,5 @@ int main(void) {
         tcase_add_test(tc, test_acceptable);
         tcase_add_test(tc, test_in_tenant_config);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(s);
 }

@@ -6,6 +6,7 @@
 
 #include "node/root_tree.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static uint64_t op;
 
@@ -77,9 +78,5 @@ int main(void) {
         tcase_add_test(tc, test_tenant);
         tcase_add_test(tc, test_capacity);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include "snapbuf.h"
 #include "tree/tree_sm.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static const struct vr_sm_ops *ops = &tree_sm_ops;
 
@@ -391,9 +392,5 @@ static Suite *sm_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(sm_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(sm_suite());
 }
