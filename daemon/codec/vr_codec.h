@@ -17,7 +17,7 @@
 #include "wire/client.pb-c.h"
 #include "wire/vr.pb-c.h"
 
-#define VS_VR_MAX_ENTRIES 65536u
+#define VS_VR_MAX_ENTRIES VR_MSG_MAX_ENTRIES
 
 /* -EBADMSG for a message the core must not see; -ENOMEM. Release with vs_vr_msg_view_done(). */
 int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret);

@@ -169,16 +169,11 @@ static int joiner_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 if (k == VR_CHUNK_MORE)
                         return ask_state(r, m->sender);
         } else {
-                uint64_t have = joiner_have(r);
-                if (m->n_entries > 0 && m->entries[0].op > have + 1)
+                if (m->n_entries > 0 && m->entries[0].op > joiner_have(r) + 1)
                         return 0;
-                if (r->applied < r->log_base) {
-                        vr_log_reset(r, r->applied);
-                        k = vr_emit_truncate(r, r->applied);
-                        if (k < 0)
-                                return k;
-                }
-                k = vr_log_adopt(r, have, m->entries, m->n_entries);
+                /* Only committed state is served: it fills a hole from below and replaces
+                 * whatever of ours differs. */
+                k = vr_take_committed(r, m);
                 r->stats.log_transfers++;
         }
         if (k < 0)

@@ -108,6 +108,9 @@
 #include "vr/record.h"
 #include "vr/sm.h"
 
+/* The smallest message budget vr_config_check() accepts. */
+#define VR_MIN_MESSAGE_BYTES 4096u
+
 /* A replica index that names no member (a replica that left its group). */
 #define VR_NO_INDEX UINT32_MAX
 
@@ -130,6 +133,9 @@ struct vr_config {
         uint32_t max_batch;          /* entries per Prepare */
         uint32_t client_table_size;  /* sessions kept */
         uint32_t state_chunk;        /* bytes of checkpoint per NewState */
+        /* No message the core emits costs more than this (vr_msg_bytes(), an upper bound on its
+         * encoded size): see Message budget. At least VR_MIN_MESSAGE_BYTES. */
+        uint32_t max_message_bytes;
         uint64_t seed;               /* timeout jitter */
 };
 
