@@ -60,6 +60,7 @@ enum vr_reply_status {
         VR_REPLY_SESSION_EXPIRED = 2, /* unknown or evicted client: not executed */
         VR_REPLY_NEW_EPOCH = 3,       /* the replica left the group: epoch and members tell the new one */
         VR_REPLY_BAD_CONFIG = 4,      /* a reconfiguration naming an unusable member list: not executed */
+        VR_REPLY_TOO_LARGE = 5,       /* a command no message budget could replicate: not executed */
 };
 
 /* The command a client sends to open a session. Its request number must be 0 and it is itself

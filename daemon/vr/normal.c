@@ -154,6 +154,8 @@ int vr_on_request(struct vr_replica *r, const struct vr_msg *m) {
                 .len = m->len,
                 .data = m->data,
         };
+        if (vr_cost(r, &e) > vr_budget(r) / 2)
+                return reply(r, m->client_id, m->request, VR_REPLY_TOO_LARGE, NULL, 0);
         /* No more than half a message of uncommitted log (the client retries): every
          * DoViewChange and StartView can carry all of it, and a restart's lagging commit
          * number (note_commit) fits the other half. */
