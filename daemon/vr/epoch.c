@@ -136,15 +136,7 @@ static bool may_ask(const struct vr_replica *r) {
 }
 
 static int ask_state(struct vr_replica *r, uint64_t id) {
-        struct vr_msg m = {
-                .type = VR_MSG_GET_STATE,
-                .op = joiner_have(r),
-                .commit = r->epoch_op,
-                .snap_op = r->st_op,
-                .snap_offset = r->st_len,
-        };
-        r->state_asked = r->now;
-        return vr_send_id(r, id, &m, 0);
+        return vr_ask_state(r, id, joiner_have(r), r->epoch_op);
 }
 
 int vr_epoch_serve_state(struct vr_replica *r, const struct vr_msg *m) {

@@ -296,6 +296,9 @@ int vr_recovery_tick(struct vr_replica *r);
 void vr_recovery_reset(struct vr_replica *r);
 
 /* state_transfer.c */
+/* GetState to member id for what follows `have` (and the checkpoint transfer under way);
+ * commit > 0 asks for committed state up to there only (vr_epoch_serve_state). */
+int vr_ask_state(struct vr_replica *r, uint64_t id, uint64_t have, uint64_t commit);
 int vr_request_state(struct vr_replica *r, bool now);
 void vr_early_reset(struct vr_replica *r);
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);

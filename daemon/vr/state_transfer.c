@@ -22,20 +22,25 @@ static uint64_t have_op(const struct vr_replica *r) {
         return r->applied < r->log_base ? r->applied : vr_op(r);
 }
 
+int vr_ask_state(struct vr_replica *r, uint64_t id, uint64_t have, uint64_t commit) {
+        struct vr_msg m = {
+                .type = VR_MSG_GET_STATE,
+                .view = r->view,
+                .op = have,
+                .commit = commit,
+                .snap_op = r->st_op,
+                .snap_offset = r->st_len,
+        };
+        r->state_asked = r->now;
+        return vr_send_id(r, id, &m, 0);
+}
+
 int vr_request_state(struct vr_replica *r, bool now) {
         if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
                 return 0;
         if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
                 return 0;
-        struct vr_msg m = {
-                .type = VR_MSG_GET_STATE,
-                .view = r->view,
-                .op = have_op(r),
-                .snap_op = r->st_op,
-                .snap_offset = r->st_len,
-        };
-        r->state_asked = r->now;
-        return vr_send(r, vr_primary_of(r, r->view), &m, 0);
+        return vr_ask_state(r, r->members[vr_primary_of(r, r->view)], have_op(r), 0);
 }
 
 int vr_send_entries(struct vr_replica *r, const struct vr_msg *req, uint64_t limit) {

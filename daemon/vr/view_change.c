@@ -142,16 +142,8 @@ static int fetch_committed(struct vr_replica *r, uint64_t need, bool now) {
                 return 0;
         if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
                 return 0;
-        struct vr_msg m = {
-                .type = VR_MSG_GET_STATE,
-                .view = r->view,
-                .op = r->applied < r->log_base ? r->applied : r->commit,
-                .commit = need > 0 ? need : 1,
-                .snap_op = r->st_op,
-                .snap_offset = r->st_len,
-        };
-        r->state_asked = r->now;
-        return vr_send(r, src, &m, 0);
+        return vr_ask_state(r, r->members[src], r->applied < r->log_base ? r->applied : r->commit,
+                            need > 0 ? need : 1);
 }
 
 static int complete(struct vr_replica *r) {
@@ -264,16 +256,11 @@ int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m) {
 int vr_on_view_change_state(struct vr_replica *r, const struct vr_msg *m) {
         if (vr_primary_of(r, r->view) != r->cfg.self || !r->dvc_sent || m->op < m->n_entries)
                 return 0;
-        int k;
-        if (m->snap_total > 0) {
-                k = vr_receive_chunk(r, m);
-                if (k == VR_CHUNK_IGNORED)
-                        return 0;
-                if (k == VR_CHUNK_MORE)
-                        return fetch_committed(r, r->commit + 1, true);
-                if (k < 0)
-                        return k;
-        }
+        int k = m->snap_total > 0 ? vr_receive_chunk(r, m) : 0;
+        if (k == VR_CHUNK_MORE)
+                return fetch_committed(r, r->commit + 1, true);
+        if (k != 0)
+                return k == VR_CHUNK_IGNORED ? 0 : k;
         k = vr_take_committed(r, m);
         if (k < 0)
                 return k;
