@@ -252,9 +252,12 @@ int main(int argc, char **argv) {
                         VR_MAX_REPLICAS, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
                 return 2;
         }
-        if (o.max_message_bytes < VR_MIN_MESSAGE_BYTES || (o.kv && o.value_bytes != 8)) {
-                fprintf(stderr, "vs-sim: --max-message-bytes must be at least %u; --value-bytes needs the tree workload\n",
-                        VR_MIN_MESSAGE_BYTES);
+        /* A command (the value and some 100 bytes of request) takes at most half the budget. */
+        if (o.max_message_bytes < VR_MIN_MESSAGE_BYTES || (o.kv && o.value_bytes != 8) ||
+            (uint64_t) o.value_bytes + 200 + VR_ENTRY_FIXED_BYTES > (o.max_message_bytes - VR_MSG_FIXED_BYTES) / 2) {
+                fprintf(stderr, "vs-sim: --max-message-bytes must be at least %u and leave half of it, less %u bytes, to "
+                        "a command of --value-bytes; --value-bytes needs the tree workload\n",
+                        VR_MIN_MESSAGE_BYTES, VR_MSG_FIXED_BYTES);
                 return 2;
         }
         const char *pct = getenv("VS_SIM_SEED_PERCENT");
