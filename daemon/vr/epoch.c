@@ -88,7 +88,12 @@ int vr_epoch_execute(struct vr_replica *r, const struct vr_entry *e, const uint6
         }
         /* Nothing follows the op that ends an epoch (the primary appends nothing after it). */
         if (vr_op(r) > e->op) {
-                vr_log_truncate(r, e->op);
+                /* Executed from below our log (vr_take_committed filling a hole): the log
+                 * restarts after it. */
+                if (e->op < r->log_base)
+                        vr_log_reset(r, e->op);
+                else
+                        vr_log_truncate(r, e->op);
                 k = vr_emit_truncate(r, e->op);
                 if (k < 0)
                         return k;
@@ -173,7 +178,11 @@ static int joiner_new_state(struct vr_replica *r, const struct vr_msg *m) {
         k = vr_advance_commit(r, m->commit);
         if (k < 0)
                 return k;
-        return vr_epoch_try_start(r);
+        k = vr_epoch_try_start(r);
+        if (k < 0 || !vr_transitioning(r) || m->op >= m->log_end)
+                return k;
+        /* A prefix of what the sender holds (it fits one message): the rest from it at once. */
+        return ask_state(r, m->sender);
 }
 
 static bool config_valid(const struct vr_msg *m) {
