@@ -973,7 +973,8 @@ static int run(struct sim *s) {
         vr_config_default(&s->cfg, o->replicas, 0);
         s->cfg.checkpoint_interval = 32;
         s->cfg.max_batch = o->max_batch;
-        s->cfg.state_chunk = 48;
+        /* Small chunks make many; with large values, as many as a small budget makes. */
+        s->cfg.state_chunk = o->value_bytes > 8 ? o->max_message_bytes / 2 : 48;
         s->cfg.max_message_bytes = o->max_message_bytes;
         s->cfg.client_table_size = o->clients + 1 + (o->reconfigs > 0);
         s->cfg.reads_through_log = o->reads_through_log >= 0 ? o->reads_through_log : prng_chance(&s->rng, 250000);
