@@ -6,6 +6,7 @@
 #include "bus/manager.h"
 #include "bus/tenant.h"
 #include "log/log.h"
+#include "node/cluster_state.h"
 #include "node/node.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
@@ -19,16 +20,16 @@ static int property_node_name(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "s", m->conf->name);
 }
 
-/* a(sss): name, peer address, client address, in configuration order. */
+/* a(sss): name, peer address, client address of every member, by name. */
 static int property_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,
                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        const struct vs_conf *conf = ((const struct vs_bus_manager *) userdata)->conf;
+        const struct vs_members *members = vs_node_members(((const struct vs_bus_manager *) userdata)->node);
         int r = sd_bus_message_open_container(reply, 'a', "(sss)");
-        for (size_t i = 0; r >= 0 && i < conf->n_nodes; i++) {
+        for (size_t i = 0; r >= 0 && i < members->n; i++) {
+                const struct vs_conf_node *m = &members->v[i].node;
                 char peer[VS_ADDRESS_STRING_MAX], client[VS_ADDRESS_STRING_MAX];
-                r = sd_bus_message_append(reply, "(sss)", conf->nodes[i].name,
-                                          vs_address_to_string(&conf->nodes[i].peer, peer),
-                                          vs_address_to_string(&conf->nodes[i].client, client));
+                r = sd_bus_message_append(reply, "(sss)", m->name, vs_address_to_string(&m->peer, peer),
+                                          vs_address_to_string(&m->client, client));
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -72,10 +73,6 @@ static void create_done(void *userdata, int error, const Viewstamp__TreeResponse
         free(p);
 }
 
-/* The /tenants parent is created on first use; NodeExists from it is expected and ignored. */
-static void parent_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
-}
-
 static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
         int r = check_root(m, error);
@@ -107,16 +104,14 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
                                          name, VS_TENANT_NAME_MAX);
         strcpy(c.name, name);
         char why[256];
-        if (vs_tenant_config_check(&c, mgr->conf, why, sizeof why) < 0)
+        if (vs_tenant_config_check(&c, vs_node_members(mgr->node), why, sizeof why) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
 
-        _cleanup_free_ uint8_t *value = NULL, *parent = NULL, *create = NULL;
-        size_t value_len, parent_len, create_len;
-        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
+        _cleanup_free_ uint8_t *value = NULL, *create = NULL;
+        size_t value_len, create_len;
+        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", name);
         r = vs_tenant_config_encode(&c, &value, &value_len);
-        if (r >= 0)
-                r = tree_sm_encode_create("/tenants", NULL, 0, 0, &parent, &parent_len);
         if (r >= 0)
                 r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
         if (r < 0)
@@ -127,7 +122,7 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
                 return -ENOMEM;
         p->call = sd_bus_message_ref(m);
         strcpy(p->name, name);
-        r = vs_node_root_submit(mgr->node, parent, parent_len, parent_done, NULL);
+        r = vs_node_root_ensure_folder(mgr->node, VS_TENANTS_PATH);
         if (r >= 0)
                 r = vs_node_root_submit(mgr->node, create, create_len, create_done, p);
         if (r < 0) {
@@ -175,7 +170,7 @@ static int method_get_tenant(sd_bus_message *m, void *userdata, sd_bus_error *er
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("NodeName", "s", property_node_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("CreateTenant", SD_BUS_ARGS("s", name, "as", replicas), SD_BUS_RESULT("o", tenant),
                                 method_create_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTenants", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", tenants), method_list_tenants,
@@ -184,6 +179,11 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
+
+void vs_bus_manager_members_changed(sd_bus *bus) {
+        if (bus)
+                (void) sd_bus_emit_properties_changed(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "Nodes", NULL);
+}
 
 static int on_name_lost(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         sd_event *e = userdata;

@@ -38,3 +38,6 @@ struct vs_bus_manager {
  * properties and the other methods are open to every local user.
  */
 int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);
+
+/* Signals the change of the Nodes property (bus may be NULL before it is open). */
+void vs_bus_manager_members_changed(sd_bus *bus);

@@ -71,13 +71,24 @@ struct vs_peer_set_callbacks {
 };
 
 /*
- * The links of node conf->name to every other node in conf->nodes; conf is copied, frames up to
- * conf->max_frame_bytes. Dialling starts on the next loop iteration; accepting starts with
+ * The links of node conf->name to every other node in conf->nodes (which may hold only this node;
+ * vs_peer_set_add() brings more); conf is copied, frames up to conf->max_frame_bytes. Dialling starts on the next loop iteration; accepting starts with
  * vs_peer_set_listen(). -EINVAL if conf->name is not among conf->nodes.
  */
 int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
                     const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret);
 struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s);
+
+/*
+ * Membership changes at run time. add: a link to node (dialled or awaited by the rule above);
+ * for a node already known at the same peer address it only takes the new client address, and
+ * a node known at another peer address gets a fresh link there. remove: closes the link (an up
+ * link is reported down) and refuses the node's connections from then on. Neither may be called
+ * from a callback about that node's own link. add: -EINVAL for this node itself, -E2BIG beyond
+ * VS_CONF_NODES_MAX nodes; remove: -ENOENT for an unknown node.
+ */
+int vs_peer_set_add(struct vs_peer_set *s, const struct vs_conf_node *node);
+int vs_peer_set_remove(struct vs_peer_set *s, const char *node);
 
 /*
  * Binds this node's peer address (again: a previous listener is closed first, so the daemon

@@ -15,6 +15,7 @@
 #include "net/listener.h"
 #include "net/peer.h"
 #include "node/node.h"
+#include "node/node_internal.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -25,62 +26,10 @@
 #include "util/u64map.h"
 #include "vr/vr.h"
 
-/* Ticks an administrative request waits for an answer before it is sent again (to the next
- * root replica, in case the one asked is down). */
-#define ADMIN_RETRY_TICKS 50
-/* A client connection must send its first frame within this time (half-open connections). */
-#define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
-
 struct client_conn {
         struct vs_node *node;
         struct vs_conn *conn;
         uint64_t serial;
-};
-
-
-struct admin_op {
-        struct admin_op *next;
-        uint8_t *command;
-        size_t len;
-        vs_node_root_done_fn done;
-        void *userdata;
-};
-
-struct vs_node {
-        sd_event *event;
-        struct vs_conf conf;
-        uint32_t self;
-        uint64_t cluster_id;
-        int state_fd;
-        uint64_t rng;
-        struct vs_node_callbacks cb;
-        void *userdata;
-
-        struct vs_journal *journal;
-        sd_event_source *journal_src;
-        sd_event_source *commit_src;
-        struct vs_peer_set *peers;
-        struct vs_listener *listener;
-        struct u64map conns; /* serial -> struct client_conn */
-        uint64_t next_serial;
-        sd_event_source *tick;
-
-        struct vs_tenant **tenants;
-        size_t n_tenants;
-        struct u64map by_id; /* tenant id -> struct vs_tenant */
-        uint64_t root_applied_seen;
-        bool first_start; /* the state directory had no root configuration yet */
-
-        /* The node's own session with the root group. */
-        struct admin_op *admin_head, **admin_tail;
-        uint64_t admin_client;
-        uint64_t admin_request;   /* number of the request in flight (0: registering) */
-        bool admin_registered;
-        bool admin_in_flight;
-        uint32_t admin_target;    /* index into the root's replicas */
-        uint32_t admin_waited;
-        sd_event_source *admin_defer;
-        struct vs_tenant_config root;
 };
 
 uint64_t vs_node_random(struct vs_node *n) {
@@ -202,10 +151,12 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
 
         if (route & VS_ROUTE_PEER) {
                 uint64_t idx = route & ~VS_ROUTE_PEER;
-                if (idx == n->self)
+                if (idx >= n->n_routes)
+                        return;
+                if (strcmp(n->routes[idx], n->conf.name) == 0)
                         admin_reply(n, reply);
-                else if (idx < n->conf.n_nodes)
-                        (void) vs_peer_set_send(n->peers, n->conf.nodes[idx].name, &env);
+                else
+                        (void) vs_peer_set_send(n->peers, n->routes[idx], &env);
                 return;
         }
         struct client_conn *cc = u64map_get(&n->conns, route);
@@ -241,6 +192,14 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
         return 0;
 }
 
+int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
+        if (u64map_get(&n->by_id, c->id))
+                return 0;
+        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
+        int r = vs_tenant_config_save(n->state_fd, c);
+        return r < 0 ? r : add_tenant(n, c, NULL, false);
+}
+
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
         if (vs_tenant_config_index(c, n->conf.name) < 0)
@@ -251,51 +210,6 @@ static int recover_one(void *ctx, const struct vs_tenant_config *c) {
          * it is the root tenant of a node that starts for the first time). */
         bool lost = !rec && vs_journal_created(n->journal) && !(c->id == VS_ROOT_TENANT_ID && n->first_start);
         return add_tenant(n, c, rec, lost);
-}
-
-struct discover_ctx {
-        struct vs_node *node;
-        struct tree *root;
-        int error;
-};
-
-static int discover_one(void *userdata, const char *name, const struct tree_stat *st) {
-        struct discover_ctx *d = userdata;
-        struct vs_node *n = d->node;
-        char path[sizeof "/tenants/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, "/tenants/%s", name);
-        const void *value;
-        struct tree_stat vst;
-        struct vs_tenant_config c;
-        if (tree_get(d->root, path, &value, &vst) != 0 || vs_tenant_config_decode(value, vst.value_len, &c) < 0)
-                return 0;
-        c.id = vst.created_op + 1;
-        if (vs_tenant_config_index(&c, n->conf.name) < 0 || u64map_get(&n->by_id, c.id))
-                return 0;
-        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
-        struct vs_log_ctx lc = { .tenant = c.name };
-        int r = vs_tenant_config_save(n->state_fd, &c);
-        if (r >= 0)
-                r = add_tenant(n, &c, NULL, false);
-        if (r < 0) {
-                log_error_errno(&lc, r, "cannot start the replica this node is named for");
-                d->error = r;
-        }
-        return 0;
-}
-
-/* Starts replicas for tenants the root group's applied state names this node for. */
-static void discover(struct vs_node *n) {
-        struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
-        if (!root)
-                return;
-        uint64_t applied = vr_replica_applied(vs_tenant_replica(root));
-        if (applied == n->root_applied_seen)
-                return;
-        struct discover_ctx d = { n, vs_tenant_tree(root), 0 };
-        tree_list(d.root, "/tenants", discover_one, &d);
-        if (d.error == 0)
-                n->root_applied_seen = applied;
 }
 
 /* --- the node's own root session ----------------------------------------------------------- */
@@ -316,7 +230,7 @@ static void admin_send(struct vs_node *n) {
         if (strcmp(target, n->conf.name) == 0) {
                 struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
                 if (root)
-                        vs_tenant_client_request(root, VS_ROUTE_PEER | n->self, &req);
+                        vs_tenant_client_request(root, vs_node_peer_route(n, n->conf.name), &req);
                 return;
         }
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
@@ -374,7 +288,7 @@ static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply) 
         }
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT:
                 for (uint32_t i = 0; i < n->root.n_replicas; i++) {
-                        const struct vs_conf_node *cn = vs_conf_find_node(&n->conf, n->root.replicas[i]);
+                        const struct vs_conf_node *cn = vs_node_find_member(n, n->root.replicas[i]);
                         char a[VS_ADDRESS_STRING_MAX];
                         if (cn && strcmp(vs_address_to_string(&cn->client, a), reply->primary) == 0)
                                 n->admin_target = i;
@@ -420,13 +334,31 @@ int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, v
         return 0;
 }
 
+static void ignore_answer(void *userdata, int error, const Viewstamp__TreeResponse *response) {
+}
+
+int vs_node_root_ensure_folder(struct vs_node *n, const char *path) {
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        int r = tree_sm_encode_create(path, NULL, 0, 0, &cmd, &len);
+        return r < 0 ? r : vs_node_root_submit(n, cmd, len, ignore_answer, NULL);
+}
+
 /* --- events -------------------------------------------------------------------------------- */
 
-static int node_index(const struct vs_node *n, const char *name) {
-        for (size_t i = 0; i < n->conf.n_nodes; i++)
-                if (strcmp(n->conf.nodes[i].name, name) == 0)
-                        return (int) i;
-        return -1;
+uint64_t vs_node_peer_route(struct vs_node *n, const char *node) {
+        size_t i = 0;
+        while (i < n->n_routes && strcmp(n->routes[i], node) != 0)
+                i++;
+        if (i == n->n_routes) {
+                /* Names come from peer links, whose Hellos name known members only: bounded. */
+                char (*a)[VS_CONF_NAME_MAX + 1] = reallocarray(n->routes, n->n_routes + 1, sizeof *a);
+                if (!a)
+                        return VS_ROUTE_PEER | UINT32_MAX; /* routes nowhere: the request is retried */
+                n->routes = a;
+                snprintf(a[n->n_routes++], sizeof *a, "%s", node);
+        }
+        return VS_ROUTE_PEER | i;
 }
 
 static void on_peer_envelope(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env, void *userdata) {
@@ -442,9 +374,8 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST: {
                 /* A node's own root session, forwarded over its link. */
                 struct vs_tenant *t = vs_node_find_tenant(n, tenant);
-                int idx = node_index(n, node);
-                if (t && idx >= 0 && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
-                        vs_tenant_client_request(t, VS_ROUTE_PEER | (uint64_t) idx, env->client_request);
+                if (t && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
+                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request);
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
@@ -548,7 +479,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         for (size_t i = 0; i < n->n_tenants; i++)
                 vs_tenant_tick(n->tenants[i]);
         admin_tick(n);
-        discover(n);
+        vs_node_follow_tick(n);
         return sd_event_source_set_time_relative(s, n->conf.tick_ms * 1000ULL);
 }
 
@@ -559,7 +490,7 @@ void vs_node_rebind(struct vs_node *n) {
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot listen for peers again");
         if (!n->listener) {
-                const struct vs_conf_node *self = &n->conf.nodes[n->self];
+                const struct vs_conf_node *self = vs_node_find_member(n, n->conf.name);
                 r = vs_listener_new(n->event, &self->client, n->conf.max_connections, on_client_accept, n, &n->listener);
                 if (r < 0)
                         log_warning_errno(NULL, r, "cannot listen for clients again");
@@ -575,6 +506,7 @@ void vs_node_free(struct vs_node *n) {
         sd_event_source_disable_unref(n->journal_src);
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
+        vs_node_follow_done(n);
         size_t i = 0;
         uint64_t key;
         void *v;
@@ -590,6 +522,8 @@ void vs_node_free(struct vs_node *n) {
                 vs_tenant_free(n->tenants[k]);
         free(n->tenants);
         u64map_done(&n->by_id);
+        vs_members_done(&n->members);
+        free(n->routes);
         if (n->journal)
                 vs_journal_close(n->journal);
         if (n->state_fd >= 0)
@@ -604,7 +538,6 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 return -ENOMEM;
         n->event = e;
         n->conf = *conf;
-        n->self = (uint32_t) node_index(n, conf->name);
         n->cluster_id = cluster_id_of(conf);
         n->state_fd = -1;
         n->admin_tail = &n->admin_head;
@@ -615,7 +548,9 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
         n->admin_client = vs_node_random(n);
         vs_tenant_config_root(conf, &n->root);
-        n->admin_target = n->self % n->root.n_replicas;
+        for (size_t i = 0; i < conf->n_nodes; i++)
+                if (strcmp(conf->nodes[i].name, conf->name) == 0)
+                        n->admin_target = (uint32_t) (i % n->root.n_replicas);
 
         int r = 0;
         n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -648,7 +583,12 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
+        r = vs_node_members_init(n, err, errlen);
+        if (r < 0)
+                goto fail;
         r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+        if (r >= 0)
+                r = vs_node_members_start_peers(n);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
                 goto fail;
@@ -668,7 +608,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 goto fail;
         vs_journal_recovery_done(n->journal);
 
-        const struct vs_conf_node *self = &conf->nodes[n->self];
+        const struct vs_conf_node *self = vs_node_find_member(n, conf->name);
         char a[VS_ADDRESS_STRING_MAX];
         r = vs_peer_set_listen(n->peers);
         if (r < 0) {
@@ -688,6 +628,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "tick timer: %s", strerror(-r));
                 goto fail;
         }
+        vs_node_register(n);
         *ret = n;
         return 0;
 fail:

@@ -10,14 +10,19 @@
  *    (net/listener.h, net/conn.h) carrying client requests (wire/client.proto).
  *  - One tick timer for all tenants.
  *  - The root tenant ".root", hosted on the first 1, 3 or 5 configured nodes: a tree whose
- *    /tenants/NAME nodes hold every tenant's configuration. Creating a tenant is creating that
- *    tree node, a replicated operation, so two administrators racing on two nodes get exactly one
- *    success and one NodeExists; the tenant's id is the op number that created it, plus one
- *    (never reused, never 1, which is the root's). Every node hosting a root replica watches its
- *    applied state and starts the replicas it is named for; it keeps each hosted tenant's
- *    configuration in its state directory, so a restart brings the same replicas back before the
- *    root group has even formed. (Nodes that host no root replica learn tenants with the cluster
- *    lifecycle work; until then, place tenants on root nodes.)
+ *    /tenants/NAME nodes hold every tenant's configuration and /nodes/NAME every member's
+ *    addresses and state (wire/cluster.proto). Creating a tenant is creating that tree node, a
+ *    replicated operation, so two administrators racing on two nodes get exactly one success and
+ *    one NodeExists; the tenant's id is the op number that created it, plus one (never reused,
+ *    never 1, which is the root's).
+ *  - Every node follows the root (follow.c): a node hosting a root replica reads its applied
+ *    state, any other reads the root through its admin session once a second. From it the node
+ *    learns the members (node/member.h: the peer set gains and loses nodes at run time, the
+ *    static [Cluster] nodes always stay, and the membership is cached in the state directory for
+ *    the next start) and starts the replicas it is named for. It keeps each hosted tenant's
+ *    configuration in its state directory, so a restart brings the same replicas back before
+ *    the root group has even formed. Each node records itself under /nodes at start, with the
+ *    addresses its configuration gives.
  *  - Administrative operations on the root group (vs_node_root_submit) go through the node's own
  *    client session, to the root primary over the peer links, retried with the same request
  *    number until answered: at most once, like any client.
@@ -39,6 +44,8 @@ struct vs_journal;
 struct vs_node_callbacks {
         /* A hosted tenant appeared, or its view, status or primary changed. */
         void (*tenant_changed)(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata);
+        /* A member joined or left, or its addresses or state changed (vs_node_members()). */
+        void (*members_changed)(struct vs_node *n, void *userdata);
 };
 
 /* Opens the state directory and journal, recovers every hosted tenant, binds the peer and
@@ -62,6 +69,19 @@ void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *
 typedef void (*vs_node_root_done_fn)(void *userdata, int error, const Viewstamp__TreeResponse *response);
 int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
                         void *userdata);
+
+/* The cluster's members as this node knows them: the static configuration's [Cluster] nodes
+ * and the root group's /nodes (node/member.h), this node included; and the root group's state
+ * as this node last read it (node/cluster_state.h). */
+struct vs_members;
+struct vs_cluster_state;
+const struct vs_members *vs_node_members(const struct vs_node *n);
+const struct vs_conf_node *vs_node_find_member(const struct vs_node *n, const char *name);
+const struct vs_cluster_state *vs_node_cluster(const struct vs_node *n);
+
+/* Submits the creation of an empty folder in the root tree, ignoring the answer (NodeExists
+ * once it is there): for the folders that hold tenants and nodes, created on first use. */
+int vs_node_root_ensure_folder(struct vs_node *n, const char *path);
 
 /* For tenants (node/tenant.c). */
 const struct vs_conf *vs_node_conf(const struct vs_node *n);

@@ -9,9 +9,7 @@
 
 #include "journal/statedir.h"
 #include "node/tenant_config.h"
-#include "util/checksum.h"
 #include "util/cleanup.h"
-#include "util/unaligned.h"
 #include "wire/cluster.pb-c.h"
 
 /* Tenant names follow node names' rules (they too end up in object paths, file names and log
@@ -22,7 +20,8 @@ bool vs_tenant_name_valid(const char *name, bool internal) {
         return vs_conf_name_valid(name);
 }
 
-int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_conf *conf, char *err, size_t errlen) {
+int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_members *members, char *err,
+                           size_t errlen) {
         if (!vs_tenant_name_valid(c->name, c->id == VS_ROOT_TENANT_ID)) {
                 snprintf(err, errlen, "invalid tenant name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
                          c->name, VS_TENANT_NAME_MAX);
@@ -33,7 +32,7 @@ int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_con
                 return -EINVAL;
         }
         for (uint32_t i = 0; i < c->n_replicas; i++) {
-                if (!vs_conf_find_node(conf, c->replicas[i])) {
+                if (!vs_members_find(members, c->replicas[i])) {
                         snprintf(err, errlen, "'%s' is not a node of this cluster", c->replicas[i]);
                         return -EINVAL;
                 }
@@ -117,14 +116,9 @@ int vs_tenant_config_save(int dir_fd, const struct vs_tenant_config *c) {
         int r = vs_tenant_config_encode(c, &buf, &len);
         if (r < 0)
                 return r;
-        uint8_t *b = realloc(buf, len + 8);
-        if (!b)
-                return -ENOMEM;
-        buf = b;
-        vs_put_le64(buf + len, vs_checksum(buf, len));
         char name[64];
         file_name(name, c->id);
-        return vs_write_file_atomic(dir_fd, name, buf, len + 8, NULL);
+        return vs_write_sealed_file(dir_fd, name, buf, len);
 }
 
 struct load_ctx {
@@ -142,12 +136,10 @@ static int load_one(void *userdata, const char *name) {
             strcmp(name + n - strlen(FILE_SUFFIX), FILE_SUFFIX) != 0)
                 return 0;
         struct vs_buf b = {};
-        int r = vs_read_file_at(l->dir_fd, name, &b);
+        int r = vs_read_sealed_file(l->dir_fd, name, &b);
         struct vs_tenant_config c;
-        if (r >= 0 && (b.len < 8 || vs_get_le64(b.data + b.len - 8) != vs_checksum(b.data, b.len - 8)))
-                r = -EBADMSG;
         if (r >= 0)
-                r = vs_tenant_config_decode(b.data, b.len - 8, &c);
+                r = vs_tenant_config_decode(b.data, b.len, &c);
         vs_buf_free(&b);
         if (r < 0) {
                 snprintf(l->err, l->errlen, "%s: %s", name, r == -EBADMSG ? "damaged tenant configuration" : strerror(-r));

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "node/member.h"
 
 #define VS_TENANT_NAME_MAX 63
 #define VS_TENANT_REPLICAS_MAX 5
@@ -32,9 +33,10 @@ struct vs_tenant_config {
 
 bool vs_tenant_name_valid(const char *name, bool internal);
 
-/* Checks the config against the rules above and the cluster's nodes. 0, or -EINVAL with a
+/* Checks the config against the rules above and the cluster's members. 0, or -EINVAL with a
  * reason in err. */
-int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_conf *conf, char *err, size_t errlen);
+int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_members *members, char *err,
+                           size_t errlen);
 
 /* This node's replica index in c, or -ENOENT. */
 int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node);

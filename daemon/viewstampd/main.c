@@ -115,6 +115,11 @@ static void on_tenant_changed(struct vs_node *n, struct vs_tenant *t, bool added
         vs_bus_tenant_changed(d->bus, t, added);
 }
 
+static void on_members_changed(struct vs_node *n, void *userdata) {
+        struct daemon *d = userdata;
+        vs_bus_manager_members_changed(d->bus);
+}
+
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct daemon *d = userdata;
         log_notice(NULL, "received %s, shutting down", strsignal((int) si->ssi_signo));
@@ -256,7 +261,7 @@ int main(int argc, char *argv[]) {
                 r = sd_event_source_set_enabled(d.status_timer, SD_EVENT_ON);
         if (r >= 0) {
                 char err[512] = "";
-                static const struct vs_node_callbacks ncb = { on_tenant_changed };
+                static const struct vs_node_callbacks ncb = { on_tenant_changed, on_members_changed };
                 r = vs_node_new(d.event, &d.conf, &ncb, &d, &d.node, err, sizeof err);
                 if (r < 0) {
                         log_error_errno(NULL, r, "%s", err);

@@ -245,6 +245,46 @@ START_TEST(test_three_nodes) {
 }
 END_TEST
 
+static struct vs_conf_node conf_node(int i) {
+        struct vs_conf_node cn = { .peer = loopback(ports[i]), .client = loopback(1) };
+        strcpy(cn.name, names[i]);
+        return cn;
+}
+
+/* Membership changes while running: a node learns a third one, then forgets it. */
+START_TEST(test_add_remove) {
+        node_start(0, 2); /* alpha knows bravo only */
+        node_start(1, N);
+        node_start(2, N);
+        ck_assert(wait_link(0, 1, true));
+        ck_assert(wait_link(1, 2, true));
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, names[2]));
+
+        struct vs_conf_node self = conf_node(0), charlie = conf_node(2);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &self), -EINVAL);
+        ck_assert_int_eq(vs_peer_set_remove(nodes[0].set, "zulu"), -ENOENT);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &charlie), 0);
+        ck_assert(wait_link(0, 2, true)); /* alpha sorts lower: it dials the new node */
+        ping_round_trip(0, 2, 7);
+        ck_assert_uint_eq(vs_peer_set_n_up(nodes[0].set), 2);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &charlie), 0); /* known, same address: nothing */
+        ck_assert_uint_eq(nodes[0].ups[2], 1);
+
+        ck_assert_int_eq(vs_peer_set_remove(nodes[0].set, names[2]), 0);
+        ck_assert_uint_eq(nodes[0].downs[2], 1);
+        ck_assert(wait_link(0, 2, false));
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        ck_assert_int_eq(vs_peer_set_send(nodes[0].set, names[2], &env), -ENOENT);
+
+        /* bravo forgets alpha, which keeps dialling: refused as unknown, the link stays down. */
+        ck_assert_int_eq(vs_peer_set_remove(nodes[1].set, names[0]), 0);
+        ck_assert(wait_link(0, 1, false));
+        run_for(event, 300000);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, names[1]));
+        ck_assert(vs_peer_set_is_up(nodes[1].set, names[2]));
+}
+END_TEST
+
 START_TEST(test_send_errors) {
         node_start(0, 2);
         send_ping(0, 1, 1, -ENOTCONN);
@@ -620,6 +660,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_acceptor_first);
         tcase_add_test(tc, test_three_nodes);
         tcase_add_test(tc, test_send_errors);
+        tcase_add_test(tc, test_add_remove);
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);
         tcase_add_test(tc, test_relisten);
