@@ -47,6 +47,134 @@ static int check_root(sd_bus_message *m, sd_bus_error *error) {
         return 0;
 }
 
+/* The named error for what the node's lifecycle calls return (node.h). */
+static const char *error_name(int error) {
+        switch (error) {
+        case -EALREADY:
+                return VS_BUS_ERROR_PREFIX "AlreadyInCluster";
+        case -ENOTCONN:
+                return VS_BUS_ERROR_PREFIX "NotInCluster";
+        case -EKEYREJECTED:
+                return VS_BUS_ERROR_PREFIX "BadToken";
+        case -EPERM:
+                return VS_BUS_ERROR_PREFIX "JoinRefused";
+        case -EAGAIN:
+        case -ETIMEDOUT:
+        case -ECONNREFUSED:
+        case -ECONNRESET:
+        case -EHOSTUNREACH:
+        case -ENETUNREACH:
+                return VS_BUS_ERROR_PREFIX "Unavailable";
+        case -ENOENT:
+                return VS_BUS_ERROR_PREFIX "NoSuchNode";
+        case -EBUSY:
+                return VS_BUS_ERROR_PREFIX "NodeNotEmpty";
+        case -EOPNOTSUPP:
+                return VS_BUS_ERROR_PREFIX "NeedsReconfiguration";
+        case -EINVAL:
+                return SD_BUS_ERROR_INVALID_ARGS;
+        default:
+                return VS_BUS_ERROR_PREFIX "Internal";
+        }
+}
+
+static int reply_error(sd_bus_message *call, int error, const char *message) {
+        return sd_bus_reply_method_errorf(call, error_name(error), "%s", message);
+}
+
+/* A lifecycle call answered once the node is done (vs_node_done_fn). */
+static void lifecycle_done(void *userdata, int error, const char *message) {
+        sd_bus_message *call = userdata;
+        if (error < 0)
+                (void) reply_error(call, error, message);
+        else
+                (void) sd_bus_reply_method_return(call, NULL);
+        sd_bus_message_unref(call);
+}
+
+static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        int r = check_root(m, error);
+        if (r != 0)
+                return r;
+        char why[512] = "";
+        r = vs_node_init_cluster(mgr->node, why, sizeof why);
+        if (r < 0) {
+                if (r != -EALREADY) {
+                        /* The identity may be on disk already: only a restart brings the node up. */
+                        log_error(NULL, "InitCluster failed: %s; exiting", why);
+                        (void) sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), EXIT_FAILURE);
+                }
+                return reply_error(m, r, why);
+        }
+        char id[17];
+        snprintf(id, sizeof id, "%016llx", (unsigned long long) vs_node_cluster_id(mgr->node));
+        return sd_bus_reply_method_return(m, "s", id);
+}
+
+static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        int r = check_root(m, error);
+        if (r != 0)
+                return r;
+        const char *address, *token;
+        r = sd_bus_message_read(m, "ss", &address, &token);
+        if (r < 0)
+                return r;
+        char why[512] = "";
+        r = vs_node_join_cluster(mgr->node, address, token, lifecycle_done, sd_bus_message_ref(m), why, sizeof why);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return reply_error(m, r, why);
+        }
+        return 1;
+}
+
+static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        int r = check_root(m, error); /* the token lets a machine in and hands it the cluster secret */
+        if (r != 0)
+                return r;
+        char token[VS_JOIN_TOKEN_MAX];
+        if (vs_node_join_token(mgr->node, token) < 0)
+                return sd_bus_error_set(error, vs_node_in_cluster(mgr->node) ? VS_BUS_ERROR_PREFIX "StaticCluster"
+                                                                              : VS_BUS_ERROR_PREFIX "NotInCluster",
+                                        vs_node_in_cluster(mgr->node)
+                                                ? "this cluster lists its nodes in viewstampd.conf: no joining"
+                                                : "this node is in no cluster");
+        r = sd_bus_reply_method_return(m, "s", token);
+        explicit_bzero(token, sizeof token);
+        return r;
+}
+
+static int member_change(sd_bus_message *m, struct vs_bus_manager *mgr, bool remove, sd_bus_error *error) {
+        int r = check_root(m, error);
+        if (r != 0)
+                return r;
+        const char *name;
+        int drain = 1;
+        r = remove ? sd_bus_message_read(m, "sb", &name, &drain) : sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        char why[512] = "";
+        sd_bus_message_ref(m);
+        r = remove ? vs_node_remove_member(mgr->node, name, drain, lifecycle_done, m, why, sizeof why)
+                   : vs_node_drain_member(mgr->node, name, lifecycle_done, m, why, sizeof why);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return reply_error(m, r, why);
+        }
+        return 1;
+}
+
+static int method_remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return member_change(m, userdata, true, error);
+}
+
+static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return member_change(m, userdata, false, error);
+}
+
 struct pending_create {
         sd_bus_message *call;
         char name[VS_TENANT_NAME_MAX + 1];
@@ -79,6 +207,9 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
         if (r != 0)
                 return r;
 
+        if (!vs_node_in_cluster(mgr->node))
+                return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "NotInCluster",
+                                        "this node is in no cluster: InitCluster or JoinCluster first");
         struct vs_tenant_config c = {};
         const char *name;
         r = sd_bus_message_read(m, "s", &name);
@@ -173,6 +304,16 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("CreateTenant", SD_BUS_ARGS("s", name, "as", replicas), SD_BUS_RESULT("o", tenant),
                                 method_create_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("InitCluster", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", cluster_id), method_init_cluster,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("JoinCluster", SD_BUS_ARGS("s", address, "s", token), SD_BUS_NO_RESULT,
+                                method_join_cluster, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetJoinToken", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", token), method_get_join_token,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveNode", SD_BUS_ARGS("s", name, "b", drain), SD_BUS_NO_RESULT,
+                                method_remove_node, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DrainNode", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_drain_node,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListTenants", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", tenants), method_list_tenants,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetTenant", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", tenant), method_get_tenant,

@@ -15,6 +15,8 @@
 /* Frames are limited to this until the other side's Hello is accepted: a Hello is far smaller,
  * and a stranger cannot make the node buffer more. */
 #define HELLO_MAX_FRAME 1024u
+/* A join's answer carries the cluster's identity and membership: far below this. */
+#define JOIN_MAX_FRAME (64u * 1024u)
 
 #define MSEC 1000ULL
 #define SEC (1000ULL * MSEC)
@@ -30,6 +32,7 @@ struct link {
         bool up;                 /* Hellos exchanged */
         bool inbound;
         unsigned listener_gen;   /* which listener's slot an inbound link holds */
+        uint64_t join_id;        /* a joining node's connection, awaiting its answer; 0: none */
         struct link *prev, *next; /* in set->unidentified */
 };
 
@@ -65,6 +68,7 @@ struct vs_peer_set {
         sd_event_source *ping_timer;
         uint64_t ping_nonce;
         uint64_t n_added;        /* peers ever added: seeds their jitter */
+        uint64_t last_join_id;
 };
 
 static struct vs_log_ctx peer_ctx(const struct peer *p) {
@@ -233,10 +237,43 @@ static void answer_ping(struct link *l, const Viewstamp__Envelope *env) {
         (void) send_stamped(l->set, l->conn, &out);
 }
 
+/* A node that is no member yet asks to join: its request is the connection's only frame. */
+static int on_join_request(struct link *l, const Viewstamp__JoinRequest *req) {
+        struct vs_peer_set *s = l->set;
+        struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
+        if (!s->cb.on_join) {
+                log_warning(&ctx, "closing peer connection: join request, but this node takes no joins");
+                return -EPROTO;
+        }
+        l->join_id = ++s->last_join_id;
+        vs_conn_set_max_frame(l->conn, JOIN_MAX_FRAME);
+        s->cb.on_join(s, l->join_id, vs_conn_remote_string(l->conn), req, s->userdata);
+        return 0;
+}
+
+int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Viewstamp__JoinReply *reply) {
+        for (struct link *l = s->unidentified; l; l = l->next)
+                if (l->join_id == join_id) {
+                        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+                        env.body_case = VIEWSTAMP__ENVELOPE__BODY_JOIN_REPLY;
+                        env.join_reply = (Viewstamp__JoinReply *) reply;
+                        return send_stamped(s, l->conn, &env);
+                }
+        return -ENOENT;
+}
+
 static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
         struct link *l = userdata;
         struct vs_peer_set *s = l->set;
         struct vs_log_ctx ctx = { .peer = l->peer ? l->peer->node.name : vs_conn_remote_string(c) };
+
+        if (l->join_id) {
+                log_warning(&ctx, "closing joining node's connection: a frame after its join request");
+                return -EPROTO;
+        }
+        /* A joiner knows the cluster only from its token: the node checks that, not the header. */
+        if (!l->peer && env->body_case == VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST)
+                return on_join_request(l, env->join_request);
 
         if (env->header->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "closing peer connection: frame for cluster %016llx, this is cluster %016llx",

@@ -68,6 +68,12 @@ struct vs_peer_set_callbacks {
         void (*on_envelope)(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env,
                             void *userdata);
         void (*on_peer_state)(struct vs_peer_set *s, const char *node, bool up, void *userdata);
+        /* A connection whose first frame is a JoinRequest (a node that is no member yet): it is
+         * handed over with an id and remote address, and answered with
+         * vs_peer_set_join_answer(); the joiner closes the connection once answered, and any
+         * other frame on it closes it. NULL: such connections are closed. */
+        void (*on_join)(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
+                        void *userdata);
 };
 
 /*
@@ -100,6 +106,9 @@ void vs_peer_set_unlisten(struct vs_peer_set *s);
 
 /* -ENOENT unknown node (or this node), -ENOTCONN no up link, else as vs_conn_send(). */
 int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env);
+
+/* Sends the answer to a join request; -ENOENT when its connection is gone. */
+int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Viewstamp__JoinReply *reply);
 
 bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node);
 size_t vs_peer_set_n_up(const struct vs_peer_set *s);

@@ -114,6 +114,8 @@ static void read_unref(struct follow_read *f) {
                 return;
         struct vs_node *n = f->node;
         if (n) {
+                log_debug(NULL, "read the root group: %zu nodes, %zu tenants (%s)", f->st.members.n, f->st.n_tenants,
+                          f->error ? strerror(-f->error) : "ok");
                 n->reading = NULL;
                 if (f->error == 0) {
                         if (n->incoming)
@@ -254,13 +256,19 @@ void vs_node_follow_tick(struct vs_node *n) {
         vs_node_register(n);
 }
 
-void vs_node_follow_done(struct vs_node *n) {
-        if (n->reading)
-                n->reading->node = NULL;
-        n->reading = NULL;
+void vs_node_follow_invalidate(struct vs_node *n) {
+        if (n->reading && n->reading->error == 0)
+                n->reading->error = -ESTALE;
         if (n->incoming)
                 vs_cluster_state_done(n->incoming);
         free(n->incoming);
         n->incoming = NULL;
+}
+
+void vs_node_follow_done(struct vs_node *n) {
+        if (n->reading)
+                n->reading->node = NULL;
+        n->reading = NULL;
+        vs_node_follow_invalidate(n);
         vs_cluster_state_done(&n->cluster);
 }

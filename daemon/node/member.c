@@ -15,8 +15,7 @@ const char *vs_member_state_name(enum vs_member_state s) {
         return s == VS_MEMBER_DRAINING ? "draining" : "active";
 }
 
-/* Fills pb from m; the strings live in the caller's buffers. */
-static void to_pb(const struct vs_member *m, Viewstamp__NodeInfo *pb, char peer[VS_ADDRESS_STRING_MAX],
+void vs_member_to_pb(const struct vs_member *m, Viewstamp__NodeInfo *pb, char peer[VS_ADDRESS_STRING_MAX],
                   char client[VS_ADDRESS_STRING_MAX]) {
         *pb = (Viewstamp__NodeInfo) VIEWSTAMP__NODE_INFO__INIT;
         pb->name = (char *) m->node.name;
@@ -27,7 +26,7 @@ static void to_pb(const struct vs_member *m, Viewstamp__NodeInfo *pb, char peer[
         pb->joined_op = m->joined_op;
 }
 
-static int from_pb(const Viewstamp__NodeInfo *pb, struct vs_member *ret) {
+int vs_member_from_pb(const Viewstamp__NodeInfo *pb, struct vs_member *ret) {
         struct vs_member m = { .joined_op = pb->joined_op };
         if (!vs_conf_name_valid(pb->name) || vs_address_parse(pb->peer_address, &m.node.peer) < 0 ||
             vs_address_parse(pb->client_address, &m.node.client) < 0)
@@ -50,7 +49,7 @@ static int from_pb(const Viewstamp__NodeInfo *pb, struct vs_member *ret) {
 int vs_member_encode(const struct vs_member *m, uint8_t **ret, size_t *ret_len) {
         char peer[VS_ADDRESS_STRING_MAX], client[VS_ADDRESS_STRING_MAX];
         Viewstamp__NodeInfo pb;
-        to_pb(m, &pb, peer, client);
+        vs_member_to_pb(m, &pb, peer, client);
         size_t n = viewstamp__node_info__get_packed_size(&pb);
         uint8_t *buf = malloc(n ? n : 1);
         if (!buf)
@@ -65,7 +64,7 @@ int vs_member_decode(const uint8_t *buf, size_t len, struct vs_member *ret) {
         Viewstamp__NodeInfo *pb = viewstamp__node_info__unpack(NULL, len, buf);
         if (!pb)
                 return -EBADMSG;
-        int r = from_pb(pb, ret);
+        int r = vs_member_from_pb(pb, ret);
         viewstamp__node_info__free_unpacked(pb, NULL);
         return r;
 }
@@ -145,7 +144,7 @@ int vs_members_save(int dir_fd, const struct vs_members *s) {
         if (!pbs || !ptrs || !addrs)
                 return -ENOMEM;
         for (size_t i = 0; i < s->n; i++) {
-                to_pb(&s->v[i], &pbs[i], addrs[i][0], addrs[i][1]);
+                vs_member_to_pb(&s->v[i], &pbs[i], addrs[i][0], addrs[i][1]);
                 ptrs[i] = &pbs[i];
         }
         Viewstamp__Membership pb = VIEWSTAMP__MEMBERSHIP__INIT;
@@ -174,7 +173,7 @@ int vs_members_load(int dir_fd, struct vs_members *s) {
         struct vs_members loaded = {};
         for (size_t i = 0; r >= 0 && i < pb->n_nodes; i++) {
                 struct vs_member m;
-                r = from_pb(pb->nodes[i], &m);
+                r = vs_member_from_pb(pb->nodes[i], &m);
                 if (r >= 0)
                         r = vs_members_put(&loaded, &m);
         }

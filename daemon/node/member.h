@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "wire/cluster.pb-c.h"
 
 enum vs_member_state {
         VS_MEMBER_ACTIVE = 0,   /* hosts replicas and takes new ones */
@@ -39,6 +40,10 @@ const char *vs_member_state_name(enum vs_member_state s);
 /* NodeInfo bytes as stored under /nodes/NAME (joined_op included when set). */
 int vs_member_encode(const struct vs_member *m, uint8_t **ret, size_t *ret_len);
 int vs_member_decode(const uint8_t *buf, size_t len, struct vs_member *ret);
+/* The protobuf form: pb's strings point into m and the two address buffers. */
+void vs_member_to_pb(const struct vs_member *m, Viewstamp__NodeInfo *pb, char peer[VS_ADDRESS_STRING_MAX],
+                     char client[VS_ADDRESS_STRING_MAX]);
+int vs_member_from_pb(const Viewstamp__NodeInfo *pb, struct vs_member *ret);
 bool vs_member_equal(const struct vs_member *a, const struct vs_member *b);
 
 const struct vs_member *vs_members_find(const struct vs_members *s, const char *name);

@@ -33,6 +33,9 @@ int vs_node_members_init(struct vs_node *n, char *err, size_t errlen) {
         vs_members_done(&cached);
         if (r >= 0)
                 r = vs_members_from_conf(&n->members, &n->conf);
+        struct vs_member self = {};
+        if (r >= 0 && vs_conf_self(&n->conf, &self.node) >= 0)
+                r = vs_members_put(&n->members, &self);
         if (r < 0)
                 snprintf(err, errlen, "membership: %s", strerror(-r));
         return r;
@@ -219,4 +222,105 @@ void vs_node_register(struct vs_node *n) {
         if (r < 0)
                 return register_failed(n, r, 0);
         n->registering = true;
+}
+
+/* --- removing and draining ---------------------------------------------------------------- */
+
+struct member_change {
+        vs_node_done_fn done;
+        void *userdata;
+        char name[VS_CONF_NAME_MAX + 1];
+        bool remove;
+};
+
+static void on_change_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+        _cleanup_free_ struct member_change *c = userdata;
+        char why[128];
+        if (error < 0) {
+                snprintf(why, sizeof why, "cannot reach the cluster's root group: %s", strerror(-error));
+                return c->done(c->userdata, error, why);
+        }
+        if (resp->error == TREE_ERR_NO_NODE) {
+                snprintf(why, sizeof why, "no node '%s' in the cluster", c->name);
+                return c->done(c->userdata, -ENOENT, why);
+        }
+        if (resp->error != 0) {
+                snprintf(why, sizeof why, "the root group refused: %s", tree_error_name((int) resp->error));
+                return c->done(c->userdata, -EIO, why);
+        }
+        struct vs_log_ctx lc = { .peer = c->name };
+        log_notice(&lc, "node %s", c->remove ? "removed from the cluster" : "draining");
+        c->done(c->userdata, 0, c->remove ? "removed" : "draining");
+}
+
+/* Replicas the node holds, by the root group's state as last read here. */
+static size_t hosted_on(const struct vs_node *n, const char *name) {
+        return vs_cluster_state_hosted(&n->cluster, name) + (vs_tenant_config_index(&n->root, name) >= 0);
+}
+
+static int change_member(struct vs_node *n, const char *name, bool remove, bool drain, vs_node_done_fn done,
+                         void *userdata, char *err, size_t errlen) {
+        if (!n->started) {
+                snprintf(err, errlen, "this node is in no cluster");
+                return -ENOTCONN;
+        }
+        const struct vs_member *m = vs_members_find(&n->members, name);
+        if (!m) {
+                snprintf(err, errlen, "no node '%s' in the cluster", name);
+                return -ENOENT;
+        }
+        if (remove && strcmp(name, n->conf.name) == 0) {
+                snprintf(err, errlen, "a node cannot remove itself: remove '%s' through another member", name);
+                return -EINVAL;
+        }
+        size_t hosted = hosted_on(n, name);
+        if (hosted > 0 && (drain || !remove)) {
+                snprintf(err, errlen,
+                         "node '%s' hosts %zu replicas, and moving them needs VR reconfiguration, which this version does not do",
+                         name, hosted);
+                return -EOPNOTSUPP;
+        }
+        if (hosted > 0) {
+                snprintf(err, errlen, "node '%s' hosts %zu replicas: drain it first", name, hosted);
+                return -EBUSY;
+        }
+        char path[sizeof VS_NODES_PATH "/" + VS_CONF_NAME_MAX];
+        snprintf(path, sizeof path, VS_NODES_PATH "/%s", name);
+        _cleanup_free_ uint8_t *cmd = NULL, *value = NULL;
+        size_t len, value_len;
+        int r;
+        if (remove) {
+                Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+                Viewstamp__TreeDelete del = VIEWSTAMP__TREE_DELETE__INIT;
+                del.path = (ProtobufCBinaryData) { .len = strlen(path), .data = (uint8_t *) path };
+                req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_DELETE;
+                req.delete_ = &del;
+                r = tree_sm_encode(&req, &cmd, &len);
+        } else {
+                struct vs_member d = *m;
+                d.state = VS_MEMBER_DRAINING;
+                d.joined_op = 0;
+                r = vs_member_encode(&d, &value, &value_len);
+                if (r >= 0)
+                        r = tree_sm_encode_set(path, value, value_len, TREE_ANY_VERSION, &cmd, &len);
+        }
+        struct member_change *c = r >= 0 ? calloc(1, sizeof *c) : NULL;
+        if (!c)
+                return r < 0 ? r : -ENOMEM;
+        *c = (struct member_change) { .done = done, .userdata = userdata, .remove = remove };
+        strcpy(c->name, name);
+        r = vs_node_root_submit(n, cmd, len, on_change_done, c);
+        if (r < 0)
+                free(c);
+        return r;
+}
+
+int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
+                          char *err, size_t errlen) {
+        return change_member(n, name, true, drain, done, userdata, err, errlen);
+}
+
+int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
+                         size_t errlen) {
+        return change_member(n, name, false, true, done, userdata, err, errlen);
 }

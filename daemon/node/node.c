@@ -15,6 +15,7 @@
 #include "net/listener.h"
 #include "net/peer.h"
 #include "node/node.h"
+#include "node/identity.h"
 #include "node/node_internal.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
@@ -71,7 +72,11 @@ struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name)
 }
 
 size_t vs_node_n_peers_up(const struct vs_node *n) {
-        return vs_peer_set_n_up(n->peers);
+        return n->peers ? vs_peer_set_n_up(n->peers) : 0;
+}
+
+bool vs_node_in_cluster(const struct vs_node *n) {
+        return n->started;
 }
 
 void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary) {
@@ -315,6 +320,8 @@ static void admin_tick(struct vs_node *n) {
 
 int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
                         void *userdata) {
+        if (!n->started)
+                return -ENOTCONN;
         struct admin_op *op = calloc(1, sizeof *op);
         if (!op)
                 return -ENOMEM;
@@ -486,6 +493,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
 /* --- life cycle ---------------------------------------------------------------------------- */
 
 void vs_node_rebind(struct vs_node *n) {
+        if (!n->started)
+                return;
         int r = vs_peer_set_listen(n->peers);
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot listen for peers again");
@@ -507,6 +516,7 @@ void vs_node_free(struct vs_node *n) {
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
         vs_node_follow_done(n);
+        vs_node_join_done(n);
         size_t i = 0;
         uint64_t key;
         void *v;
@@ -531,42 +541,25 @@ void vs_node_free(struct vs_node *n) {
         free(n);
 }
 
-int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
-                struct vs_node **ret, char *err, size_t errlen) {
-        struct vs_node *n = calloc(1, sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        n->event = e;
-        n->conf = *conf;
-        n->cluster_id = cluster_id_of(conf);
-        n->state_fd = -1;
-        n->admin_tail = &n->admin_head;
-        if (cb)
-                n->cb = *cb;
-        n->userdata = userdata;
-        if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
-                n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
-        n->admin_client = vs_node_random(n);
-        vs_tenant_config_root(conf, &n->root);
-        for (size_t i = 0; i < conf->n_nodes; i++)
-                if (strcmp(conf->nodes[i].name, conf->name) == 0)
-                        n->admin_target = (uint32_t) (i % n->root.n_replicas);
+/* Everything that needs the cluster's identity: the journal, peer links, hosted tenants,
+ * listeners, the tick. On failure the caller frees the node (at start) or exits (after
+ * InitCluster/JoinCluster: the next start picks up where this one stopped). */
+int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
+        sd_event *e = n->event;
+        const struct vs_conf *conf = &n->conf;
+        n->admin_target = 0;
+        for (uint32_t i = 0; i < n->root.n_replicas; i++)
+                if (strcmp(n->root.replicas[i], conf->name) == 0)
+                        n->admin_target = i;
 
-        int r = 0;
-        n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (n->state_fd < 0) {
-                r = -errno;
-                snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
-                goto fail;
-        }
         struct vs_journal_options jo = {
                 .dir = conf->state_dir,
                 .cluster_id = n->cluster_id,
                 .node_id = vs_checksum(conf->name, strlen(conf->name)),
         };
-        r = vs_journal_open(&jo, &n->journal, err, errlen);
+        int r = vs_journal_open(&jo, &n->journal, err, errlen);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
         if (r >= 0)
                 r = sd_event_source_set_enabled(n->admin_defer, SD_EVENT_OFF);
@@ -576,22 +569,28 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 r = sd_event_add_post(e, &n->commit_src, on_post, n);
         if (r < 0) {
                 snprintf(err, errlen, "event loop: %s", strerror(-r));
-                goto fail;
+                return r;
         }
         /* sd-event disables a post source after it ran once; keep it armed for every iteration. */
         sd_event_source_set_enabled(n->commit_src, SD_EVENT_ON);
 
-        struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
-        static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
         r = vs_node_members_init(n, err, errlen);
         if (r < 0)
-                goto fail;
-        r = vs_peer_set_new(e, conf, &po, &pcb, n, &n->peers);
+                return r;
+        /* The peer set starts from this node alone when the membership is not static. */
+        struct vs_conf pconf = *conf;
+        if (!vs_conf_is_static(conf)) {
+                pconf.n_nodes = 1;
+                (void) vs_conf_self(conf, &pconf.nodes[0]);
+        }
+        struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
+        static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state, vs_node_on_join };
+        r = vs_peer_set_new(e, &pconf, &po, &pcb, n, &n->peers);
         if (r >= 0)
                 r = vs_node_members_start_peers(n);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
-                goto fail;
+                return r;
         }
 
         /* Hosted tenants come back before anything is accepted: the root first, then the rest. */
@@ -600,12 +599,12 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 r = vs_tenant_config_save(n->state_fd, &n->root);
                 if (r < 0) {
                         snprintf(err, errlen, "cannot save the root tenant's configuration: %s", strerror(-r));
-                        goto fail;
+                        return r;
                 }
         }
         r = vs_tenant_config_load_all(n->state_fd, recover_one, n, err, errlen);
         if (r < 0)
-                goto fail;
+                return r;
         vs_journal_recovery_done(n->journal);
 
         const struct vs_conf_node *self = vs_node_find_member(n, conf->name);
@@ -613,22 +612,71 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
         r = vs_peer_set_listen(n->peers);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
-                goto fail;
+                return r;
         }
         r = vs_listener_new(e, &self->client, conf->max_connections, on_client_accept, n, &n->listener);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
                          strerror(-r));
-                goto fail;
+                return r;
         }
-        r = sd_event_add_time_relative(e, &n->tick, CLOCK_MONOTONIC, conf->tick_ms * 1000ULL, 0, on_tick, n);
+        /* Accuracy 0 would let sd-event coalesce the tick by up to 250 ms: an idle node would tick at 4 Hz. */
+        r = sd_event_add_time_relative(e, &n->tick, CLOCK_MONOTONIC, conf->tick_ms * 1000ULL, 1, on_tick, n);
         if (r >= 0)
                 r = sd_event_source_set_enabled(n->tick, SD_EVENT_ON);
         if (r < 0) {
                 snprintf(err, errlen, "tick timer: %s", strerror(-r));
+                return r;
+        }
+        n->started = true;
+        vs_node_register(n);
+        return 0;
+}
+
+int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
+                struct vs_node **ret, char *err, size_t errlen) {
+        struct vs_node *n = calloc(1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        n->event = e;
+        n->conf = *conf;
+        n->state_fd = -1;
+        n->admin_tail = &n->admin_head;
+        if (cb)
+                n->cb = *cb;
+        n->userdata = userdata;
+        if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
+                n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
+        n->admin_client = vs_node_random(n);
+
+        int r = 0;
+        n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (n->state_fd < 0) {
+                r = -errno;
+                snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
                 goto fail;
         }
-        vs_node_register(n);
+        if (vs_conf_is_static(conf)) {
+                n->cluster_id = cluster_id_of(conf);
+                vs_tenant_config_root(conf, &n->root);
+        } else {
+                r = vs_identity_load(n->state_fd, &n->identity);
+                if (r == -ENOENT) {
+                        log_notice(NULL, "not part of a cluster yet: waiting for InitCluster or JoinCluster");
+                        *ret = n;
+                        return 0;
+                }
+                if (r < 0) {
+                        snprintf(err, errlen, "cluster identity: %s", r == -EBADMSG ? "damaged" : strerror(-r));
+                        goto fail;
+                }
+                n->has_identity = true;
+                n->cluster_id = n->identity.cluster_id;
+                n->root = n->identity.root;
+        }
+        r = vs_node_start(n, err, errlen);
+        if (r < 0)
+                goto fail;
         *ret = n;
         return 0;
 fail:

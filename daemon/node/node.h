@@ -33,6 +33,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf/conf.h"
+#include "node/identity.h"
 #include "wire/client.pb-c.h"
 #include "wire/tree.pb-c.h"
 #include "vr/msg.h"
@@ -53,6 +54,39 @@ struct vs_node_callbacks {
 int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
                 struct vs_node **ret, char *err, size_t errlen);
 void vs_node_free(struct vs_node *n);
+
+/*
+ * Cluster lifecycle. A node whose configuration lists the cluster's nodes ([Cluster] Node=) is in
+ * its static cluster from the start. Otherwise it is in no cluster until InitCluster or
+ * JoinCluster (node/identity.h), which it remembers across restarts; until then it hosts nothing
+ * and vs_node_root_submit() fails with -ENOTCONN.
+ *
+ * init: -EALREADY in a cluster (err says why); on a failure after the identity is on disk the
+ * node is in an undefined state and the daemon must exit.
+ * join: -EALREADY, -EINVAL bad address, -EKEYREJECTED malformed or missing token; otherwise
+ * done(userdata, 0 or -errno, message) once over: -EPERM refused by the member (wrong token, name
+ * taken), -EAGAIN the root group did not answer in time, -ETIMEDOUT, -ECONNREFUSED, ... .
+ * token: -ENOENT for static clusters and nodes in no cluster.
+ */
+bool vs_node_in_cluster(const struct vs_node *n);
+int vs_node_init_cluster(struct vs_node *n, char *err, size_t errlen);
+typedef void (*vs_node_done_fn)(void *userdata, int error, const char *message);
+int vs_node_join_cluster(struct vs_node *n, const char *address, const char *token, vs_node_done_fn done,
+                         void *userdata, char *err, size_t errlen);
+int vs_node_join_token(const struct vs_node *n, char buf[VS_JOIN_TOKEN_MAX]);
+
+/*
+ * Membership changes through the root group; done(userdata, 0 or -errno, message). Refused at
+ * once (returned, err says why): -ENOENT no such member, -EBUSY the node hosts replicas (and
+ * remove was not told to drain), -EOPNOTSUPP draining a node that hosts replicas (moving them
+ * needs VR reconfiguration, which the daemon does not do yet), -EINVAL this node itself (remove
+ * it from another member), -ENOTCONN in no cluster. Drain marks the node draining: placement
+ * leaves it out. Removing a node takes it out of /nodes; every member drops its link.
+ */
+int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
+                          char *err, size_t errlen);
+int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
+                         size_t errlen);
 
 /* Rebinds listeners after their address came back (link watch). */
 void vs_node_rebind(struct vs_node *n);

@@ -9,6 +9,7 @@
 
 #include "net/peer.h"
 #include "node/cluster_state.h"
+#include "node/identity.h"
 #include "node/member.h"
 #include "node/node.h"
 #include "node/tenant_config.h"
@@ -54,6 +55,11 @@ struct vs_node {
         size_t n_tenants;
         struct u64map by_id; /* tenant id -> struct vs_tenant */
         bool first_start; /* the state directory had no root configuration yet */
+        bool started;     /* in a cluster: journal, links and tenants are up (vs_node_start) */
+        bool has_identity; /* a cluster formed with InitCluster/JoinCluster: identity is set */
+        struct vs_identity identity;
+        struct join_client *joining;    /* JoinCluster in progress (join.c) */
+        struct join_pending *accepting; /* joins this node answers (join.c) */
 
         /* Membership: the static configuration's nodes and the root group's /nodes (membership.c). */
         struct vs_members members;
@@ -83,6 +89,7 @@ struct vs_node {
 };
 
 /* node.c */
+int vs_node_start(struct vs_node *n, char *err, size_t errlen);
 /* Saves the configuration file, then starts the replica (nothing if it runs already). */
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c);
 uint64_t vs_node_peer_route(struct vs_node *n, const char *node);
@@ -95,6 +102,13 @@ void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_memb
 /* Records this node under /nodes through the admin session, until it is there as configured. */
 void vs_node_register(struct vs_node *n);
 
+/* join.c */
+void vs_node_on_join(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
+                     void *userdata);
+void vs_node_join_done(struct vs_node *n);
+
 /* follow.c */
 void vs_node_follow_tick(struct vs_node *n);
 void vs_node_follow_done(struct vs_node *n);
+/* What is being read from the root now may predate a change this node just committed: drop it. */
+void vs_node_follow_invalidate(struct vs_node *n);

@@ -53,16 +53,36 @@ int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node) {
         return -ENOENT;
 }
 
-int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len) {
-        char *names[VS_TENANT_REPLICAS_MAX];
-        Viewstamp__TenantConfig pb = VIEWSTAMP__TENANT_CONFIG__INIT;
-        pb.name = (char *) c->name;
-        pb.id = c->id;
-        pb.epoch = c->epoch;
+void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantConfig *pb,
+                            char *names[VS_TENANT_REPLICAS_MAX]) {
+        *pb = (Viewstamp__TenantConfig) VIEWSTAMP__TENANT_CONFIG__INIT;
+        pb->name = (char *) c->name;
+        pb->id = c->id;
+        pb->epoch = c->epoch;
         for (uint32_t i = 0; i < c->n_replicas; i++)
                 names[i] = (char *) c->replicas[i];
-        pb.replicas = names;
-        pb.n_replicas = c->n_replicas;
+        pb->replicas = names;
+        pb->n_replicas = c->n_replicas;
+}
+
+int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant_config *ret) {
+        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
+        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
+                return -EBADMSG;
+        for (size_t i = 0; i < pb->n_replicas; i++) {
+                if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
+                        return -EBADMSG;
+                strcpy(c.replicas[i], pb->replicas[i]);
+        }
+        strcpy(c.name, pb->name);
+        *ret = c;
+        return 0;
+}
+
+int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len) {
+        char *names[VS_TENANT_REPLICAS_MAX];
+        Viewstamp__TenantConfig pb;
+        vs_tenant_config_to_pb(c, &pb, names);
         size_t n = viewstamp__tenant_config__get_packed_size(&pb);
         uint8_t *buf = malloc(n);
         if (!buf)
@@ -77,20 +97,7 @@ int vs_tenant_config_decode(const uint8_t *buf, size_t len, struct vs_tenant_con
         Viewstamp__TenantConfig *pb = viewstamp__tenant_config__unpack(NULL, len, buf);
         if (!pb)
                 return -EBADMSG;
-        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
-        int r = 0;
-        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
-                r = -EBADMSG;
-        for (size_t i = 0; r == 0 && i < pb->n_replicas; i++) {
-                if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
-                        r = -EBADMSG;
-                else
-                        strcpy(c.replicas[i], pb->replicas[i]);
-        }
-        if (r == 0) {
-                strcpy(c.name, pb->name);
-                *ret = c;
-        }
+        int r = vs_tenant_config_from_pb(pb, ret);
         viewstamp__tenant_config__free_unpacked(pb, NULL);
         return r;
 }

@@ -128,3 +128,44 @@ wait_until() {
                 sleep 0.1
         done
 }
+
+# start_unjoined N: N nodes on loopback that list no cluster ([Node] PeerAddress= and
+# ClientAddress= only): each serves D-Bus and waits for InitCluster or JoinCluster. Sets what
+# start_cluster sets, and PEER_i (peer address).
+start_unjoined() {
+        local n=$1 i
+        NODES=$n
+        for i in $(seq "$n"); do
+                local peer client
+                peer=$(free_port); client=$(free_port)
+                printf -v "PEER_$i" '%s' "127.0.0.1:$peer"
+                printf -v "CLIENT_$i" '%s' "127.0.0.1:$client"
+                mkdir -p "$SCRATCH/state$i"
+                printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\nPeerAddress=127.0.0.1:%s\nClientAddress=127.0.0.1:%s\n' \
+                        "$i" "$SCRATCH/state$i" "$peer" "$client" >"$SCRATCH/node$i.conf"
+                printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
+                start_bus "node$i"
+                printf -v "BUS_$i" '%s' "$BUS"
+                start_node "$i"
+        done
+        for i in $(seq "$n"); do
+                local b="BUS_$i"
+                wait_for_name "${!b}"
+        done
+}
+
+# manager I METHOD SIGNATURE ARGS...: calls a Manager method on node I; prints busctl's answer
+# (and its error on stderr).
+manager() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") busctl --system call org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager "$@"
+}
+
+# node_names I: the names in node I's Nodes property, space-separated.
+node_names() {
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager Nodes --json=short | python3 -c \
+                'import json, sys; print(" ".join(n[0] for n in json.load(sys.stdin)["data"]))'
+}

@@ -8,20 +8,14 @@ source "$(dirname "$0")/lib.sh"
 
 start_cluster 4
 
-nodes_of() { # nodes_of I: node names in node I's Nodes property
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 /org/viewstamp1 \
-                org.viewstamp1.Manager Nodes --json=short | python3 -c \
-                'import json, sys; print(" ".join(n[0] for n in json.load(sys.stdin)["data"]))'
-}
 for i in 1 2 3 4; do
-        [[ $(nodes_of "$i") == "node1 node2 node3 node4" ]] || fail "node$i lists nodes: $(nodes_of "$i")"
+        [[ $(node_names "$i") == "node1 node2 node3 node4" ]] || fail "node$i lists nodes: $(node_names "$i")"
 done
 
 create() { # create I NAME NODE...: CreateTenant through node I
         local i=$1 name=$2
         shift 2
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") busctl --system call org.viewstamp1 /org/viewstamp1 \
-                org.viewstamp1.Manager CreateTenant sas "$name" "$#" "$@"
+        manager "$i" CreateTenant sas "$name" "$#" "$@"
 }
 out=$(create 1 solo node4) || fail "CreateTenant solo: $out"
 out=$(create 4 mixed node2 node3 node4) || fail "CreateTenant mixed: $out"
@@ -44,6 +38,6 @@ kill_node 4
 start_node 4
 wait_for_name "$(bus_of 4)"
 wait_until 20 normal 4 solo || fail "node4 does not run solo after a restart"
-[[ $(nodes_of 4) == "node1 node2 node3 node4" ]] || fail "node4 lists nodes after a restart: $(nodes_of 4)"
+[[ $(node_names 4) == "node1 node2 node3 node4" ]] || fail "node4 lists nodes after a restart: $(node_names 4)"
 grep -q "recorded this node in the cluster" "$SCRATCH/node4.log" || fail "node4 did not record itself"
 echo "membership: ok"

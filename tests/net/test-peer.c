@@ -72,7 +72,7 @@ static void on_peer_state(struct vs_peer_set *s, const char *peer, bool up, void
                 n->downs[i]++;
 }
 
-static const struct vs_peer_set_callbacks callbacks = { on_envelope, on_peer_state };
+static const struct vs_peer_set_callbacks callbacks = { .on_envelope = on_envelope, .on_peer_state = on_peer_state };
 
 static void make_conf(int self, int n_nodes, struct vs_conf *c) {
         vs_conf_defaults(c);

@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A cluster formed at run time over D-Bus: five nodes that list no cluster host nothing until
+# node1 runs InitCluster; the others join with node1's token (one through another member). A
+# join without a token or with a wrong one is refused, named, logged with the joiner's address,
+# and changes nothing. Removing and draining: refused for a node that hosts replicas (draining
+# needs VR reconfiguration, not there yet), done for an empty one. Identity survives a restart.
+source "$(dirname "$0")/lib.sh"
+
+start_unjoined 5
+
+error_name() { # error_name I METHOD DBUS-SEND-ARGS...: the D-Bus error name the call fails with, or "ok"
+        local i=$1 method=$2 out
+        shift 2
+        if out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") dbus-send --system --print-reply --reply-timeout=20000 \
+                --dest=org.viewstamp1 /org/viewstamp1 "org.viewstamp1.Manager.$method" "$@" 2>&1); then
+                echo ok
+        else
+                sed -n 's/^Error \([^:]*\):.*/\1/p' <<<"$out"
+        fi
+}
+
+[[ $(error_name 1 CreateTenant string:t array:string:node1) == org.viewstamp1.Error.NotInCluster ]] ||
+        fail "CreateTenant on a node in no cluster: $(error_name 1 CreateTenant string:t array:string:node1)"
+[[ $(error_name 1 GetJoinToken) == org.viewstamp1.Error.NotInCluster ]] || fail "GetJoinToken before init"
+[[ -z $(node_names 1) ]] || fail "an unjoined node lists $(node_names 1)"
+[[ -z $(ls "$SCRATCH/state1") ]] || fail "an unjoined node wrote to its state directory: $(ls "$SCRATCH/state1")"
+
+out=$(manager 1 InitCluster) || fail "InitCluster: $out"
+[[ $out =~ ^s\ \"[0-9a-f]{16}\"$ ]] || fail "InitCluster answered $out"
+[[ $(error_name 1 InitCluster) == org.viewstamp1.Error.AlreadyInCluster ]] || fail "a second InitCluster"
+token=$(manager 1 GetJoinToken | sed -n 's/^s "\(.*\)"$/\1/p')
+[[ $token =~ ^vsjoin1-[0-9a-f]{16}-[0-9a-f]{64}$ ]] || fail "GetJoinToken: $token"
+
+# Refused joins: nothing changes on either side.
+[[ $(error_name 2 JoinCluster string:"$PEER_1" string:) == org.viewstamp1.Error.BadToken ]] || fail "join without a token"
+last=${token: -1}
+wrong=${token%?}$([[ $last == 0 ]] && echo 1 || echo 0)
+[[ $(error_name 2 JoinCluster string:"$PEER_1" string:"$wrong") == org.viewstamp1.Error.JoinRefused ]] ||
+        fail "join with a wrong token: $(error_name 2 JoinCluster string:"$PEER_1" string:"$wrong")"
+grep -q "refusing to let node 'node2' join from 127.0.0.1:[0-9]*: wrong join token" "$SCRATCH/node1.log" ||
+        fail "node1 did not log the refused join: $(grep -i join "$SCRATCH/node1.log")"
+[[ $(node_names 1) == node1 ]] || fail "a refused join changed node1's members: $(node_names 1)"
+[[ $(error_name 2 CreateTenant string:t array:string:node2) == org.viewstamp1.Error.NotInCluster ]] || fail "refused joiner in a cluster"
+[[ ! -e $SCRATCH/state2/cluster.id ]] || fail "a refused joiner wrote an identity"
+
+manager 2 JoinCluster ss "$PEER_1" "$token" >/dev/null || fail "node2 could not join"
+manager 3 JoinCluster ss "$PEER_2" "$token" >/dev/null || fail "node3 could not join through node2"
+for i in 4 5; do manager "$i" JoinCluster ss "$PEER_1" "$token" >/dev/null || fail "node$i could not join"; done
+[[ $(error_name 2 JoinCluster string:"$PEER_1" string:"$token") == org.viewstamp1.Error.AlreadyInCluster ]] || fail "joined twice"
+all_listed() { for i in 1 2 3 4 5; do [[ $(node_names "$i") == "node1 node2 node3 node4 node5" ]] || return 1; done; }
+wait_until 20 all_listed || fail "not every node lists all five: $(for i in 1 2 3 4 5; do node_names "$i"; done)"
+
+out=$(manager 3 CreateTenant sas accounts 3 node3 node4 node5) || fail "CreateTenant: $out"
+normal() { [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]; }
+for i in 3 4 5; do wait_until 30 normal "$i" accounts || fail "node$i does not run accounts"; done
+"$VS_WORKLOAD" --tenant accounts --node "$CLIENT_3" --node "$CLIENT_4" --processes 2 --keys 2 \
+        --duration-ms 1500 --timeout-ms 5000 --min-ok 20 --history "$SCRATCH/accounts.jsonl" \
+        >"$SCRATCH/accounts.out" 2>&1 || fail "workload on accounts: $(cat "$SCRATCH/accounts.out")"
+
+[[ $(error_name 1 RemoveNode string:node4 boolean:false) == org.viewstamp1.Error.NodeNotEmpty ]] || fail "removed a node with replicas"
+[[ $(error_name 1 RemoveNode string:node4 boolean:true) == org.viewstamp1.Error.NeedsReconfiguration ]] || fail "drained by RemoveNode"
+[[ $(error_name 1 DrainNode string:node4) == org.viewstamp1.Error.NeedsReconfiguration ]] || fail "DrainNode with replicas"
+[[ $(error_name 1 RemoveNode string:node1 boolean:false) == org.freedesktop.DBus.Error.InvalidArgs ]] || fail "a node removed itself"
+[[ $(error_name 1 RemoveNode string:node9 boolean:false) == org.viewstamp1.Error.NoSuchNode ]] || fail "removed an unknown node"
+manager 1 DrainNode s node2 >/dev/null || fail "DrainNode of an empty node"
+manager 1 RemoveNode sb node2 false >/dev/null || fail "RemoveNode of an empty node"
+gone() { for i in 1 3 4 5; do [[ $(node_names "$i") == "node1 node3 node4 node5" ]] || return 1; done; }
+wait_until 20 gone || fail "node2 still listed: $(for i in 1 3 4 5; do node_names "$i"; done)"
+
+# The identity and the tenant survive a restart.
+kill_node 4
+start_node 4
+wait_for_name "$(bus_of 4)"
+wait_until 30 normal 4 accounts || fail "node4 does not run accounts after a restart"
+[[ $(manager 4 GetJoinToken | sed -n 's/^s "\(.*\)"$/\1/p') == "$token" ]] || fail "node4's token differs"
+echo "lifecycle: ok"
