@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/authorize.h"
 #include "bus/manager.h"
 #include "bus/tenant.h"
 #include "log/log.h"
@@ -32,19 +33,6 @@ static int property_nodes(sd_bus *bus, const char *path, const char *interface, 
                                           vs_address_to_string(&m->client, client));
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
-}
-
-static int check_root(sd_bus_message *m, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                return r;
-        if (uid != 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "only root may change the cluster");
-        return 0;
 }
 
 /* The named error for what the node's lifecycle calls return (node.h). */
@@ -92,13 +80,10 @@ static void lifecycle_done(void *userdata, int error, const char *message) {
         sd_bus_message_unref(call);
 }
 
-static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error);
-        if (r != 0)
-                return r;
         char why[512] = "";
-        r = vs_node_init_cluster(mgr->node, why, sizeof why);
+        int r = vs_node_init_cluster(mgr->node, why, sizeof why);
         if (r < 0) {
                 if (r != -EALREADY) {
                         /* The identity may be on disk already: only a restart brings the node up. */
@@ -112,13 +97,10 @@ static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(m, "s", id);
 }
 
-static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error);
-        if (r != 0)
-                return r;
         const char *address, *token;
-        r = sd_bus_message_read(m, "ss", &address, &token);
+        int r = sd_bus_message_read(m, "ss", &address, &token);
         if (r < 0)
                 return r;
         char why[512] = "";
@@ -130,11 +112,9 @@ static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *
         return 1;
 }
 
-static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+/* Authorized like a change: the token lets a machine in and hands it the cluster secret. */
+static int get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error); /* the token lets a machine in and hands it the cluster secret */
-        if (r != 0)
-                return r;
         char token[VS_JOIN_TOKEN_MAX];
         if (vs_node_join_token(mgr->node, token) < 0)
                 return sd_bus_error_set(error, vs_node_in_cluster(mgr->node) ? VS_BUS_ERROR_PREFIX "StaticCluster"
@@ -142,18 +122,15 @@ static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error
                                         vs_node_in_cluster(mgr->node)
                                                 ? "this cluster lists its nodes in viewstampd.conf: no joining"
                                                 : "this node is in no cluster");
-        r = sd_bus_reply_method_return(m, "s", token);
+        int r = sd_bus_reply_method_return(m, "s", token);
         explicit_bzero(token, sizeof token);
         return r;
 }
 
 static int member_change(sd_bus_message *m, struct vs_bus_manager *mgr, bool remove, sd_bus_error *error) {
-        int r = check_root(m, error);
-        if (r != 0)
-                return r;
         const char *name;
         int drain = 1;
-        r = remove ? sd_bus_message_read(m, "sb", &name, &drain) : sd_bus_message_read(m, "s", &name);
+        int r = remove ? sd_bus_message_read(m, "sb", &name, &drain) : sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         char why[512] = "";
@@ -167,12 +144,32 @@ static int member_change(sd_bus_message *m, struct vs_bus_manager *mgr, bool rem
         return 1;
 }
 
-static int method_remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return member_change(m, userdata, true, error);
 }
 
-static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return member_change(m, userdata, false, error);
+}
+
+static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, init_cluster, userdata, error);
+}
+
+static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, join_cluster, userdata, error);
+}
+
+static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, get_join_token, userdata, error);
+}
+
+static int method_remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, remove_node, userdata, error);
+}
+
+static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, drain_node, userdata, error);
 }
 
 struct pending_create {
@@ -201,18 +198,14 @@ static void create_done(void *userdata, int error, const Viewstamp__TreeResponse
         free(p);
 }
 
-static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
-        int r = check_root(m, error);
-        if (r != 0)
-                return r;
-
         if (!vs_node_in_cluster(mgr->node))
                 return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "NotInCluster",
                                         "this node is in no cluster: InitCluster or JoinCluster first");
         struct vs_tenant_config c = {};
         const char *name;
-        r = sd_bus_message_read(m, "s", &name);
+        int r = sd_bus_message_read(m, "s", &name);
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(m, 'a', "s");
@@ -220,8 +213,11 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         const char *node;
         while ((r = sd_bus_message_read(m, "s", &node)) > 0) {
-                if (c.n_replicas == VS_TENANT_REPLICAS_MAX || strlen(node) > VS_CONF_NAME_MAX)
+                if (c.n_replicas == VS_TENANT_REPLICAS_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "a tenant has 1, 3 or 5 replicas");
+                if (strlen(node) > VS_CONF_NAME_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%.*s...' is not a node of this cluster",
+                                                 VS_CONF_NAME_MAX, node);
                 strcpy(c.replicas[c.n_replicas++], node);
         }
         if (r < 0)
@@ -231,8 +227,9 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
                 return r;
         if (strlen(name) > VS_TENANT_NAME_MAX || !vs_tenant_name_valid(name, false))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "invalid tenant name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
-                                         name, VS_TENANT_NAME_MAX);
+                                         "invalid tenant name '%.*s%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
+                                         VS_TENANT_NAME_MAX, name, strlen(name) > VS_TENANT_NAME_MAX ? "..." : "",
+                                         VS_TENANT_NAME_MAX);
         strcpy(c.name, name);
         char why[256];
         if (vs_tenant_config_check(&c, vs_node_members(mgr->node), why, sizeof why) < 0)
@@ -264,6 +261,10 @@ static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error 
         return 1; /* answered by create_done */
 }
 
+static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, create_tenant, userdata, error);
+}
+
 static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -292,7 +293,8 @@ static int method_get_tenant(sd_bus_message *m, void *userdata, sd_bus_error *er
                 return r;
         if (strcmp(name, VS_ROOT_TENANT_NAME) == 0 || !vs_node_find_tenant(mgr->node, name))
                 return sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant",
-                                         "no tenant '%s' is hosted on this node", name);
+                                         "no tenant '%.*s%s' is hosted on this node", VS_TENANT_NAME_MAX, name,
+                                         strlen(name) > VS_TENANT_NAME_MAX ? "..." : "");
         _cleanup_free_ char *path = NULL;
         r = vs_bus_tenant_path(name, &path);
         return r < 0 ? r : sd_bus_reply_method_return(m, "o", path);
@@ -363,4 +365,10 @@ int vs_bus_open(sd_event *e, struct vs_bus_manager *mgr, sd_bus **ret) {
         }
         *ret = bus;
         return 0;
+}
+
+sd_bus *vs_bus_close(sd_bus *bus) {
+        if (bus)
+                vs_bus_authorize_drop(bus);
+        return sd_bus_flush_close_unref(bus);
 }

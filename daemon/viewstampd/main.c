@@ -182,8 +182,7 @@ static int check_addresses(struct daemon *d) {
 static void daemon_done(struct daemon *d) {
         sd_event_source_disable_unref(d->status_timer);
         vs_link_watch_free(d->links);
-        sd_bus_flush_close_unref(d->bus);
-        d->bus = NULL;
+        d->bus = vs_bus_close(d->bus);
         vs_node_free(d->node);
         sd_event_unref(d->event);
 }
