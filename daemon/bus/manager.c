@@ -172,37 +172,105 @@ static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *er
         return vs_bus_authorize(m, drain_node, userdata, error);
 }
 
-struct pending_create {
+struct pending_tenant {
         sd_bus_message *call;
-        char name[VS_TENANT_NAME_MAX + 1];
+        struct vs_node *node;
+        struct vs_tenant_config config;
 };
 
-static void create_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
-        struct pending_create *p = userdata;
-        _cleanup_free_ char *path = NULL;
-        if (error < 0)
-                (void) sd_bus_reply_method_errnof(p->call, error, "cannot reach the cluster's root group: %m");
-        else if (resp->error == TREE_ERR_NODE_EXISTS)
-                (void) sd_bus_reply_method_errorf(p->call, VS_BUS_ERROR_PREFIX "TenantExists",
-                                                  "tenant '%s' already exists", p->name);
-        else if (resp->error != 0)
-                (void) sd_bus_reply_method_errorf(p->call, "org.viewstamp1.Error.Internal",
-                                                  "the root group refused: %s", tree_error_name((int) resp->error));
-        else if (vs_bus_tenant_path(p->name, &path) < 0)
-                (void) sd_bus_reply_method_errno(p->call, -ENOMEM, NULL);
-        else {
-                log_notice(&(struct vs_log_ctx) { .tenant = p->name }, "tenant created");
-                (void) sd_bus_reply_method_return(p->call, "o", path);
-        }
+static void pending_free(struct pending_tenant *p) {
         sd_bus_message_unref(p->call);
         free(p);
+}
+
+/* Sends an administrative operation on /tenants/NAME to the root group; done answers call. */
+static int submit_tenant_op(struct vs_bus_manager *mgr, sd_bus_message *call, const struct vs_tenant_config *c,
+                            const uint8_t *cmd, size_t len, vs_node_root_done_fn done) {
+        struct pending_tenant *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->call = sd_bus_message_ref(call);
+        p->node = mgr->node;
+        p->config = *c;
+        int r = vs_node_root_ensure_folder(mgr->node, VS_TENANTS_PATH);
+        if (r >= 0)
+                r = vs_node_root_submit(mgr->node, cmd, len, done, p);
+        if (r < 0) {
+                pending_free(p);
+                return r;
+        }
+        return 1; /* answered by done */
+}
+
+static bool root_failed(const struct pending_tenant *p, int error, const Viewstamp__TreeResponse *resp) {
+        if (error < 0)
+                (void) sd_bus_reply_method_errnof(p->call, error, "cannot reach the cluster's root group: %m");
+        else if (resp->error != 0 && resp->error != TREE_ERR_NODE_EXISTS && resp->error != TREE_ERR_NO_NODE)
+                (void) sd_bus_reply_method_errorf(p->call, VS_BUS_ERROR_PREFIX "Internal", "the root group refused: %s",
+                                                  tree_error_name((int) resp->error));
+        else
+                return false;
+        return true;
+}
+
+static void create_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+        struct pending_tenant *p = userdata;
+        const char *name = p->config.name;
+        _cleanup_free_ char *path = NULL;
+        if (root_failed(p, error, resp))
+                ;
+        else if (resp->error == TREE_ERR_NODE_EXISTS)
+                (void) sd_bus_reply_method_errorf(p->call, VS_BUS_ERROR_PREFIX "TenantExists",
+                                                  "tenant '%s' already exists", name);
+        else if (vs_bus_tenant_path(name, &path) < 0)
+                (void) sd_bus_reply_method_errno(p->call, ENOMEM, NULL);
+        else {
+                if (resp->stat) {
+                        p->config.id = resp->stat->created_op + 1;
+                        vs_node_tenant_created(p->node, &p->config);
+                }
+                log_notice(&(struct vs_log_ctx) { .tenant = name }, "tenant created");
+                (void) sd_bus_reply_method_return(p->call, "o", path);
+        }
+        pending_free(p);
+}
+
+static int check_tenant_name(const char *name, sd_bus_error *error) {
+        if (strlen(name) > VS_TENANT_NAME_MAX || !vs_tenant_name_valid(name, false))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "invalid tenant name '%.*s%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
+                                         VS_TENANT_NAME_MAX, name, strlen(name) > VS_TENANT_NAME_MAX ? "..." : "",
+                                         VS_TENANT_NAME_MAX);
+        return 0;
+}
+
+static int not_in_cluster(sd_bus_error *error) {
+        return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "NotInCluster",
+                                "this node is in no cluster: InitCluster or JoinCluster first");
+}
+
+/* c names the tenant and its nodes: checked, then created through the root group. */
+static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, const struct vs_tenant_config *c,
+                         sd_bus_error *error) {
+        char why[256];
+        if (vs_tenant_config_check(c, vs_node_members(mgr->node), why, sizeof why) < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        _cleanup_free_ uint8_t *value = NULL, *create = NULL;
+        size_t value_len, create_len;
+        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", c->name);
+        int r = vs_tenant_config_encode(c, &value, &value_len);
+        if (r >= 0)
+                r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
+        if (r < 0)
+                return r;
+        return submit_tenant_op(mgr, m, c, create, create_len, create_done);
 }
 
 static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
         if (!vs_node_in_cluster(mgr->node))
-                return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "NotInCluster",
-                                        "this node is in no cluster: InitCluster or JoinCluster first");
+                return not_in_cluster(error);
         struct vs_tenant_config c = {};
         const char *name;
         int r = sd_bus_message_read(m, "s", &name);
@@ -225,44 +293,88 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         r = sd_bus_message_exit_container(m);
         if (r < 0)
                 return r;
-        if (strlen(name) > VS_TENANT_NAME_MAX || !vs_tenant_name_valid(name, false))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "invalid tenant name '%.*s%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
-                                         VS_TENANT_NAME_MAX, name, strlen(name) > VS_TENANT_NAME_MAX ? "..." : "",
-                                         VS_TENANT_NAME_MAX);
-        strcpy(c.name, name);
-        char why[256];
-        if (vs_tenant_config_check(&c, vs_node_members(mgr->node), why, sizeof why) < 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
-
-        _cleanup_free_ uint8_t *value = NULL, *create = NULL;
-        size_t value_len, create_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", name);
-        r = vs_tenant_config_encode(&c, &value, &value_len);
-        if (r >= 0)
-                r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
+        r = check_tenant_name(name, error);
         if (r < 0)
                 return r;
-
-        struct pending_create *p = calloc(1, sizeof *p);
-        if (!p)
-                return -ENOMEM;
-        p->call = sd_bus_message_ref(m);
-        strcpy(p->name, name);
-        r = vs_node_root_ensure_folder(mgr->node, VS_TENANTS_PATH);
-        if (r >= 0)
-                r = vs_node_root_submit(mgr->node, create, create_len, create_done, p);
-        if (r < 0) {
-                sd_bus_message_unref(p->call);
-                free(p);
-                return r;
-        }
-        return 1; /* answered by create_done */
+        strcpy(c.name, name);
+        return submit_create(mgr, m, &c, error);
 }
 
 static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return vs_bus_authorize(m, create_tenant, userdata, error);
+}
+
+static int place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        if (!vs_node_in_cluster(mgr->node))
+                return not_in_cluster(error);
+        const char *name;
+        uint32_t count;
+        int r = sd_bus_message_read(m, "su", &name, &count);
+        if (r < 0)
+                return r;
+        r = check_tenant_name(name, error);
+        if (r < 0)
+                return r;
+        struct vs_tenant_config c = {};
+        strcpy(c.name, name);
+        r = vs_node_place_tenant(mgr->node, count, &c);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "a tenant has 1, 3 or 5 replicas, not %u",
+                                         count);
+        if (r == -ENOSPC)
+                return sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NotEnoughNodes",
+                                         "fewer than %u active nodes in the cluster", count);
+        if (r < 0)
+                return r;
+        return submit_create(mgr, m, &c, error);
+}
+
+static int method_place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, place_tenant, userdata, error);
+}
+
+static void delete_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+        struct pending_tenant *p = userdata;
+        const char *name = p->config.name;
+        if (root_failed(p, error, resp))
+                ;
+        else if (resp->error == TREE_ERR_NO_NODE)
+                (void) sd_bus_reply_method_errorf(p->call, VS_BUS_ERROR_PREFIX "NoSuchTenant",
+                                                  "no tenant '%s' in the cluster", name);
+        else {
+                vs_node_tenant_deleted(p->node, name);
+                log_notice(&(struct vs_log_ctx) { .tenant = name }, "tenant deleted");
+                (void) sd_bus_reply_method_return(p->call, NULL);
+        }
+        pending_free(p);
+}
+
+static int delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct vs_bus_manager *mgr = userdata;
+        if (!vs_node_in_cluster(mgr->node))
+                return not_in_cluster(error);
+        const char *name;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        r = check_tenant_name(name, error);
+        if (r < 0)
+                return r;
+        struct vs_tenant_config c = {};
+        strcpy(c.name, name);
+        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", name);
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        r = tree_sm_encode_delete(path, &cmd, &len);
+        if (r < 0)
+                return r;
+        return submit_tenant_op(mgr, m, &c, cmd, len, delete_done);
+}
+
+static int method_delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return vs_bus_authorize(m, delete_tenant, userdata, error);
 }
 
 static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -306,6 +418,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("CreateTenant", SD_BUS_ARGS("s", name, "as", replicas), SD_BUS_RESULT("o", tenant),
                                 method_create_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PlaceTenant", SD_BUS_ARGS("s", name, "u", replicas), SD_BUS_RESULT("o", tenant),
+                                method_place_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DeleteTenant", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_delete_tenant,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("InitCluster", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", cluster_id), method_init_cluster,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("JoinCluster", SD_BUS_ARGS("s", address, "s", token), SD_BUS_NO_RESULT,

@@ -46,6 +46,12 @@ int vs_cluster_state_add_tenant(struct vs_cluster_state *s, const char *name, ui
         return vs_cluster_state_keep_tenant(s, &t);
 }
 
+void vs_cluster_state_forget_tenant(struct vs_cluster_state *s, const char *name) {
+        size_t i = tenant_lower_bound(s, name);
+        if (i < s->n_tenants && strcmp(s->tenants[i].config.name, name) == 0)
+                memmove(&s->tenants[i], &s->tenants[i + 1], (--s->n_tenants - i) * sizeof *s->tenants);
+}
+
 const struct vs_cluster_tenant *vs_cluster_state_find_tenant(const struct vs_cluster_state *s, const char *name) {
         size_t i = tenant_lower_bound(s, name);
         return i < s->n_tenants && strcmp(s->tenants[i].config.name, name) == 0 ? &s->tenants[i] : NULL;

@@ -11,6 +11,7 @@
  * refused with -EBADMSG and not added: one bad value must not hide the rest of the cluster.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct vs_cluster_state {
         struct vs_members members;
         struct vs_cluster_tenant *tenants; /* sorted by name */
         size_t n_tenants;
+        bool incomplete; /* an entry was refused: absence from this state proves nothing */
 };
 
 /* created_op: the op that created the tree node, which is the member's joined_op. */
@@ -40,6 +42,7 @@ int vs_cluster_state_add_tenant(struct vs_cluster_state *s, const char *name, ui
 /* Adds a copy of an entry read before (unchanged since). */
 int vs_cluster_state_keep_tenant(struct vs_cluster_state *s, const struct vs_cluster_tenant *t);
 
+void vs_cluster_state_forget_tenant(struct vs_cluster_state *s, const char *name);
 const struct vs_cluster_tenant *vs_cluster_state_find_tenant(const struct vs_cluster_state *s, const char *name);
 /* Tenants with a replica on node. */
 size_t vs_cluster_state_hosted(const struct vs_cluster_state *s, const char *node);

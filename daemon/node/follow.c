@@ -24,13 +24,33 @@ const struct vs_cluster_state *vs_node_cluster(const struct vs_node *n) {
         return &n->cluster;
 }
 
-static void log_bad_entry(const char *folder, const char *name) {
+static void bad_entry(struct vs_cluster_state *st, const char *folder, const char *name) {
+        st->incomplete = true;
         log_warning(NULL, "ignoring %s/%s in the root group: not a valid entry", folder, name);
 }
 
-/* Starts the replicas the root names this node for, and keeps the whole state. */
-static void apply(struct vs_node *n, struct vs_cluster_state *st) {
+/* Stops the replicas of tenants the root no longer has. A tenant created at op X is absent from
+ * a state that has applied X only if it was deleted since; a state older than that (a root
+ * replica still recovering) proves nothing. */
+static void drop_deleted(struct vs_node *n, const struct vs_cluster_state *st, uint64_t applied) {
+        if (st->incomplete)
+                return;
+        for (size_t i = n->n_tenants; i-- > 0;) {
+                struct vs_tenant *t = n->tenants[i];
+                const struct vs_tenant_config *c = vs_tenant_config(t);
+                if (c->id == VS_ROOT_TENANT_ID || c->id - 1 > applied)
+                        continue;
+                const struct vs_cluster_tenant *now = vs_cluster_state_find_tenant(st, c->name);
+                if (!now || now->config.id != c->id)
+                        vs_node_drop_tenant(n, t);
+        }
+}
+
+/* Starts the replicas the root names this node for, stops those of deleted tenants, and keeps
+ * the whole state. applied: the root op the state is as of (UINT64_MAX: a linearizable read). */
+static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t applied) {
         vs_node_members_apply(n, &st->members);
+        drop_deleted(n, st, applied);
         for (size_t i = 0; i < st->n_tenants; i++) {
                 const struct vs_tenant_config *c = &st->tenants[i].config;
                 if (vs_tenant_config_index(c, n->conf.name) < 0)
@@ -60,7 +80,7 @@ static int local_entry(void *userdata, const char *name, const struct tree_stat 
         const char *folder = l->tenants ? VS_TENANTS_PATH : VS_NODES_PATH;
         char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
         if (snprintf(path, sizeof path, "%s/%s", folder, name) >= (int) sizeof path) {
-                log_bad_entry(folder, "(too long)");
+                bad_entry(l->st, folder, "(too long)");
                 return 0;
         }
         const void *value;
@@ -70,7 +90,7 @@ static int local_entry(void *userdata, const char *name, const struct tree_stat 
         int r = l->tenants ? vs_cluster_state_add_tenant(l->st, name, vst.created_op, vst.modified_op, value, vst.value_len)
                            : vs_cluster_state_add_member(l->st, name, vst.created_op, value, vst.value_len);
         if (r == -EBADMSG)
-                log_bad_entry(folder, name);
+                bad_entry(l->st, folder, name);
         else if (r < 0)
                 l->error = r;
         return 0;
@@ -90,7 +110,7 @@ static void follow_local(struct vs_node *n, struct vs_tenant *root) {
                 vs_cluster_state_done(&st);
                 return;
         }
-        apply(n, &st);
+        apply(n, &st, applied);
         n->root_applied_seen = applied;
 }
 
@@ -144,7 +164,7 @@ static void on_get(void *userdata, int error, const Viewstamp__TreeResponse *res
                                   : vs_cluster_state_add_member(&f->st, g->name, s->created_op, resp->value.data,
                                                                 resp->value.len);
                 if (r == -EBADMSG)
-                        log_bad_entry(g->tenant ? VS_TENANTS_PATH : VS_NODES_PATH, g->name);
+                        bad_entry(&f->st, g->tenant ? VS_TENANTS_PATH : VS_NODES_PATH, g->name);
                 else if (r < 0)
                         f->error = r;
         } else if (resp->error != TREE_ERR_NO_NODE)
@@ -183,7 +203,7 @@ static void on_list(struct follow_read *f, bool tenants, int error, const Viewst
                 const Viewstamp__TreeChild *c = resp->children[i];
                 char name[VS_TENANT_NAME_MAX + 1];
                 if (c->name.len >= sizeof name || memchr(c->name.data, 0, c->name.len)) {
-                        log_bad_entry(tenants ? VS_TENANTS_PATH : VS_NODES_PATH, "(not a name)");
+                        bad_entry(&f->st, tenants ? VS_TENANTS_PATH : VS_NODES_PATH, "(not a name)");
                         continue;
                 }
                 memcpy(name, c->name.data, c->name.len);
@@ -248,12 +268,22 @@ void vs_node_follow_tick(struct vs_node *n) {
         else {
                 follow_remote(n);
                 if (n->incoming) {
-                        apply(n, n->incoming);
+                        apply(n, n->incoming, UINT64_MAX);
                         free(n->incoming);
                         n->incoming = NULL;
                 }
         }
         vs_node_register(n);
+}
+
+void vs_node_tenant_created(struct vs_node *n, const struct vs_tenant_config *c) {
+        vs_node_follow_invalidate(n);
+        (void) vs_cluster_state_keep_tenant(&n->cluster, &(struct vs_cluster_tenant) { .config = *c });
+}
+
+void vs_node_tenant_deleted(struct vs_node *n, const char *name) {
+        vs_node_follow_invalidate(n);
+        vs_cluster_state_forget_tenant(&n->cluster, name);
 }
 
 void vs_node_follow_invalidate(struct vs_node *n) {

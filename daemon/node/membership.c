@@ -289,14 +289,9 @@ static int change_member(struct vs_node *n, const char *name, bool remove, bool 
         _cleanup_free_ uint8_t *cmd = NULL, *value = NULL;
         size_t len, value_len;
         int r;
-        if (remove) {
-                Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
-                Viewstamp__TreeDelete del = VIEWSTAMP__TREE_DELETE__INIT;
-                del.path = (ProtobufCBinaryData) { .len = strlen(path), .data = (uint8_t *) path };
-                req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_DELETE;
-                req.delete_ = &del;
-                r = tree_sm_encode(&req, &cmd, &len);
-        } else {
+        if (remove)
+                r = tree_sm_encode_delete(path, &cmd, &len);
+        else {
                 struct vs_member d = *m;
                 d.state = VS_MEMBER_DRAINING;
                 d.joined_op = 0;

@@ -17,6 +17,7 @@
 #include "node/node.h"
 #include "node/identity.h"
 #include "node/node_internal.h"
+#include "node/placement.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -73,6 +74,10 @@ struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name)
 
 size_t vs_node_n_peers_up(const struct vs_node *n) {
         return n->peers ? vs_peer_set_n_up(n->peers) : 0;
+}
+
+int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tenant_config *ret) {
+        return vs_placement_pick(&n->members, &n->cluster, &n->root, ret->name, count, ret);
 }
 
 bool vs_node_in_cluster(const struct vs_node *n) {
@@ -205,11 +210,66 @@ int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
         return r < 0 ? r : add_tenant(n, c, NULL, false);
 }
 
+/* The tenant is gone from the journal for good: its configuration and checkpoints follow. */
+static void remove_files(struct vs_node *n, uint64_t tenant) {
+        int r = vs_tenant_config_remove(n->state_fd, tenant);
+        if (r >= 0)
+                r = vs_checkpoint_prune(n->state_fd, tenant, UINT64_MAX);
+        if (r < 0)
+                log_warning_errno(NULL, r, "cannot remove the files of deleted tenant %016" PRIx64, tenant);
+        else
+                log_info(NULL, "removed the files of deleted tenant %016" PRIx64, tenant);
+}
+
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
+        uint64_t id = vs_tenant_config(t)->id;
+        struct vs_log_ctx c = { .tenant = vs_tenant_config(t)->name };
+        if (n->cb.tenant_removed)
+                n->cb.tenant_removed(n, t, n->userdata);
+        for (size_t i = 0; i < n->n_tenants; i++)
+                if (n->tenants[i] == t) {
+                        memmove(&n->tenants[i], &n->tenants[i + 1], (n->n_tenants - i - 1) * sizeof *n->tenants);
+                        n->n_tenants--;
+                        break;
+                }
+        u64map_remove(&n->by_id, id);
+        vs_tenant_free(t);
+        log_notice(&c, "tenant deleted from the cluster: replica stopped");
+
+        uint64_t seq;
+        struct forgetting *a = reallocarray(n->forgetting, n->n_forgetting + 1, sizeof *a);
+        int r = a ? vs_journal_forget(n->journal, id, &seq) : -ENOMEM;
+        if (r < 0) {
+                /* The files stay: the next start brings the replica back and drops it again. */
+                log_error_errno(&c, r, "cannot delete the tenant's records");
+                if (a)
+                        n->forgetting = a;
+                return;
+        }
+        n->forgetting = a;
+        n->forgetting[n->n_forgetting++] = (struct forgetting) { id, seq };
+}
+
+static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int error) {
+        for (size_t i = 0; i < n->n_forgetting; i++) {
+                struct forgetting *f = &n->forgetting[i];
+                if (f->tenant != tenant || error < 0 || seq < f->seq)
+                        continue;
+                remove_files(n, tenant);
+                *f = n->forgetting[--n->n_forgetting];
+                return;
+        }
+}
+
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
         if (vs_tenant_config_index(c, n->conf.name) < 0)
                 return 0; /* no longer ours (moved away): nothing to host */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
+        if (vs_scan_forgotten(scan, c->id)) {
+                remove_files(n, c->id); /* deleted, and stopped before its files went */
+                return 0;
+        }
         const struct vs_scan_tenant *rec = vs_scan_find(scan, c->id);
         /* A configuration file without a journal: the journal was lost, not a new tenant (unless
          * it is the root tenant of a node that starts for the first time). */
@@ -459,6 +519,8 @@ static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
         struct vs_tenant *t = u64map_get(&n->by_id, tenant);
         if (t)
                 vs_tenant_persisted(t, seq, error);
+        else
+                forget_durable(n, tenant, seq, error);
 }
 
 static void on_checkpoint(void *ctx, uint64_t tenant, uint64_t op, int error) {
@@ -534,6 +596,7 @@ void vs_node_free(struct vs_node *n) {
         u64map_done(&n->by_id);
         vs_members_done(&n->members);
         free(n->routes);
+        free(n->forgetting);
         if (n->journal)
                 vs_journal_close(n->journal);
         if (n->state_fd >= 0)

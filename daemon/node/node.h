@@ -45,6 +45,8 @@ struct vs_journal;
 struct vs_node_callbacks {
         /* A hosted tenant appeared, or its view, status or primary changed. */
         void (*tenant_changed)(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata);
+        /* A hosted tenant is about to go (deleted from the cluster); t is still valid. */
+        void (*tenant_removed)(struct vs_node *n, struct vs_tenant *t, void *userdata);
         /* A member joined or left, or its addresses or state changed (vs_node_members()). */
         void (*members_changed)(struct vs_node *n, void *userdata);
 };
@@ -87,6 +89,13 @@ int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_no
                           char *err, size_t errlen);
 int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
                          size_t errlen);
+
+/* Picks the nodes of a new tenant of `count` replicas (node/placement.h) into ret->replicas. */
+int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tenant_config *ret);
+/* The root group created (c->id set) or deleted a tenant through this node: its view of the
+ * cluster takes that in at once, so that the next placement counts it. */
+void vs_node_tenant_created(struct vs_node *n, const struct vs_tenant_config *c);
+void vs_node_tenant_deleted(struct vs_node *n, const char *name);
 
 /* Rebinds listeners after their address came back (link watch). */
 void vs_node_rebind(struct vs_node *n);

@@ -54,6 +54,8 @@ struct vs_node {
         struct vs_tenant **tenants;
         size_t n_tenants;
         struct u64map by_id; /* tenant id -> struct vs_tenant */
+        struct forgetting *forgetting;
+        size_t n_forgetting;
         bool first_start; /* the state directory had no root configuration yet */
         bool started;     /* in a cluster: journal, links and tenants are up (vs_node_start) */
         bool has_identity; /* a cluster formed with InitCluster/JoinCluster: identity is set */
@@ -88,7 +90,16 @@ struct vs_node {
         struct vs_tenant_config root;
 };
 
+/* A deleted tenant whose FORGET record (journal.h) is not durable yet: its files go after. */
+struct forgetting {
+        uint64_t tenant;
+        uint64_t seq;
+};
+
 /* node.c */
+/* Stops a hosted replica of a tenant the cluster deleted and deletes its files: the journal
+ * forgets it first, the configuration file and checkpoints go once that is durable. */
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t);
 int vs_node_start(struct vs_node *n, char *err, size_t errlen);
 /* Saves the configuration file, then starts the replica (nothing if it runs already). */
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c);

@@ -40,6 +40,8 @@ int tree_sm_encode(const Viewstamp__TreeRequest *req, uint8_t **ret, size_t *ret
 int tree_sm_encode_create(const char *path, const void *value, size_t len, unsigned flags, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_get(const char *path, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_list(const char *path, bool with_stats, uint8_t **ret, size_t *ret_len);
+/* Deletes a node with any version, not recursively. */
+int tree_sm_encode_delete(const char *path, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_set(const char *path, const void *value, size_t len, uint64_t expected_version,
                        uint8_t **ret, size_t *ret_len);
 

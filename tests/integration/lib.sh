@@ -169,3 +169,19 @@ node_names() {
                 org.viewstamp1.Manager Nodes --json=short | python3 -c \
                 'import json, sys; print(" ".join(n[0] for n in json.load(sys.stdin)["data"]))'
 }
+
+# form_cluster N: start_unjoined N, then InitCluster on node1 and JoinCluster of every other node
+# through node1; waits until every node lists all N. Sets TOKEN.
+form_cluster() {
+        local n=$1 i want=""
+        start_unjoined "$n"
+        manager 1 InitCluster >/dev/null || fail "InitCluster"
+        TOKEN=$(manager 1 GetJoinToken | sed -n 's/^s "\(.*\)"$/\1/p')
+        for i in $(seq 2 "$n"); do
+                manager "$i" JoinCluster ss "$PEER_1" "$TOKEN" >/dev/null || fail "node$i could not join"
+        done
+        for i in $(seq "$n"); do want+="${want:+ }node$i"; done
+        for i in $(seq "$n"); do
+                wait_until 20 eval '[[ $(node_names '"$i"') == "$want" ]]' || fail "node$i lists $(node_names "$i")"
+        done
+}
