@@ -5,6 +5,7 @@
 
 #include "bus/authorize.h"
 #include "bus/manager.h"
+#include "bus/node.h"
 #include "bus/tenant.h"
 #include "log/log.h"
 #include "node/cluster_state.h"
@@ -436,12 +437,31 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetTenant", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", tenant), method_get_tenant,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("NodeAdded", SD_BUS_ARGS("s", name, "o", node), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("NodeRemoved", SD_BUS_ARGS("s", name, "o", node), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("TenantAdded", SD_BUS_ARGS("s", name), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("TenantRemoved", SD_BUS_ARGS("s", name), 0),
         SD_BUS_VTABLE_END,
 };
 
-void vs_bus_manager_members_changed(sd_bus *bus) {
+void vs_bus_manager_member_changed(sd_bus *bus, const char *name, int change) {
+        _cleanup_free_ char *path = NULL;
+        if (!bus || vs_bus_node_path(name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "Nodes", NULL);
+        if (change > 0) {
+                (void) sd_bus_emit_object_added(bus, path);
+                (void) sd_bus_emit_signal(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "NodeAdded", "so", name, path);
+        } else if (change < 0) {
+                (void) sd_bus_emit_interfaces_removed(bus, path, VS_BUS_NODE_INTERFACE, NULL);
+                (void) sd_bus_emit_signal(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "NodeRemoved", "so", name, path);
+        }
+}
+
+void vs_bus_manager_tenant_changed(sd_bus *bus, const char *name, bool present) {
         if (bus)
-                (void) sd_bus_emit_properties_changed(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "Nodes", NULL);
+                (void) sd_bus_emit_signal(bus, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
+                                          present ? "TenantAdded" : "TenantRemoved", "s", name);
 }
 
 static int on_name_lost(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -459,6 +479,8 @@ int vs_bus_open(sd_event *e, struct vs_bus_manager *mgr, sd_bus **ret) {
         r = sd_bus_add_object_vtable(bus, NULL, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, manager_vtable, mgr);
         if (r >= 0)
                 r = vs_bus_tenant_register(bus, mgr->node);
+        if (r >= 0)
+                r = vs_bus_node_register(bus, mgr->node);
         if (r >= 0)
                 r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "NameLost", on_name_lost, e);

@@ -11,6 +11,7 @@
  * administrator must never talk to a stale instance.
  */
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -42,5 +43,8 @@ int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);
 /* Flushes and closes the connection, dropping calls still waiting for polkit; returns NULL. */
 sd_bus *vs_bus_close(sd_bus *bus);
 
-/* Signals the change of the Nodes property (bus may be NULL before it is open). */
-void vs_bus_manager_members_changed(sd_bus *bus);
+/* Announces a member's arrival (change > 0), departure (< 0) or update (0): the Nodes property,
+ * the node object, NodeAdded/NodeRemoved. And a tenant created or deleted in the cluster:
+ * TenantAdded/TenantRemoved. bus may be NULL (not open yet): nothing is sent. */
+void vs_bus_manager_member_changed(sd_bus *bus, const char *name, int change);
+void vs_bus_manager_tenant_changed(sd_bus *bus, const char *name, bool present);

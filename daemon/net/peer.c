@@ -48,6 +48,7 @@ struct peer {
         sd_event_source *timer;  /* the backoff wait, then the connect() deadline */
         struct vs_backoff backoff;
         unsigned failures;       /* since the last up link: only the first is logged above debug */
+        uint64_t last_seen;      /* CLOCK_REALTIME usec of the last frame from it; 0: never */
 };
 
 struct vs_peer_set {
@@ -292,6 +293,7 @@ static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, v
                 log_warning(&ctx, "closing peer link: second Hello");
                 return -EPROTO;
         }
+        (void) sd_event_now(s->event, CLOCK_REALTIME, &l->peer->last_seen);
         if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING)
                 answer_ping(l, env);
         if (s->cb.on_envelope)
@@ -614,6 +616,11 @@ int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__E
 bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node) {
         const struct peer *p = find_peer(s, node);
         return p && p->link && p->link->up;
+}
+
+uint64_t vs_peer_set_last_seen(const struct vs_peer_set *s, const char *node) {
+        const struct peer *p = find_peer(s, node);
+        return p ? p->last_seen : 0;
 }
 
 size_t vs_peer_set_n_up(const struct vs_peer_set *s) {

@@ -112,6 +112,9 @@ int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Views
 
 bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node);
 size_t vs_peer_set_n_up(const struct vs_peer_set *s);
+/* CLOCK_REALTIME microseconds of the last frame received from node over an up link (Pings
+ * included), 0 if none since it became a peer. */
+uint64_t vs_peer_set_last_seen(const struct vs_peer_set *s, const char *node);
 
 static inline void vs_peer_set_freep(struct vs_peer_set **s) {
         vs_peer_set_free(*s);

@@ -61,6 +61,12 @@ static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t appli
                         log_error_errno(&lc, r, "cannot start the replica this node is named for");
                 }
         }
+        for (size_t i = 0; i < n->cluster.n_tenants && n->cb.cluster_tenant_changed; i++)
+                if (!vs_cluster_state_find_tenant(st, n->cluster.tenants[i].config.name))
+                        n->cb.cluster_tenant_changed(n, n->cluster.tenants[i].config.name, false, n->userdata);
+        for (size_t i = 0; i < st->n_tenants && n->cb.cluster_tenant_changed; i++)
+                if (!vs_cluster_state_find_tenant(&n->cluster, st->tenants[i].config.name))
+                        n->cb.cluster_tenant_changed(n, st->tenants[i].config.name, true, n->userdata);
         vs_cluster_state_done(&n->cluster);
         n->cluster = *st;
         *st = (struct vs_cluster_state) {};
@@ -278,12 +284,19 @@ void vs_node_follow_tick(struct vs_node *n) {
 
 void vs_node_tenant_created(struct vs_node *n, const struct vs_tenant_config *c) {
         vs_node_follow_invalidate(n);
-        (void) vs_cluster_state_keep_tenant(&n->cluster, &(struct vs_cluster_tenant) { .config = *c });
+        bool known = vs_cluster_state_find_tenant(&n->cluster, c->name);
+        if (vs_cluster_state_keep_tenant(&n->cluster, &(struct vs_cluster_tenant) { .config = *c }) >= 0 && !known &&
+            n->cb.cluster_tenant_changed)
+                n->cb.cluster_tenant_changed(n, c->name, true, n->userdata);
 }
 
 void vs_node_tenant_deleted(struct vs_node *n, const char *name) {
         vs_node_follow_invalidate(n);
+        if (!vs_cluster_state_find_tenant(&n->cluster, name))
+                return;
         vs_cluster_state_forget_tenant(&n->cluster, name);
+        if (n->cb.cluster_tenant_changed)
+                n->cb.cluster_tenant_changed(n, name, false, n->userdata);
 }
 
 void vs_node_follow_invalidate(struct vs_node *n) {

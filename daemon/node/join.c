@@ -103,8 +103,8 @@ static void accept_join(struct join_pending *p) {
         if (vs_members_put(&n->members, &p->member) > 0) {
                 (void) vs_peer_set_add(n->peers, &p->member.node);
                 (void) vs_members_save(n->state_fd, &n->members);
-                if (n->cb.members_changed)
-                        n->cb.members_changed(n, n->userdata);
+                if (n->cb.member_changed)
+                        n->cb.member_changed(n, p->member.node.name, 1, n->userdata);
         }
         log_notice(&c, "node joined the cluster from %s", p->remote);
 

@@ -87,12 +87,17 @@ void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_memb
                 return;
         }
 
+        /* Changes are announced once the new membership is in place. */
+        struct { char name[VS_CONF_NAME_MAX + 1]; int change; } changes[2 * VS_CONF_NODES_MAX];
+        size_t n_changes = 0;
         for (size_t i = 0; i < n->members.n; i++) {
                 const char *name = n->members.v[i].node.name;
                 if (!vs_members_find(&next, name) && strcmp(name, n->conf.name) != 0) {
                         struct vs_log_ctx c = { .peer = name };
                         log_notice(&c, "node left the cluster");
                         (void) vs_peer_set_remove(n->peers, name);
+                        strcpy(changes[n_changes].name, name);
+                        changes[n_changes++].change = -1;
                 }
         }
         for (size_t i = 0; i < next.n; i++) {
@@ -102,6 +107,8 @@ void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_memb
                         continue;
                 struct vs_log_ctx c = { .peer = m->node.name };
                 char peer[VS_ADDRESS_STRING_MAX], client[VS_ADDRESS_STRING_MAX];
+                strcpy(changes[n_changes].name, m->node.name);
+                changes[n_changes++].change = was ? 0 : 1;
                 log_notice(&c, "%s node: peer %s, client %s, %s", was ? "updated" : "new",
                            vs_address_to_string(&m->node.peer, peer), vs_address_to_string(&m->node.client, client),
                            vs_member_state_name(m->state));
@@ -114,8 +121,8 @@ void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_memb
         r = vs_members_save(n->state_fd, &n->members);
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot write the membership cache");
-        if (n->cb.members_changed)
-                n->cb.members_changed(n, n->userdata);
+        for (size_t i = 0; i < n_changes && n->cb.member_changed; i++)
+                n->cb.member_changed(n, changes[i].name, changes[i].change, n->userdata);
 }
 
 /* --- registering this node under /nodes --------------------------------------------------- */

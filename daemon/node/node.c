@@ -80,6 +80,21 @@ int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tena
         return vs_placement_pick(&n->members, &n->cluster, &n->root, ret->name, count, ret);
 }
 
+bool vs_node_member_reachable(const struct vs_node *n, const char *name) {
+        if (!n->peers)
+                return false;
+        return strcmp(name, n->conf.name) == 0 || vs_peer_set_is_up(n->peers, name);
+}
+
+uint64_t vs_node_member_last_seen(const struct vs_node *n, const char *name) {
+        uint64_t now = 0;
+        if (!n->peers)
+                return 0;
+        if (strcmp(name, n->conf.name) == 0)
+                return sd_event_now(n->event, CLOCK_REALTIME, &now) >= 0 ? now : 0;
+        return vs_peer_set_last_seen(n->peers, name);
+}
+
 bool vs_node_in_cluster(const struct vs_node *n) {
         return n->started;
 }

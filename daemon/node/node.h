@@ -47,8 +47,10 @@ struct vs_node_callbacks {
         void (*tenant_changed)(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata);
         /* A hosted tenant is about to go (deleted from the cluster); t is still valid. */
         void (*tenant_removed)(struct vs_node *n, struct vs_tenant *t, void *userdata);
-        /* A member joined or left, or its addresses or state changed (vs_node_members()). */
-        void (*members_changed)(struct vs_node *n, void *userdata);
+        /* A member joined (change > 0) or left (< 0), or its addresses or state changed (0). */
+        void (*member_changed)(struct vs_node *n, const char *name, int change, void *userdata);
+        /* The root group gained or lost a tenant (wherever it is placed). */
+        void (*cluster_tenant_changed)(struct vs_node *n, const char *name, bool present, void *userdata);
 };
 
 /* Opens the state directory and journal, recovers every hosted tenant, binds the peer and
@@ -104,6 +106,10 @@ size_t vs_node_n_tenants(const struct vs_node *n);
 struct vs_tenant *vs_node_tenant_at(const struct vs_node *n, size_t i);
 struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name);
 size_t vs_node_n_peers_up(const struct vs_node *n);
+/* Whether this node has an up link to the member (itself included), and when it last heard from
+ * it (CLOCK_REALTIME usec; now for itself, 0 never). */
+bool vs_node_member_reachable(const struct vs_node *n, const char *name);
+uint64_t vs_node_member_last_seen(const struct vs_node *n, const char *name);
 /* Hosted user tenants (the root tenant is not counted), and how many of them are primary here. */
 void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary);
 

@@ -132,9 +132,14 @@ static void on_tenant_removed(struct vs_node *n, struct vs_tenant *t, void *user
         vs_bus_tenant_removed(d->bus, t);
 }
 
-static void on_members_changed(struct vs_node *n, void *userdata) {
+static void on_member_changed(struct vs_node *n, const char *name, int change, void *userdata) {
         struct daemon *d = userdata;
-        vs_bus_manager_members_changed(d->bus);
+        vs_bus_manager_member_changed(d->bus, name, change);
+}
+
+static void on_cluster_tenant_changed(struct vs_node *n, const char *name, bool present, void *userdata) {
+        struct daemon *d = userdata;
+        vs_bus_manager_tenant_changed(d->bus, name, present);
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -281,7 +286,8 @@ int main(int argc, char *argv[]) {
                 r = sd_event_source_set_enabled(d.status_timer, SD_EVENT_ON);
         if (r >= 0) {
                 char err[512] = "";
-                static const struct vs_node_callbacks ncb = { on_tenant_changed, on_tenant_removed, on_members_changed };
+                static const struct vs_node_callbacks ncb = { on_tenant_changed, on_tenant_removed, on_member_changed,
+                                                              on_cluster_tenant_changed };
                 r = vs_node_new(d.event, &d.conf, &ncb, &d, &d.node, err, sizeof err);
                 if (r < 0) {
                         log_error_errno(NULL, r, "%s", err);

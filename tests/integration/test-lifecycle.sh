@@ -30,6 +30,11 @@ out=$(manager 1 InitCluster) || fail "InitCluster: $out"
 [[ $out =~ ^s\ \"[0-9a-f]{16}\"$ ]] || fail "InitCluster answered $out"
 [[ $(error_name 1 InitCluster) == org.viewstamp1.Error.AlreadyInCluster ]] || fail "a second InitCluster"
 token=$(manager 1 GetJoinToken | sed -n 's/^s "\(.*\)"$/\1/p')
+# node1's Manager signals from here on.
+DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) dbus-monitor --system "type='signal',interface='org.viewstamp1.Manager'" \
+        >"$SCRATCH/signals" 2>&1 &
+STARTED_PIDS+=($!)
+sleep 0.5
 [[ $token =~ ^vsjoin1-[0-9a-f]{16}-[0-9a-f]{64}$ ]] || fail "GetJoinToken: $token"
 
 # Refused joins: nothing changes on either side.
@@ -51,7 +56,28 @@ for i in 4 5; do manager "$i" JoinCluster ss "$PEER_1" "$token" >/dev/null || fa
 all_listed() { for i in 1 2 3 4 5; do [[ $(node_names "$i") == "node1 node2 node3 node4 node5" ]] || return 1; done; }
 wait_until 20 all_listed || fail "not every node lists all five: $(for i in 1 2 3 4 5; do node_names "$i"; done)"
 
+# Node objects: as the XML says, with what each node knows of the others.
+DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system --xml-interface introspect org.viewstamp1 \
+        /org/viewstamp1/node/node3 >"$SCRATCH/node.xml" || fail "no object for node3 on node1"
+"$VS_SOURCE_ROOT/tests/integration/introspect-compare.py" "$SCRATCH/node.xml" \
+        "$VS_SOURCE_ROOT/dbus/org.viewstamp1.Node.xml" || fail "node introspection differs from dbus/"
+node_property() { # node_property I NODE PROPERTY
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 \
+                "/org/viewstamp1/node/$2" org.viewstamp1.Node "$3"
+}
+[[ $(node_property 1 node3 Name) == 's "node3"' ]] || fail "node3's Name"
+[[ $(node_property 1 node3 PeerAddress) == "s \"$PEER_3\"" ]] || fail "node3's PeerAddress: $(node_property 1 node3 PeerAddress)"
+[[ $(node_property 1 node3 ClientAddress) == "s \"$CLIENT_3\"" ]] || fail "node3's ClientAddress"
+[[ $(node_property 1 node3 State) == 's "active"' ]] || fail "node3's State"
+wait_until 10 eval '[[ $(node_property 1 node3 Reachable) == "b true" ]]' || fail "node3 not reachable from node1"
+seen=$(node_property 1 node3 LastSeen | cut -d' ' -f2)
+now=$(date +%s%6N)
+((seen > now - 10000000 && seen <= now)) || fail "node3 last seen at $seen, now is $now"
+
 out=$(manager 3 CreateTenant sas accounts 3 node3 node4 node5) || fail "CreateTenant: $out"
+tenants_of() { node_property "$1" "$2" Tenants; }
+wait_until 10 eval '[[ $(tenants_of 1 node4) == "as 1 \"accounts\"" ]]' || fail "node4's Tenants on node1: $(tenants_of 1 node4)"
+[[ $(tenants_of 1 node2) == "as 0" ]] || fail "node2's Tenants: $(tenants_of 1 node2)"
 normal() { [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]; }
 for i in 3 4 5; do wait_until 30 normal "$i" accounts || fail "node$i does not run accounts"; done
 "$VS_WORKLOAD" --tenant accounts --node "$CLIENT_3" --node "$CLIENT_4" --processes 2 --keys 2 \
@@ -67,6 +93,10 @@ manager 1 DrainNode s node2 >/dev/null || fail "DrainNode of an empty node"
 manager 1 RemoveNode sb node2 false >/dev/null || fail "RemoveNode of an empty node"
 gone() { for i in 1 3 4 5; do [[ $(node_names "$i") == "node1 node3 node4 node5" ]] || return 1; done; }
 wait_until 20 gone || fail "node2 still listed: $(for i in 1 3 4 5; do node_names "$i"; done)"
+node_property 1 node2 Name >/dev/null 2>&1 && fail "node2's object is still on node1"
+for s in 'NodeAdded.*"node2"' 'NodeAdded.*"node5"' 'TenantAdded.*"accounts"' 'NodeRemoved.*"node2"'; do
+        grep -A2 "member=${s%%.\**}" "$SCRATCH/signals" | grep -q "${s#*\*}" || fail "node1 sent no $s: $(cat "$SCRATCH/signals")"
+done
 
 # The identity and the tenant survive a restart.
 kill_node 4
