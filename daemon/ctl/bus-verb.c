@@ -213,23 +213,29 @@ static const struct column tenant_columns[] = {
         { "REPLICAS", "replicas", false },
 };
 
-static int tenants_run(const struct admin *a, sd_bus_error *error) {
-        _cleanup_(json_object_putp) json_object *list = NULL;
-        int r = list_tenants(a->bus, error, &list);
-        if (r < 0)
-                return r;
+/* A list command's output: {"<noun>s": list} in JSON, else a table and a count. */
+static int print_list(const struct admin *a, json_object *list, const char *noun, const struct column *cols,
+                      size_t n_cols) {
+        char key[32];
+        snprintf(key, sizeof key, "%ss", noun);
         if (a->json) {
                 _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-                if (!o || json_object_object_add(o, "tenants", json_object_get(list)) < 0)
+                if (!o || json_object_object_add(o, key, json_object_get(list)) < 0)
                         return CTL_EXIT_LOCAL;
                 show_json(stdout, o, false);
                 return CTL_EXIT_OK;
         }
         size_t n = json_object_array_length(list);
-        if (n > 0 && print_table(list, tenant_columns, ELEMENTSOF(tenant_columns)) < 0)
+        if (n > 0 && print_table(list, cols, n_cols) < 0)
                 return CTL_EXIT_LOCAL;
-        printf("%s%zu tenant%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+        printf("%s%zu %s%s listed.\n", n > 0 ? "\n" : "", n, noun, n == 1 ? "" : "s");
         return CTL_EXIT_OK;
+}
+
+static int tenants_run(const struct admin *a, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *list = NULL;
+        int r = list_tenants(a->bus, error, &list);
+        return r < 0 ? r : print_list(a, list, "tenant", tenant_columns, ELEMENTSOF(tenant_columns));
 }
 
 /* Nodes is a(sss); as objects it reads better in JSON and prints through print_table(). */
@@ -518,20 +524,7 @@ static int node_ls_run(const struct admin *a, sd_bus_error *error) {
         };
         _cleanup_(json_object_putp) json_object *list = NULL;
         int r = list_nodes(a->bus, error, &list);
-        if (r < 0)
-                return r;
-        if (a->json) {
-                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-                if (!o || json_object_object_add(o, "nodes", json_object_get(list)) < 0)
-                        return CTL_EXIT_LOCAL;
-                show_json(stdout, o, false);
-                return CTL_EXIT_OK;
-        }
-        size_t n = json_object_array_length(list);
-        if (n > 0 && print_table(list, columns, ELEMENTSOF(columns)) < 0)
-                return CTL_EXIT_LOCAL;
-        printf("%s%zu node%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
-        return CTL_EXIT_OK;
+        return r < 0 ? r : print_list(a, list, "node", columns, ELEMENTSOF(columns));
 }
 
 static int node_drain_run(const struct admin *a, sd_bus_error *error) {

@@ -187,11 +187,7 @@ static int submit_get(struct vs_node *n, struct follow_read *f, bool tenant, con
         snprintf(g->name, sizeof g->name, "%s", name);
         char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
         snprintf(path, sizeof path, "%s/%s", tenant ? VS_TENANTS_PATH : VS_NODES_PATH, name);
-        _cleanup_free_ uint8_t *cmd = NULL;
-        size_t len;
-        int r = tree_sm_encode_get(path, &cmd, &len);
-        if (r >= 0)
-                r = vs_node_root_submit(n, cmd, len, on_get, g);
+        int r = vs_node_root_get(n, path, on_get, g);
         if (r < 0)
                 return r;
         TAKE_PTR(g);

@@ -157,10 +157,7 @@ static void on_created(void *userdata, int error, const Viewstamp__TreeResponse 
         } else if (resp->error == TREE_ERR_NODE_EXISTS) {
                 char path[sizeof VS_NODES_PATH "/" + VS_CONF_NAME_MAX];
                 snprintf(path, sizeof path, VS_NODES_PATH "/%s", p->member.node.name);
-                _cleanup_free_ uint8_t *cmd = NULL;
-                size_t len;
-                if (tree_sm_encode_get(path, &cmd, &len) >= 0 &&
-                    vs_node_root_submit(p->node, cmd, len, on_existing, p) >= 0)
+                if (vs_node_root_get(p->node, path, on_existing, p) >= 0)
                         return;
                 answer(p->node, p->join_id, VIEWSTAMP__JOIN_STATUS__JOIN_UNAVAILABLE, "out of memory");
         } else

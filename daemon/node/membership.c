@@ -203,11 +203,7 @@ static void on_register_create(void *userdata, int error, const Viewstamp__TreeR
                 return register_failed(n, 0, resp->error);
         char path[sizeof VS_NODES_PATH "/" + VS_CONF_NAME_MAX];
         self_path(n, path);
-        _cleanup_free_ uint8_t *cmd = NULL;
-        size_t cmd_len;
-        int r = tree_sm_encode_get(path, &cmd, &cmd_len);
-        if (r >= 0)
-                r = vs_node_root_submit(n, cmd, cmd_len, on_register_read, n);
+        int r = vs_node_root_get(n, path, on_register_read, n);
         if (r < 0)
                 register_failed(n, r, 0);
 }

@@ -419,6 +419,13 @@ int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, v
 static void ignore_answer(void *userdata, int error, const Viewstamp__TreeResponse *response) {
 }
 
+int vs_node_root_get(struct vs_node *n, const char *path, vs_node_root_done_fn done, void *userdata) {
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        int r = tree_sm_encode_get(path, &cmd, &len);
+        return r < 0 ? r : vs_node_root_submit(n, cmd, len, done, userdata);
+}
+
 int vs_node_root_ensure_folder(struct vs_node *n, const char *path) {
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;

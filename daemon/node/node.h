@@ -128,6 +128,9 @@ const struct vs_members *vs_node_members(const struct vs_node *n);
 const struct vs_conf_node *vs_node_find_member(const struct vs_node *n, const char *name);
 const struct vs_cluster_state *vs_node_cluster(const struct vs_node *n);
 
+/* Submits a get of path in the root tree (a linearizable read at the root primary). */
+int vs_node_root_get(struct vs_node *n, const char *path, vs_node_root_done_fn done, void *userdata);
+
 /* Submits the creation of an empty folder in the root tree, ignoring the answer (NodeExists
  * once it is there): for the folders that hold tenants and nodes, created on first use. */
 int vs_node_root_ensure_folder(struct vs_node *n, const char *path);

@@ -81,12 +81,21 @@ start_cluster() {
                 mkdir -p "$SCRATCH/state$i"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
+        done
+        boot_nodes "$n"
+}
+
+# boot_nodes N: for each node i = 1..N configured in $SCRATCH/node$i.conf, its bus and its daemon;
+# sets CONF_i, BUS_i and PID_i, and waits until each owns its name.
+boot_nodes() {
+        local i
+        for i in $(seq "$1"); do
                 printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
                 start_bus "node$i"
                 printf -v "BUS_$i" '%s' "$BUS"
                 start_node "$i"
         done
-        for i in $(seq "$n"); do
+        for i in $(seq "$1"); do
                 local b="BUS_$i"
                 wait_for_name "${!b}"
         done
@@ -143,15 +152,20 @@ start_unjoined() {
                 mkdir -p "$SCRATCH/state$i"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\nPeerAddress=127.0.0.1:%s\nClientAddress=127.0.0.1:%s\n' \
                         "$i" "$SCRATCH/state$i" "$peer" "$client" >"$SCRATCH/node$i.conf"
-                printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
-                start_bus "node$i"
-                printf -v "BUS_$i" '%s' "$BUS"
-                start_node "$i"
         done
-        for i in $(seq "$n"); do
-                local b="BUS_$i"
-                wait_for_name "${!b}"
-        done
+        boot_nodes "$n"
+}
+
+# ctl I ARGS...: viewstampctl ($VIEWSTAMPCTL) on node I's bus.
+ctl() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
+}
+
+# json EXPR < DOCUMENT: prints the Python expression EXPR over the parsed document d.
+json() {
+        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
 
 # manager I METHOD SIGNATURE ARGS...: calls a Manager method on node I; prints busctl's answer

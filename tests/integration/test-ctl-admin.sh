@@ -7,15 +7,6 @@
 source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 
-ctl() { # ctl I ARGS...: viewstampctl on node I's bus
-        local i=$1
-        shift
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
-}
-json() { # json EXPR < DOCUMENT: prints EXPR evaluated over the parsed document d
-        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
 start_cluster 3
 
 # Before any tenant exists.

@@ -7,14 +7,6 @@
 source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 
-ctl() { # ctl I ARGS...: viewstampctl on node I's bus
-        local i=$1
-        shift
-        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
-}
-json() { # json EXPR < DOCUMENT
-        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
 status_of() { # status_of COMMAND...: the exit status, output discarded
         local rc=0
         "$@" >/dev/null 2>&1 || rc=$?
