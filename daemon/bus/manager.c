@@ -62,6 +62,8 @@ static const char *error_name(int error) {
                 return VS_BUS_ERROR_PREFIX "NeedsReconfiguration";
         case -EINVAL:
                 return SD_BUS_ERROR_INVALID_ARGS;
+        case -EEXIST:
+                return VS_BUS_ERROR_PREFIX "StateNotEmpty";
         default:
                 return VS_BUS_ERROR_PREFIX "Internal";
         }
@@ -86,7 +88,7 @@ static int init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         char why[512] = "";
         int r = vs_node_init_cluster(mgr->node, why, sizeof why);
         if (r < 0) {
-                if (r != -EALREADY) {
+                if (r != -EALREADY && r != -EEXIST) {
                         /* The identity may be on disk already: only a restart brings the node up. */
                         log_error(NULL, "InitCluster failed: %s; exiting", why);
                         (void) sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(m)), EXIT_FAILURE);

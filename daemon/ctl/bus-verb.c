@@ -81,7 +81,8 @@ static int report(const struct admin *a, int r, const sd_bus_error *error) {
                                    VS_BUS_ERROR_PREFIX "NotInCluster", VS_BUS_ERROR_PREFIX "BadToken",
                                    VS_BUS_ERROR_PREFIX "JoinRefused", VS_BUS_ERROR_PREFIX "StaticCluster",
                                    VS_BUS_ERROR_PREFIX "NoSuchNode", VS_BUS_ERROR_PREFIX "NodeNotEmpty",
-                                   VS_BUS_ERROR_PREFIX "NeedsReconfiguration", VS_BUS_ERROR_PREFIX "NotEnoughNodes"))
+                                   VS_BUS_ERROR_PREFIX "NeedsReconfiguration", VS_BUS_ERROR_PREFIX "NotEnoughNodes",
+                                   VS_BUS_ERROR_PREFIX "StateNotEmpty"))
                 return CTL_EXIT_REFUSED;
         if (r == -EACCES || r == -EPERM)
                 return CTL_EXIT_DENIED;

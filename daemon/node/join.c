@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "journal/statedir.h"
 #include "log/log.h"
 #include "net/conn.h"
 #include "node/node_internal.h"
@@ -31,12 +32,27 @@
 #define JOIN_TIMEOUT_USEC (10ULL * 1000 * 1000)
 #define ACCEPT_TIMEOUT_USEC (4ULL * 1000 * 1000)
 
-int vs_node_init_cluster(struct vs_node *n, char *err, size_t errlen) {
+/* A node in no cluster may start or join one only with a state directory holding no journal: one
+ * there belongs to a cluster this node no longer knows, and would refuse the new one. */
+static int check_fresh(struct vs_node *n, char *err, size_t errlen) {
         if (n->started || n->joining) {
                 snprintf(err, errlen, "this node is already %s a cluster", n->started ? "in" : "joining");
                 return -EALREADY;
         }
-        int r = vs_identity_new(n->conf.name, &n->identity);
+        uint64_t generation;
+        if (vs_statedir_current_journal(n->state_fd, &generation) >= 0) {
+                snprintf(err, errlen, "%s holds the journal of an earlier cluster: move it away first",
+                         n->conf.state_dir);
+                return -EEXIST;
+        }
+        return 0;
+}
+
+int vs_node_init_cluster(struct vs_node *n, char *err, size_t errlen) {
+        int r = check_fresh(n, err, errlen);
+        if (r < 0)
+                return r;
+        r = vs_identity_new(n->conf.name, &n->identity);
         if (r >= 0)
                 r = vs_identity_save(n->state_fd, &n->identity);
         if (r < 0) {
@@ -422,10 +438,9 @@ static int on_client_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 
 int vs_node_join_cluster(struct vs_node *n, const char *address, const char *token, vs_node_done_fn done,
                          void *userdata, char *err, size_t errlen) {
-        if (n->started || n->joining) {
-                snprintf(err, errlen, "this node is already %s a cluster", n->started ? "in" : "joining");
-                return -EALREADY;
-        }
+        int r = check_fresh(n, err, errlen);
+        if (r < 0)
+                return r;
         struct vs_address a;
         if (vs_address_parse(address, &a) < 0) {
                 snprintf(err, errlen, "'%s' is not a numeric address with a port", address);
@@ -445,7 +460,7 @@ int vs_node_join_cluster(struct vs_node *n, const char *address, const char *tok
         j->userdata = userdata;
         vs_address_to_string(&a, j->address);
         j->fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int r = j->fd < 0 ? -errno : 0;
+        r = j->fd < 0 ? -errno : 0;
         if (r >= 0 && connect(j->fd, &a.sa, a.len) < 0 && errno != EINPROGRESS)
                 r = -errno;
         if (r >= 0)

@@ -65,6 +65,7 @@ void vs_node_free(struct vs_node *n);
  * JoinCluster (node/identity.h), which it remembers across restarts; until then it hosts nothing
  * and vs_node_root_submit() fails with -ENOTCONN.
  *
+ * init and join: -EEXIST when the state directory holds a journal (of an earlier cluster).
  * init: -EALREADY in a cluster (err says why); on a failure after the identity is on disk the
  * node is in an undefined state and the daemon must exit.
  * join: -EALREADY, -EINVAL bad address, -EKEYREJECTED malformed or missing token; otherwise

@@ -98,6 +98,16 @@ for s in 'NodeAdded.*"node2"' 'NodeAdded.*"node5"' 'TenantAdded.*"accounts"' 'No
         grep -A2 "member=${s%%.\**}" "$SCRATCH/signals" | grep -q "${s#*\*}" || fail "node1 sent no $s: $(cat "$SCRATCH/signals")"
 done
 
+# The removed node, its identity forgotten but not its journal, may neither start nor join a
+# cluster until its state directory is cleared.
+kill_node 2
+rm "$SCRATCH/state2/cluster.id"
+start_node 2
+wait_for_name "$(bus_of 2)"
+[[ $(error_name 2 InitCluster) == org.viewstamp1.Error.StateNotEmpty ]] || fail "init over an old journal"
+[[ $(error_name 2 JoinCluster string:"$PEER_1" string:"$token") == org.viewstamp1.Error.StateNotEmpty ]] ||
+        fail "join over an old journal"
+
 # The identity and the tenant survive a restart.
 kill_node 4
 start_node 4
