@@ -238,7 +238,9 @@ static void remove_files(struct vs_node *n, uint64_t tenant) {
 
 void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
         uint64_t id = vs_tenant_config(t)->id;
-        struct vs_log_ctx c = { .tenant = vs_tenant_config(t)->name };
+        char name[VS_TENANT_NAME_MAX + 1];
+        strcpy(name, vs_tenant_config(t)->name); /* t goes before the last log line */
+        struct vs_log_ctx c = { .tenant = name };
         if (n->cb.tenant_removed)
                 n->cb.tenant_removed(n, t, n->userdata);
         for (size_t i = 0; i < n->n_tenants; i++)

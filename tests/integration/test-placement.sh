@@ -19,15 +19,17 @@ hosted() { # hosted I: names of the tenants node I hosts
 }
 normal() { [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]; }
 
+# Through node1, whose view of the root is its own root replica's: placements made through other
+# nodes count loads up to a second old (what they last read), so their spread is looser.
 for k in $(seq 20); do
-        i=$(( (k % 5) + 1 ))
-        out=$(manager "$i" PlaceTenant su "t$k" 3) || fail "PlaceTenant t$k through node$i: $out"
+        out=$(manager 1 PlaceTenant su "t$k" 3) || fail "PlaceTenant t$k: $out"
         [[ $out == "o \"/org/viewstamp1/tenant/t$k\"" ]] || fail "PlaceTenant answered $out"
 done
 [[ $(manager 1 PlaceTenant su bad 2 2>&1) == *"1, 3 or 5 replicas"* ]] || fail "2 replicas placed"
 [[ $(manager 1 PlaceTenant su big 7 2>&1) == *"1, 3 or 5 replicas"* ]] || fail "7 replicas placed"
 
-# Every placement runs where it was placed: 60 replicas, each node close to its share.
+# Every placement runs where it was placed: 60 replicas, each node at its share (node1 also holds
+# the root group's replica).
 all_placed() {
         local total=0 i
         for i in 1 2 3 4 5; do total=$((total + $(hosted "$i" | wc -w))); done
@@ -36,7 +38,7 @@ all_placed() {
 wait_until 30 all_placed || fail "not 60 replicas hosted: $(for i in 1 2 3 4 5; do echo "node$i: $(hosted "$i")"; done)"
 for i in 1 2 3 4 5; do
         n=$(hosted "$i" | wc -w)
-        ((n >= 10 && n <= 14)) || fail "node$i hosts $n replicas, far from 12: $(for j in 1 2 3 4 5; do hosted "$j" | wc -w; done)"
+        ((n >= 11 && n <= 13)) || fail "node$i hosts $n replicas, not 11 to 13: $(for j in 1 2 3 4 5; do hosted "$j" | wc -w; done)"
         for t in $(hosted "$i"); do
                 wait_until 30 normal "$i" "$t" || fail "node$i: $t is $(tenant_property "$i" "$t" Status)"
         done
@@ -71,7 +73,7 @@ id=$(tenant_id "${holders[0]}" t3)
 for i in "${holders[@]}"; do [[ -e $SCRATCH/state$i/tenant-$id.conf ]] || fail "node$i has no file of t3"; done
 manager 1 DeleteTenant s t3 >/dev/null || fail "DeleteTenant t3"
 [[ $(manager 1 DeleteTenant s t3 2>&1) == *"no tenant 't3'"* ]] || fail "t3 deleted twice"
-files_gone() { [[ -z $(ls "$SCRATCH/state$1" | grep -e "tenant-$id" -e "checkpoint-$id") ]]; }
+files_gone() { ! ls "$SCRATCH/state$1" | grep -q -e "tenant-$id" -e "checkpoint-$id"; }
 for i in "${holders[@]}"; do
         wait_until 20 eval '[[ " $(hosted '"$i"') " != *" t3 "* ]]' || fail "node$i still hosts t3"
         wait_until 20 files_gone "$i" || fail "node$i keeps files of t3: $(ls "$SCRATCH/state$i")"
