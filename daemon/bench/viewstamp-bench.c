@@ -44,6 +44,7 @@ struct config {
         char *value;
         const char *history_path;
         struct history *history; /* NULL: not recording */
+        const char *tls_ca, *tls_server_name; /* TLS when tls_ca is set */
 };
 
 struct slot {
@@ -234,6 +235,8 @@ static int client_new(const struct config *cfg, unsigned sessions, vs_client **r
                 r = vs_client_add_node(c, cfg->nodes[i]);
         if (r >= 0)
                 r = vs_client_set_max_sessions(c, sessions);
+        if (r >= 0 && cfg->tls_ca)
+                r = vs_client_set_tls(c, cfg->tls_ca, cfg->tls_server_name);
         if (r < 0) {
                 vs_client_free(c);
                 return r;
@@ -329,7 +332,9 @@ static void help(void) {
                "  -k --keys=N             distinct keys (default 1000)\n"
                "  -d --duration=SECONDS   how long to run (default 10)\n"
                "  -p --prefix=PATH        parent of the keys (default /bench)\n"
-               "  -H --history=FILE       record every op for vs-lincheck (values become integers)\n");
+               "  -H --history=FILE       record every op for vs-lincheck (values become integers)\n"
+               "     --tls-ca=FILE        connect with TLS, trusting the CA certificates in FILE\n"
+               "     --tls-server-name=NAME  the name nodes' certificates carry (default: their IP)\n");
 }
 
 static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret) {
@@ -343,6 +348,7 @@ static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *r
 }
 
 static int parse_args(int argc, char **argv, struct config *cfg) {
+        enum { OPT_TLS_CA = 0x100, OPT_TLS_SERVER_NAME };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -354,6 +360,8 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                 { "duration", required_argument, NULL, 'd' },
                 { "prefix", required_argument, NULL, 'p' },
                 { "history", required_argument, NULL, 'H' },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -401,6 +409,12 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                 case 'H':
                         cfg->history_path = optarg;
                         break;
+                case OPT_TLS_CA:
+                        cfg->tls_ca = optarg;
+                        break;
+                case OPT_TLS_SERVER_NAME:
+                        cfg->tls_server_name = optarg;
+                        break;
                 case 'h':
                         help();
                         exit(EXIT_SUCCESS);
@@ -411,6 +425,10 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                         fprintf(stderr, "viewstamp-bench: invalid value for -%c: %s\n", c, optarg);
                         return r;
                 }
+        }
+        if (cfg->tls_server_name && !cfg->tls_ca) {
+                fprintf(stderr, "viewstamp-bench: --tls-server-name needs --tls-ca\n");
+                return -EINVAL;
         }
         if (optind < argc || !cfg->tenant) {
                 fprintf(stderr, "viewstamp-bench: %s (see --help)\n",

@@ -251,7 +251,7 @@ static void connect_next(struct vs_client *c) {
                 } else
                         return;
 
-                int r = conn_open(&c->conn, a, VS_FRAME_MAX_DEFAULT);
+                int r = conn_open(&c->conn, a, VS_FRAME_MAX_DEFAULT, c->tls, c->tls_server_name);
                 if (r < 0) {
                         connection_lost(c, r);
                         if (c->reconnect_at > client_now())
@@ -542,6 +542,8 @@ void client_socket_event(struct vs_client *c, uint32_t events) {
                 return;
         if (!c->conn.connected) {
                 int k = conn_finish_connect(&c->conn);
+                if (k == -EAGAIN)
+                        return; /* the TLS handshake goes on */
                 if (k < 0) {
                         connection_lost(c, k);
                         return;
@@ -595,6 +597,8 @@ void vs_client_free(struct vs_client *c) {
         event_forget_conn(c);
         conn_close(&c->conn);
         free(c->conn.out);
+        vs_tls_creds_free(c->tls);
+        free(c->tls_server_name);
         session_table_done(&c->sessions);
         event_done(c);
         free(c->nodes);
@@ -650,6 +654,26 @@ int vs_client_set_max_sessions(struct vs_client *c, unsigned n) {
                 c->idle = s->next_idle;
                 session_drop(c, s);
         }
+        return 0;
+}
+
+int vs_client_set_tls(struct vs_client *c, const char *ca_file, const char *server_name) {
+        if (!c || !ca_file || c->conn.fd >= 0)
+                return -EINVAL;
+        char err[4200];
+        struct vs_tls_creds *creds;
+        int r = vs_tls_creds_load_ca(ca_file, &creds, err, sizeof err);
+        if (r < 0)
+                return r;
+        char *name = NULL;
+        if (server_name && !(name = strdup(server_name))) {
+                vs_tls_creds_free(creds);
+                return -ENOMEM;
+        }
+        vs_tls_creds_free(c->tls);
+        free(c->tls_server_name);
+        c->tls = creds;
+        c->tls_server_name = name;
         return 0;
 }
 

@@ -55,6 +55,8 @@ struct vs_client {
         unsigned max_redirects, max_sessions, connect_rounds;
 
         struct conn conn;
+        struct vs_tls_creds *tls;    /* NULL: plain connections */
+        char *tls_server_name;       /* NULL: the node's IP address */
         bool conn_polled;            /* conn.fd is in the epoll set */
         uint32_t conn_events;
         uint64_t last_rx;            /* when the current connection last delivered a frame */

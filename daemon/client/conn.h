@@ -5,6 +5,9 @@
  * One non-blocking TCP connection to a node: connect, a growable output buffer that frames are
  * packed into directly, and a frame reader for input. It knows nothing about requests; the
  * client decides what to do when any of these calls fails (close and reconnect elsewhere).
+ *
+ * With TLS credentials the connection is a TLS client (net/tls.h) that verifies the node's
+ * certificate; it counts as connected once the handshake is done, and frames go through TLS.
  */
 
 #include <stdbool.h>
@@ -12,11 +15,15 @@
 #include <stdint.h>
 
 #include "conf/address.h"
+#include "net/tls.h"
 #include "wire/frame.h"
 
 struct conn {
         int fd;         /* -1 when closed */
-        bool connected; /* the TCP handshake completed */
+        bool tcp_up;    /* the TCP handshake completed */
+        bool connected; /* ...and the TLS handshake, when there is one */
+        struct vs_tls *tls;
+        bool tls_retry; /* the session holds a record the socket did not take yet */
         struct vs_address addr;
         char name[VS_ADDRESS_STRING_MAX];
         struct vs_frame_reader reader;
@@ -25,12 +32,18 @@ struct conn {
 };
 
 void conn_init(struct conn *c);
-/* Starts connecting to a. 0 (in progress or done) or the negative errno of an immediate failure. */
-int conn_open(struct conn *c, const struct vs_address *a, uint32_t max_frame);
+/* Starts connecting to a, over TLS when creds is set (the certificate must name server_name, or
+ * a's IP address when NULL). 0 (in progress or done) or the negative errno of an immediate
+ * failure. */
+int conn_open(struct conn *c, const struct vs_address *a, uint32_t max_frame, struct vs_tls_creds *creds,
+              const char *server_name);
 /* Drops the socket and all buffered bytes in both directions. Idempotent. */
 void conn_close(struct conn *c);
-/* The socket became writable while connecting: 0 when connected, else the connect error. */
+/* The socket became ready while connecting: 0 when connected, -EAGAIN while the TLS handshake
+ * goes on, else the connect or handshake error. */
 int conn_finish_connect(struct conn *c);
+/* While connecting: whether to wait for the socket to be writable (else readable). */
+bool conn_connect_wants_write(const struct conn *c);
 
 /* Space for n more output bytes, valid until the next call; NULL on ENOMEM. */
 uint8_t *conn_reserve(struct conn *c, size_t n);

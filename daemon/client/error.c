@@ -34,6 +34,8 @@ const char *vs_strerror(int error) {
                 return "the server refused the request as malformed";
         case ECANCELED:
                 return "canceled";
+        case EKEYREJECTED:
+                return "TLS handshake failed: the node's certificate is not trusted or names another host";
         default: {
                 /* Thread-safe and static, unlike strerror(). */
                 const char *s = strerrordesc_np(-error);

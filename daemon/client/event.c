@@ -45,7 +45,7 @@ void event_update_conn(struct vs_client *c) {
         if (c->conn.fd < 0)
                 return;
         uint32_t want = EPOLLIN;
-        if (!c->conn.connected || conn_has_output(&c->conn))
+        if (c->conn.connected ? conn_has_output(&c->conn) : conn_connect_wants_write(&c->conn))
                 want |= EPOLLOUT;
         if (c->conn_polled && want == c->conn_events)
                 return;

@@ -40,7 +40,8 @@
  *     -ECONNREFUSED, -EHOSTUNREACH, ... (any connect error)
  *                     no node could be reached by the deadline (or within the connect rounds,
  *                     vs_client_set_connect_rounds()); the request was never delivered, so it
- *                     did not run
+ *                     did not run; with TLS (vs_client_set_tls()) a node whose certificate does not
+ *                     verify counts as unreachable and ends as -EKEYREJECTED
  *     -ESTALE         session expired; the request did not run
  *     -ELOOP          more redirects than max_redirects for this request; it may have run only
  *                     if an earlier send of it reached a primary (treat as unknown)
@@ -121,6 +122,11 @@ int vs_client_set_max_redirects(vs_client *c, unsigned n);
 int vs_client_set_connect_rounds(vs_client *c, unsigned rounds);
 /* Sessions, hence requests in flight at once; 1..65536. Lowering it retires idle sessions. */
 int vs_client_set_max_sessions(vs_client *c, unsigned n);
+
+/* Connect over TLS (1.2 or 1.3) from now on, trusting the CA certificates in ca_file (PEM); each
+ * node's certificate must name server_name, or when NULL the IP address connected to. Call before
+ * submitting. -EINVAL (also for an unreadable or empty CA file: nothing changes), -ENOMEM. */
+int vs_client_set_tls(vs_client *c, const char *ca_file, const char *server_name);
 
 /* Address of the node currently connected ("" when none); valid until the next library call. */
 const char *vs_client_current_node(vs_client *c);

@@ -163,6 +163,9 @@ static const struct key {
         { "Node", "PeerAddress", parse_address, FIELD(peer_address), 0, 0 },
         { "Node", "ClientAddress", parse_address, FIELD(client_address), 0, 0 },
         { "Cluster", "Node", parse_node, 0, 0, 0 },
+        { "Cluster", "SecretFile", parse_path, FIELD(secret_file), 0, 0 },
+        { "Client", "CertificateFile", parse_path, FIELD(client_cert_file), 0, 0 },
+        { "Client", "KeyFile", parse_path, FIELD(client_key_file), 0, 0 },
         { "Replica", "TickMillis", parse_u32, FIELD(tick_ms), 1, 1000 },
         { "Replica", "HeartbeatTicks", parse_u32, FIELD(heartbeat_ticks), 1, 10000 },
         { "Replica", "ViewChangeTicks", parse_u32, FIELD(view_change_ticks), 2, 100000 },
@@ -219,6 +222,8 @@ static int validate(struct parse_ctx *p) {
                                !vs_address_equal(&listed->client, &c->client_address)))
                         return fail(p, "[Node] PeerAddress= and ClientAddress= differ from this node's [Cluster] Node= entry");
         }
+        if (!c->client_cert_file[0] != !c->client_key_file[0])
+                return fail(p, "[Client] CertificateFile= and KeyFile= go together: set both for TLS, or neither");
         if (c->lease_ticks >= c->view_change_ticks)
                 return fail(p, "LeaseTicks=%u must be below ViewChangeTicks=%u, or a primary could hold a lease no view change can wait out",
                             c->lease_ticks, c->view_change_ticks);

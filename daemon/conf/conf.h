@@ -47,6 +47,11 @@ struct vs_conf {
         /* [Cluster]: static membership (one Node= line per node, this one included) */
         struct vs_conf_node nodes[VS_CONF_NODES_MAX];
         size_t n_nodes;
+        char secret_file[4096];       /* SecretFile=; empty: <state_dir>/cluster.key (auth/secret.h) */
+
+        /* [Client]: TLS on the client port when both are set (PEM files) */
+        char client_cert_file[4096];
+        char client_key_file[4096];
 
         /* [Replica] */
         uint32_t tick_ms;

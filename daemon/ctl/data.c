@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/data.h"
 #include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
@@ -26,36 +27,13 @@
 #define DEFAULT_NODE "127.0.0.1:7501"
 #define DEFAULT_TIMEOUT_USEC (10u * 1000u * 1000u)
 
-/* Which command-specific flags a command takes. */
-enum {
-        TAKES_SEQUENTIAL = 1 << 0,
-        TAKES_RECURSIVE = 1 << 1,
-        TAKES_VERSION = 1 << 2,
-        TAKES_STAT = 1 << 3,
-};
-
-struct ctl {
-        const char *command;
-        const char *tenant;
-        const char **nodes;
-        size_t n_nodes;
-        bool json;
-        uint64_t timeout_usec;
-        bool sequential, recursive, stat;
-        uint64_t version;
-        char **args;
-        int n_args;
-        char *input; /* a value read from standard input */
-        vs_client *client;
-};
-
-static void ctl_done(struct ctl *x) {
+void ctl_done(struct ctl *x) {
         free(x->nodes);
         free(x->input);
         vs_client_free(x->client);
 }
 
-static int usage_error(const struct ctl *x, const char *what) {
+int ctl_usage_error(const struct ctl *x, const char *what) {
         fprintf(stderr, "viewstampctl %s: %s (see viewstampctl --help)\n", x->command, what);
         return CTL_EXIT_USAGE;
 }
@@ -87,14 +65,15 @@ static void help(const char *command, const char *synopsis) {
                "  -t --tenant=NAME      tenant to address (default: $VIEWSTAMP_TENANT)\n"
                "  -n --node=ADDRESS     a node's client address, repeatable (default " DEFAULT_NODE ")\n"
                "  -j --json             print JSON\n"
-               "  -T --timeout=SECONDS  give up after this long (default 10)\n",
+               "  -T --timeout=SECONDS  give up after this long (default 10)\n"
+               "     --tls-ca=FILE      connect with TLS, trusting the CA certificates in FILE\n"
+               "     --tls-server-name=NAME  the name nodes' certificates carry (default: their IP)\n",
                command, synopsis);
 }
 
-/* Returns -1 to go on, or an exit status. */
-static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
-                 const char *synopsis) {
-        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT };
+int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
+              const char *synopsis) {
+        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TLS_CA, OPT_TLS_SERVER_NAME };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -105,6 +84,8 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                 { "recursive", no_argument, NULL, OPT_RECURSIVE },
                 { "version", required_argument, NULL, OPT_VERSION },
                 { "stat", no_argument, NULL, OPT_STAT },
+                { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+                { "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
                 {}
         };
         *x = (struct ctl) {
@@ -136,18 +117,24 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                         break;
                 case 'T':
                         if (parse_timeout(optarg, &x->timeout_usec) < 0)
-                                return usage_error(x, "--timeout needs a positive number of seconds");
+                                return ctl_usage_error(x, "--timeout needs a positive number of seconds");
                         break;
                 case 'h':
                         help(x->command, synopsis);
                         return CTL_EXIT_OK;
+                case OPT_TLS_CA:
+                        x->tls_ca = optarg;
+                        break;
+                case OPT_TLS_SERVER_NAME:
+                        x->tls_server_name = optarg;
+                        break;
                 case OPT_SEQUENTIAL:
                 case OPT_RECURSIVE:
                 case OPT_VERSION:
                 case OPT_STAT: {
                         static const unsigned needs[] = { TAKES_SEQUENTIAL, TAKES_RECURSIVE, TAKES_VERSION, TAKES_STAT };
                         if (!(takes & needs[c - OPT_SEQUENTIAL]))
-                                return usage_error(x, "option not valid for this command");
+                                return ctl_usage_error(x, "option not valid for this command");
                         if (c == OPT_SEQUENTIAL)
                                 x->sequential = true;
                         else if (c == OPT_RECURSIVE)
@@ -155,25 +142,27 @@ static int parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_a
                         else if (c == OPT_STAT)
                                 x->stat = true;
                         else if (parse_u64(optarg, &x->version) < 0 || x->version == VS_VERSION_ANY)
-                                return usage_error(x, "--version needs a version number");
+                                return ctl_usage_error(x, "--version needs a version number");
                         break;
                 }
                 case ':':
-                        return usage_error(x, "option needs an argument");
+                        return ctl_usage_error(x, "option needs an argument");
                 default:
-                        return usage_error(x, "unknown option");
+                        return ctl_usage_error(x, "unknown option");
                 }
         }
         x->args = argv + optind;
         x->n_args = argc - optind;
         if (x->n_args < min_args || x->n_args > max_args)
-                return usage_error(x, x->n_args < min_args ? "missing argument" : "too many arguments");
+                return ctl_usage_error(x, x->n_args < min_args ? "missing argument" : "too many arguments");
         if (!x->tenant || !*x->tenant)
-                return usage_error(x, "no tenant given (--tenant or $VIEWSTAMP_TENANT)");
+                return ctl_usage_error(x, "no tenant given (--tenant or $VIEWSTAMP_TENANT)");
+        if (x->tls_server_name && !x->tls_ca)
+                return ctl_usage_error(x, "--tls-server-name needs --tls-ca");
         return -1;
 }
 
-static int connect_client(struct ctl *x) {
+int ctl_connect(struct ctl *x) {
         int r = vs_client_new(&x->client, x->tenant);
         if (r < 0)
                 return CTL_EXIT_LOCAL;
@@ -185,6 +174,11 @@ static int connect_client(struct ctl *x) {
                                 x->command, x->nodes[i]);
                         return CTL_EXIT_USAGE;
                 }
+        if (x->tls_ca && vs_client_set_tls(x->client, x->tls_ca, x->tls_server_name) < 0) {
+                fprintf(stderr, "viewstampctl %s: cannot use %s as the TLS CA file (PEM certificates)\n", x->command,
+                        x->tls_ca);
+                return CTL_EXIT_LOCAL;
+        }
         (void) vs_client_set_timeout(x->client, x->timeout_usec);
         /* One request per command: one session is all it needs. Nothing listening anywhere is
          * said at once rather than after the whole timeout. */
@@ -201,8 +195,7 @@ static int exit_for(int error) {
         return error == -ENOMEM ? CTL_EXIT_LOCAL : CTL_EXIT_UNAVAILABLE;
 }
 
-/* Reports a failed request and returns the exit status for it. */
-static int report(const struct ctl *x, const vs_result *res, int error, const char *where) {
+int ctl_report(const struct ctl *x, const vs_result *res, int error, const char *where) {
         const char *detail = res ? vs_result_message(res) : NULL;
         fprintf(stderr, "viewstampctl %s%s%s: %s%s%s\n", x->command, *where ? " " : "", where,
                 vs_strerror(error), detail ? ": " : "", detail ? detail : "");
@@ -226,13 +219,13 @@ struct data_verb {
 
 static int run_verb(const struct data_verb *v, int argc, char **argv) {
         _cleanup_(ctl_done) struct ctl x = {};
-        int r = parse(&x, argc, argv, v->takes, v->min_args, v->max_args, v->synopsis);
+        int r = ctl_parse(&x, argc, argv, v->takes, v->min_args, v->max_args, v->synopsis);
         if (r >= 0)
                 return r;
         vs_op *op = NULL;
         if ((r = v->make(&x, &op)) >= 0)
                 return r;
-        if ((r = connect_client(&x)) >= 0) {
+        if ((r = ctl_connect(&x)) >= 0) {
                 vs_op_free(op);
                 return r;
         }
@@ -245,7 +238,7 @@ static int run_verb(const struct data_verb *v, int argc, char **argv) {
                 snprintf(where, sizeof where, "%s", x.args[0]);
         else if (e > 0) /* multi: which op */
                 snprintf(where, sizeof where, "(op %zu)", vs_result_failed_op(res) + 1);
-        return report(&x, res, e, where);
+        return ctl_report(&x, res, e, where);
 }
 
 static const char *path_arg(const struct ctl *x) {
@@ -344,7 +337,7 @@ static int make_set(struct ctl *x, vs_op **ret) {
 
 static int make_cas(struct ctl *x, vs_op **ret) {
         if (parse_u64(x->args[1], &x->version) < 0 || x->version == VS_VERSION_ANY)
-                return usage_error(x, "VERSION must be a version number");
+                return ctl_usage_error(x, "VERSION must be a version number");
         return make_set(x, ret);
 }
 
@@ -416,7 +409,7 @@ static int make_multi(struct ctl *x, vs_op **ret) {
         if (r < 0)
                 return CTL_EXIT_LOCAL;
         if (vs_op_multi_count(op) == 0)
-                return usage_error(x, "no ops on standard input");
+                return ctl_usage_error(x, "no ops on standard input");
         *ret = TAKE_PTR(op);
         return -1;
 }

@@ -146,3 +146,46 @@ json_object *show_error_json(int error, const char *detail) {
         json_object_object_add(o, "error", e);
         return o;
 }
+
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+int show_bytes_from_json(json_object *obj, const char *key, uint8_t **ret, size_t *ret_len) {
+        _cleanup_free_ char *k = NULL;
+        if (asprintf(&k, "%s_hex", key) < 0)
+                return -ENOMEM;
+        json_object *text = NULL, *hex = NULL;
+        bool has_text = json_object_object_get_ex(obj, key, &text);
+        bool has_hex = json_object_object_get_ex(obj, k, &hex);
+        if (!has_text && !has_hex)
+                return -ENOENT;
+        json_object *v = has_text ? text : hex;
+        if ((has_text && has_hex) || !json_object_is_type(v, json_type_string))
+                return -EINVAL;
+        const char *s = json_object_get_string(v);
+        size_t n = (size_t) json_object_get_string_len(v);
+        if (has_hex && n % 2 != 0)
+                return -EINVAL;
+        _cleanup_free_ uint8_t *out = malloc(n + 1); /* + 1: never malloc(0) */
+        if (!out)
+                return -ENOMEM;
+        if (has_text) {
+                memcpy(out, s, n);
+        } else {
+                for (size_t i = 0; i < n; i += 2) {
+                        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+                        if (hi < 0 || lo < 0)
+                                return -EINVAL;
+                        out[i / 2] = (uint8_t) (hi << 4 | lo);
+                }
+                n /= 2;
+        }
+        *ret = TAKE_PTR(out);
+        *ret_len = n;
+        return 0;
+}

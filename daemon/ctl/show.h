@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "client/viewstamp.h"
@@ -23,6 +24,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(vs_op *, vs_op_free)
 json_object *show_stat_json(const struct vs_stat *st);
 /* Adds key (or key_hex) for the bytes to obj. 0 or -ENOMEM. */
 int show_bytes_json(json_object *obj, const char *key, const void *data, size_t len);
+/* The inverse: the bytes of key (a string taken as is) or key_hex (lower-case hex) in obj, in a
+ * malloc()ed buffer. -ENOENT when obj has neither, -EINVAL for both, a non-string or bad hex. */
+int show_bytes_from_json(json_object *obj, const char *key, uint8_t **ret, size_t *ret_len);
 /* Prints obj as one line (pretty-printed when pretty), followed by a newline. */
 void show_json(FILE *f, json_object *obj, bool pretty);
 

@@ -50,3 +50,7 @@ int vs_verb_ls(int argc, char **argv);
 int vs_verb_stat(int argc, char **argv);
 int vs_verb_cas(int argc, char **argv);
 int vs_verb_multi(int argc, char **argv);
+
+/* The logical backup commands (ctl/export.c). */
+int vs_verb_export(int argc, char **argv);
+int vs_verb_import(int argc, char **argv);

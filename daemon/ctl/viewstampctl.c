@@ -14,6 +14,8 @@ static const struct vs_verb commands[] = {
         { "ls", "PATH", "list a node's children (--stat: with their metadata)", vs_verb_ls },
         { "stat", "PATH", "print a node's metadata", vs_verb_stat },
         { "multi", "< OPS", "apply the ops on standard input all or nothing", vs_verb_multi },
+        { "export", "[PATH] > FILE", "write the tree (or a subtree) as JSON lines", vs_verb_export },
+        { "import", "< FILE", "create the nodes of an export", vs_verb_import },
         { "status", "", "this node, its cluster and the tenants hosted here", vs_verb_status },
         { "tenants", "", "list the tenants hosted here with their replica's state", vs_verb_tenants },
         { "tenant", "create|delete|show NAME ...", "create or delete a tenant, or print one's properties", vs_verb_tenant },

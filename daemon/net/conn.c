@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "log/log.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "util/cleanup.h"
 #include "wire/frame.h"
 
@@ -32,6 +34,10 @@ struct vs_conn {
         int fd;
         sd_event_source *io, *timer, *flush;
         uint32_t io_events;
+
+        struct vs_tls *tls;   /* NULL: plain */
+        bool handshaking;     /* nothing is read or written but the handshake until it is done */
+        bool tls_retry;       /* the session holds a record the socket did not take yet */
 
         struct vs_conn_options opts;
         struct vs_conn_callbacks cb;
@@ -73,6 +79,7 @@ static void release_io(struct vs_conn *c) {
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->flush = sd_event_source_disable_unref(c->flush);
+        c->tls = vs_tls_free(c->tls);
         closep(&c->fd);
         c->fd = -1;
         queue_clear(c);
@@ -125,6 +132,8 @@ static void conn_close(struct vs_conn *c, int reason) {
 
 static int update_events(struct vs_conn *c) {
         uint32_t want = EPOLLIN | (c->head ? EPOLLOUT : 0);
+        if (c->handshaking)
+                want = vs_tls_wants_write(c->tls) ? EPOLLOUT : EPOLLIN;
         if (want == c->io_events)
                 return 0;
         int r = sd_event_source_set_io_events(c->io, want);
@@ -134,8 +143,58 @@ static int update_events(struct vs_conn *c) {
         return 0;
 }
 
+/* Drops k bytes the socket took from the head of the queue. */
+static void consume(struct vs_conn *c, size_t k) {
+        c->queued -= k;
+        while (k > 0) {
+                struct queued_frame *q = c->head;
+                size_t left = q->len - q->off;
+                if (k < left) {
+                        q->off += k;
+                        break;
+                }
+                k -= left;
+                c->head = q->next;
+                free(q->data);
+                free(q);
+        }
+        if (!c->head)
+                c->tail = NULL;
+}
+
+/* Over TLS, frames queued meanwhile are packed into full records, one record per send. */
+static int flush_tls(struct vs_conn *c) {
+        uint8_t rec[16384];
+        size_t max = MIN(sizeof rec, vs_tls_record_max(c->tls));
+        while (c->head) {
+                ssize_t k;
+                if (c->tls_retry)
+                        k = vs_tls_send(c->tls, NULL, 0);
+                else {
+                        size_t n = 0;
+                        for (struct queued_frame *q = c->head; q && n < max; q = q->next) {
+                                size_t m = MIN(q->len - q->off, max - n);
+                                memcpy(rec + n, q->data + q->off, m);
+                                n += m;
+                        }
+                        k = vs_tls_send(c->tls, rec, n);
+                }
+                c->tls_retry = k == -EAGAIN;
+                if (k == -EAGAIN)
+                        break;
+                if (k < 0)
+                        return (int) k;
+                consume(c, (size_t) k);
+        }
+        return update_events(c);
+}
+
 /* Writes as much of the queue as the socket takes. 0 or a negative errno from the socket. */
 static int flush(struct vs_conn *c) {
+        if (c->handshaking)
+                return 0;
+        if (c->tls)
+                return flush_tls(c);
         while (c->head) {
                 struct iovec iov[IOV_BATCH];
                 size_t n = 0;
@@ -149,22 +208,8 @@ static int flush(struct vs_conn *c) {
                                 break;
                         return -errno;
                 }
-                c->queued -= (size_t) k;
-                while (k > 0) {
-                        struct queued_frame *q = c->head;
-                        size_t left = q->len - q->off;
-                        if ((size_t) k < left) {
-                                q->off += (size_t) k;
-                                break;
-                        }
-                        k -= (ssize_t) left;
-                        c->head = q->next;
-                        free(q->data);
-                        free(q);
-                }
-                if (!c->head)
-                        c->tail = NULL;
-                else if (c->head->off > 0)
+                consume(c, (size_t) k);
+                if (c->head && c->head->off > 0)
                         break; /* socket buffer full: wait for EPOLLOUT */
         }
         return update_events(c);
@@ -172,7 +217,9 @@ static int flush(struct vs_conn *c) {
 
 static void close_with_socket_error(struct vs_conn *c, int err) {
         struct vs_log_ctx ctx = log_ctx(c);
-        if (err == -ECONNRESET)
+        if (c->tls && (err == -EBADMSG || err == -EPROTO || err == -EKEYREJECTED))
+                log_warning(&ctx, "closing connection: %s", vs_tls_error(c->tls));
+        else if (err == -ECONNRESET)
                 log_warning(&ctx, "closing connection: reset by peer");
         else
                 log_warning_errno(&ctx, err, "closing connection: socket error");
@@ -208,8 +255,9 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
         _cleanup_free_ struct queued_frame *q = malloc(sizeof *q);
         if (!q)
                 return -ENOMEM;
-        /* While EPOLLOUT is armed the socket is full and on_io writes when it drains. */
-        if (!(c->io_events & EPOLLOUT)) {
+        /* While EPOLLOUT is armed the socket is full and on_io writes when it drains; during a
+         * handshake the queue waits for its end. */
+        if (!(c->io_events & EPOLLOUT) && !c->handshaking) {
                 r = sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
                 if (r < 0)
                         return r;
@@ -279,14 +327,22 @@ static bool dispatch(struct vs_conn *c) {
         }
 }
 
+/* Bytes read (> 0), 0 at EOF, -EAGAIN, or a negative errno. */
+static ssize_t transport_recv(struct vs_conn *c, void *buf, size_t len) {
+        if (c->tls)
+                return vs_tls_recv(c->tls, buf, len);
+        ssize_t k = recv(c->fd, buf, len, MSG_DONTWAIT);
+        return k >= 0 ? k : errno == EINTR ? -EAGAIN : -errno;
+}
+
 static void do_read(struct vs_conn *c) {
         uint8_t buf[READ_CHUNK];
         for (unsigned i = 0; i < READS_PER_WAKEUP; i++) {
-                ssize_t k = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+                ssize_t k = transport_recv(c, buf, sizeof buf);
+                if (k == -EAGAIN)
+                        return;
                 if (k < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                return;
-                        close_with_socket_error(c, -errno);
+                        close_with_socket_error(c, (int) k);
                         return;
                 }
                 if (k == 0) {
@@ -307,14 +363,42 @@ static void do_read(struct vs_conn *c) {
                 }
                 if (!dispatch(c))
                         return;
-                if ((size_t) k < sizeof buf)
+                /* A short read drained the socket; a TLS read returns one record at most. The
+                 * session takes from the socket only the record it decrypts, and buf holds any
+                 * record whole, so what is left stays visible to (level-triggered) epoll. */
+                if (!c->tls && (size_t) k < sizeof buf)
                         return;
         }
+}
+
+/* Advances the handshake; once done, what was queued meanwhile leaves. */
+static void handshake(struct vs_conn *c) {
+        int r = vs_tls_handshake(c->tls);
+        if (r == 0) {
+                c->handshaking = false;
+                struct vs_log_ctx ctx = log_ctx(c);
+                log_debug(&ctx, "TLS handshake done");
+                r = flush(c);
+        } else if (r == -EAGAIN)
+                r = update_events(c);
+        else {
+                struct vs_log_ctx ctx = log_ctx(c);
+                log_warning(&ctx, "closing connection: TLS handshake failed: %s", vs_tls_error(c->tls));
+                conn_close(c, r);
+                return;
+        }
+        if (r < 0)
+                close_with_socket_error(c, r);
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct vs_conn *c = userdata;
 
+        if (c->handshaking) {
+                /* Frames that came with its last flight wait in the socket: epoll reports them. */
+                handshake(c);
+                return 0;
+        }
         if (revents & EPOLLOUT) {
                 int r = flush(c);
                 if (r < 0) {
@@ -375,14 +459,16 @@ static int start_timer(struct vs_conn *c) {
         return sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, d, 0, on_timer, c);
 }
 
-int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
-                void *userdata, struct vs_conn **ret) {
+int vs_conn_new_tls(sd_event *e, int fd, struct vs_tls *tls, const struct vs_conn_options *opts,
+                    const struct vs_conn_callbacks *cb, void *userdata, struct vs_conn **ret) {
         _cleanup_conn_ struct vs_conn *c = calloc(1, sizeof *c);
         if (!c) {
                 close(fd);
+                vs_tls_free(tls);
                 return -ENOMEM;
         }
         c->fd = fd;
+        c->tls = tls;
         c->event = sd_event_ref(e);
         c->cb = *cb;
         c->userdata = userdata;
@@ -405,10 +491,17 @@ int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const s
             setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int)) < 0)
                 return -errno;
 
-        int r = sd_event_add_io(e, &c->io, c->fd, EPOLLIN, on_io, c);
+        /* A TLS connection starts with the handshake: the client speaks first, and whichever
+         * side this is finds out from its first step. */
+        c->io_events = EPOLLIN;
+        if (c->tls) {
+                vs_tls_set_fd(c->tls, c->fd);
+                c->handshaking = true;
+                c->io_events = EPOLLIN | EPOLLOUT;
+        }
+        int r = sd_event_add_io(e, &c->io, c->fd, c->io_events, on_io, c);
         if (r < 0)
                 return r;
-        c->io_events = EPOLLIN;
         r = sd_event_add_defer(e, &c->flush, on_flush, c);
         if (r < 0)
                 return r;
@@ -420,6 +513,15 @@ int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const s
                 return r;
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
+                void *userdata, struct vs_conn **ret) {
+        return vs_conn_new_tls(e, fd, NULL, opts, cb, userdata, ret);
+}
+
+const char *vs_conn_tls_identity(const struct vs_conn *c) {
+        return c->tls && !c->handshaking ? vs_tls_identity(c->tls) : NULL;
 }
 
 void vs_conn_set_max_frame(struct vs_conn *c, uint32_t max_frame) {

@@ -29,8 +29,15 @@
  * callbacks (freeing is deferred until the callback returns). After on_close the connection is
  * inert: sends fail with -ENOTCONN until it is freed.
  *
+ * TLS (vs_conn_new_tls()): the same, over a TLS session (net/tls.h) on the socket. The handshake
+ * runs first, driven by the loop like everything else; until it is done nothing is read as a
+ * frame and nothing queued is sent (vs_conn_send() queues as usual). A failed handshake closes
+ * the connection like bad input, with the handshake's reason in the log line and as on_close's
+ * reason (-EKEYREJECTED authentication, -EPROTO not TLS or no common parameters, -ECONNRESET
+ * peer gone). Frames queued meanwhile are packed into full TLS records.
+ *
  * Timeouts: handshake_timeout closes a connection whose first frame has not arrived in time
- * (half-open or silent connections cannot hold a slot forever); idle_timeout closes one that
+ * (half-open or silent connections cannot hold a slot forever; a TLS handshake counts in it); idle_timeout closes one that
  * has received no frame for that long (the peer layer keeps links busy with Pings).
  */
 
@@ -42,6 +49,7 @@
 #include "wire/envelope.h"
 
 struct vs_conn;
+struct vs_tls;
 
 struct vs_conn_options {
         uint32_t max_frame;              /* largest body received or sent; 0: VS_FRAME_MAX_DEFAULT */
@@ -67,6 +75,9 @@ struct vs_conn_callbacks {
  */
 int vs_conn_new(sd_event *e, int fd, const struct vs_conn_options *opts, const struct vs_conn_callbacks *cb,
                 void *userdata, struct vs_conn **ret);
+/* As vs_conn_new(), over tls, which the connection owns from here on (freed on failure too). */
+int vs_conn_new_tls(sd_event *e, int fd, struct vs_tls *tls, const struct vs_conn_options *opts,
+                    const struct vs_conn_callbacks *cb, void *userdata, struct vs_conn **ret);
 struct vs_conn *vs_conn_free(struct vs_conn *c);
 
 /* 0 when the frame is queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the queue limit
@@ -85,6 +96,8 @@ const struct vs_address *vs_conn_remote(const struct vs_conn *c);
 const char *vs_conn_remote_string(const struct vs_conn *c);
 /* Names the peer in log lines from now on ("NAME (ADDRESS)"); NULL returns to the bare address. */
 int vs_conn_set_label(struct vs_conn *c, const char *name);
+/* The PSK identity the peer proved in the TLS handshake (accepting side), else NULL. */
+const char *vs_conn_tls_identity(const struct vs_conn *c);
 void vs_conn_set_userdata(struct vs_conn *c, void *userdata);
 void *vs_conn_get_userdata(const struct vs_conn *c);
 

@@ -5,11 +5,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "auth/peer_key.h"
 #include "log/log.h"
 #include "net/backoff.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/peer.h"
+#include "net/tls.h"
 #include "util/cleanup.h"
 
 /* Frames are limited to this until the other side's Hello is accepted: a Hello is far smaller,
@@ -58,6 +60,9 @@ struct vs_peer_set {
         struct vs_peer_set_options opts;
         struct vs_peer_set_callbacks cb;
         void *userdata;
+        struct vs_secret secret;
+        struct vs_secret join_secret;
+        bool takes_joins;        /* join_secret is set */
 
         struct peer **peers;     /* each its own allocation: links point at them */
         size_t n_peers;
@@ -169,6 +174,7 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         struct vs_peer_set *s = l->set;
         struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
         const char *name = hello->node;
+        const char *identity = vs_conn_tls_identity(l->conn);
 
         if (hello->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "refusing peer connection: Hello from cluster %016llx, this is cluster %016llx",
@@ -183,6 +189,12 @@ static int identify(struct link *l, const Viewstamp__Hello *hello) {
         }
         if (strcmp(name, s->self->name) == 0) {
                 log_warning(&ctx, "refusing peer connection: Hello claims this node's own name '%s'", name);
+                return -EPERM;
+        }
+        /* The handshake proved who dialled; the Hello must not claim anyone else. */
+        if (!identity || strcmp(name, identity) != 0) {
+                log_warning(&ctx, "refusing peer connection: Hello names node '%s', the TLS handshake authenticated '%s'",
+                            name, identity ? identity : "nobody");
                 return -EPERM;
         }
         struct peer *p = find_peer(s, name);
@@ -263,6 +275,12 @@ int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Views
         return -ENOENT;
 }
 
+/* The handshake authenticated the connection with a join token's key. */
+static bool is_joiner(const struct link *l) {
+        const char *identity = vs_conn_tls_identity(l->conn);
+        return identity && strcmp(identity, VS_PEER_JOIN_IDENTITY) == 0;
+}
+
 static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
         struct link *l = userdata;
         struct vs_peer_set *s = l->set;
@@ -272,9 +290,19 @@ static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, v
                 log_warning(&ctx, "closing joining node's connection: a frame after its join request");
                 return -EPROTO;
         }
-        /* A joiner knows the cluster only from its token: the node checks that, not the header. */
-        if (!l->peer && env->body_case == VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST)
+        /* A join connection carries its JoinRequest and nothing else; no other carries one. */
+        bool is_join = env->body_case == VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST;
+        if (!l->peer && is_joiner(l)) {
+                if (!is_join) {
+                        log_warning(&ctx, "closing joining node's connection: first frame is not a join request");
+                        return -EPROTO;
+                }
                 return on_join_request(l, env->join_request);
+        }
+        if (is_join) {
+                log_warning(&ctx, "closing peer connection: join request from a connection not authenticated with a join token");
+                return -EPROTO;
+        }
 
         if (env->header->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "closing peer connection: frame for cluster %016llx, this is cluster %016llx",
@@ -306,11 +334,50 @@ static const struct vs_conn_callbacks link_callbacks = {
         .on_close = on_link_close,
 };
 
+/* The acceptor's half of the handshake: only a current member gets its key. The set is
+ * consulted at each handshake, so a node removed from it is refused from then on. */
+static int psk_lookup(const char *identity, uint8_t key[VS_TLS_PSK_SIZE], char *why, void *userdata) {
+        struct vs_peer_set *s = userdata;
+        if (strcmp(identity, VS_PEER_JOIN_IDENTITY) == 0) {
+                if (!s->takes_joins) {
+                        snprintf(why, VS_TLS_REASON_MAX, "a join, but this cluster lists its nodes in viewstampd.conf");
+                        return -EPERM;
+                }
+                return vs_peer_key(&s->join_secret, s->opts.cluster_id, identity, key);
+        }
+        if (strcmp(identity, s->self->name) == 0) {
+                snprintf(why, VS_TLS_REASON_MAX, "PSK identity '%s' is this node's own name", identity);
+                return -EPERM;
+        }
+        if (!find_peer(s, identity)) {
+                snprintf(why, VS_TLS_REASON_MAX, "PSK identity '%s' is not a member of this cluster", identity);
+                return -EPERM;
+        }
+        int r = vs_peer_key(&s->secret, s->opts.cluster_id, identity, key);
+        if (r < 0)
+                snprintf(why, VS_TLS_REASON_MAX, "cannot derive the key of '%s': %s", identity, strerror(-r));
+        return r;
+}
+
+/* Every link is TLS: the dialler authenticates as this node, the acceptor asks psk_lookup(). */
+static int tls_new(struct vs_peer_set *s, bool dialling, struct vs_tls **ret) {
+        if (!dialling)
+                return vs_tls_new_psk_server(psk_lookup, s, ret);
+        uint8_t key[VS_PEER_KEY_SIZE];
+        int r = vs_peer_key(&s->secret, s->opts.cluster_id, s->self->name, key);
+        if (r >= 0)
+                r = vs_tls_new_psk_client(s->self->name, key, ret);
+        explicit_bzero(key, sizeof key);
+        return r;
+}
+
 static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link **ret) {
         _cleanup_free_ struct link *l = calloc(1, sizeof *l);
-        if (!l) {
+        struct vs_tls *tls = NULL;
+        int r = l ? tls_new(s, p != NULL, &tls) : -ENOMEM;
+        if (r < 0) {
                 close(fd);
-                return -ENOMEM;
+                return r;
         }
         l->set = s;
         l->peer = p;
@@ -320,7 +387,7 @@ static int link_new(struct vs_peer_set *s, int fd, struct peer *p, struct link *
                 .handshake_timeout_usec = s->opts.handshake_timeout_usec,
                 .idle_timeout_usec = s->opts.dead_after_usec,
         };
-        int r = vs_conn_new(s->event, fd, &o, &link_callbacks, l, &l->conn);
+        r = vs_conn_new_tls(s->event, fd, tls, &o, &link_callbacks, l, &l->conn);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(l);
@@ -536,16 +603,20 @@ struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s) {
         vs_listener_free(s->listener);
         sd_event_source_disable_unref(s->ping_timer);
         sd_event_unref(s->event);
+        vs_secret_erase(&s->secret);
+        vs_secret_erase(&s->join_secret);
         free(s->peers);
         free(s);
         return NULL;
 }
 
-int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
-                    const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret) {
+int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_secret *secret,
+                    const struct vs_peer_set_options *opts, const struct vs_peer_set_callbacks *cb, void *userdata,
+                    struct vs_peer_set **ret) {
         _cleanup_peer_set_ struct vs_peer_set *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
+        s->secret = *secret;
         s->event = sd_event_ref(e);
         s->conf = *conf;
         s->cb = *cb;
@@ -553,6 +624,11 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_pee
         if (opts)
                 s->opts = *opts;
         struct vs_peer_set_options *o = &s->opts;
+        if (o->join_secret) {
+                s->join_secret = *o->join_secret;
+                s->takes_joins = true;
+                o->join_secret = NULL;
+        }
         if (!o->backoff_min_usec)
                 o->backoff_min_usec = 100 * MSEC;
         if (!o->backoff_max_usec)

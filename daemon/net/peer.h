@@ -7,17 +7,31 @@
  *
  * Who connects: of two nodes, the one whose name sorts lower (strcmp) dials the other's peer
  * address; the other only accepts. So two nodes never race to open two connections, whichever
- * starts first. The first frame each way is a Hello (node name, cluster id): the dialler sends
- * its Hello at once, the acceptor checks it (a known node that is due to dial it, same cluster)
+ * starts first.
+ *
+ * Authentication: every connection is TLS 1.3 with ECDHE-PSK (net/tls.h) before any frame is
+ * read. The dialler's PSK identity is its node name, its key derived from the cluster secret
+ * (auth/peer_key.h); the acceptor gives a key only to an identity that is a node of this set
+ * (not itself), so a stranger, a node with another secret, a node not (or no longer) a member,
+ * and replayed handshake bytes all fail the handshake, and the dialler learns that the acceptor
+ * holds the secret too. A failed handshake closes the connection with one log line naming the
+ * address and why. The dialler sends its Hello once the handshake is done (queued until then).
+ *
+ * Joins: a node that is no member yet authenticates with the reserved PSK identity
+ * VS_PEER_JOIN_IDENTITY (auth/peer_key.h; no node name starts with a dot), keyed from the join
+ * secret its token carries. Only a set given a join secret accepts that identity. Such a
+ * connection may send exactly one frame, a JoinRequest, answered over the same encrypted
+ * connection; any other frame closes it, and a JoinRequest on any other connection closes that.
+ *
+ * The first frame each way is a Hello (node name, cluster id): the dialler sends
+ * its Hello at once, the acceptor checks it (the node the handshake authenticated, a known node
+ * that is due to dial it, same cluster)
  * and answers with its own, which the dialler checks in turn (the address it dialled must
  * answer as the node it meant). A connection that fails these checks, sends anything else
  * first, or announces a frame above 1 KiB before its Hello is accepted, is closed with a log
  * line naming its address and why. The link is up once the Hellos
  * are exchanged; if a node dials again while its old link still looks up here (the old one died
  * without a FIN), the new connection replaces the old.
- *
- * Seam for authentication (issue 9): the Hello exchange is the only place a connection becomes a
- * link; a mutual-authentication handshake takes its place without touching the rest.
  *
  * Reconnecting: the dialler retries after a failed connect or a lost link with capped
  * exponential backoff (backoff_min doubling to backoff_max, each delay drawn uniformly from
@@ -46,6 +60,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "auth/secret.h"
 #include "conf/conf.h"
 #include "wire/envelope.h"
 
@@ -62,14 +77,15 @@ struct vs_peer_set_options {
         size_t max_send_queue;           /* [64 MiB] per link */
         unsigned max_unidentified;       /* [16] accepted connections still owing a Hello */
         uint64_t seed;                   /* jitter PRNG [from the clock] */
+        const struct vs_secret *join_secret; /* copied; NULL: joins are refused at the handshake */
 };
 
 struct vs_peer_set_callbacks {
         void (*on_envelope)(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env,
                             void *userdata);
         void (*on_peer_state)(struct vs_peer_set *s, const char *node, bool up, void *userdata);
-        /* A connection whose first frame is a JoinRequest (a node that is no member yet): it is
-         * handed over with an id and remote address, and answered with
+        /* A join connection's JoinRequest (see Joins above; the handshake proved the join
+         * secret): it is handed over with an id and remote address, and answered with
          * vs_peer_set_join_answer(); the joiner closes the connection once answered, and any
          * other frame on it closes it. NULL: such connections are closed. */
         void (*on_join)(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
@@ -78,11 +94,14 @@ struct vs_peer_set_callbacks {
 
 /*
  * The links of node conf->name to every other node in conf->nodes (which may hold only this node;
- * vs_peer_set_add() brings more); conf is copied, frames up to conf->max_frame_bytes. Dialling starts on the next loop iteration; accepting starts with
+ * vs_peer_set_add() brings more); conf is copied, frames up to conf->max_frame_bytes, every link
+ * authenticated with keys derived from secret (copied; the copy is wiped when the set is freed).
+ * Dialling starts on the next loop iteration; accepting starts with
  * vs_peer_set_listen(). -EINVAL if conf->name is not among conf->nodes.
  */
-int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_peer_set_options *opts,
-                    const struct vs_peer_set_callbacks *cb, void *userdata, struct vs_peer_set **ret);
+int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_secret *secret,
+                    const struct vs_peer_set_options *opts, const struct vs_peer_set_callbacks *cb, void *userdata,
+                    struct vs_peer_set **ret);
 struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s);
 
 /*

@@ -22,9 +22,7 @@ int vs_identity_new(const char *node, struct vs_identity *ret) {
         struct vs_identity id = {};
         int r = random_bytes(&id.cluster_id, sizeof id.cluster_id);
         if (r >= 0)
-                r = random_bytes(id.secret, sizeof id.secret);
-        if (r >= 0)
-                r = random_bytes(id.join_secret, sizeof id.join_secret);
+                r = vs_secret_generate(&id.join_secret);
         if (r < 0)
                 return r;
         id.cluster_id |= 1; /* 0 means "no cluster" on the wire */
@@ -39,23 +37,22 @@ void vs_identity_to_pb(const struct vs_identity *id, Viewstamp__ClusterIdentity 
                        char *root_names[VS_TENANT_REPLICAS_MAX]) {
         *pb = (Viewstamp__ClusterIdentity) VIEWSTAMP__CLUSTER_IDENTITY__INIT;
         pb->cluster_id = id->cluster_id;
-        pb->secret = (ProtobufCBinaryData) { .len = sizeof id->secret, .data = (uint8_t *) id->secret };
-        pb->join_secret = (ProtobufCBinaryData) { .len = sizeof id->join_secret, .data = (uint8_t *) id->join_secret };
+        pb->join_secret = (ProtobufCBinaryData) { .len = sizeof id->join_secret.bytes,
+                                                  .data = (uint8_t *) id->join_secret.bytes };
         vs_tenant_config_to_pb(&id->root, root, root_names);
         pb->root = root;
 }
 
 int vs_identity_from_pb(const Viewstamp__ClusterIdentity *pb, struct vs_identity *ret) {
         struct vs_identity id = { .cluster_id = pb->cluster_id };
-        if (id.cluster_id == 0 || pb->secret.len != sizeof id.secret || pb->join_secret.len != sizeof id.join_secret ||
+        if (id.cluster_id == 0 || pb->join_secret.len != sizeof id.join_secret.bytes ||
             !pb->root || vs_tenant_config_from_pb(pb->root, &id.root) < 0 || strcmp(id.root.name, VS_ROOT_TENANT_NAME) != 0)
                 return -EBADMSG;
         for (uint32_t i = 0; i < id.root.n_replicas; i++)
                 if (!vs_conf_name_valid(id.root.replicas[i]))
                         return -EBADMSG;
         id.root.id = VS_ROOT_TENANT_ID;
-        memcpy(id.secret, pb->secret.data, sizeof id.secret);
-        memcpy(id.join_secret, pb->join_secret.data, sizeof id.join_secret);
+        memcpy(id.join_secret.bytes, pb->join_secret.data, sizeof id.join_secret.bytes);
         *ret = id;
         return 0;
 }
@@ -93,8 +90,8 @@ int vs_identity_load(int dir_fd, struct vs_identity *ret) {
 
 void vs_join_token_format(const struct vs_identity *id, char buf[VS_JOIN_TOKEN_MAX]) {
         int k = snprintf(buf, VS_JOIN_TOKEN_MAX, TOKEN_PREFIX "%016" PRIx64 "-", id->cluster_id);
-        for (size_t i = 0; i < sizeof id->join_secret; i++)
-                k += snprintf(buf + k, VS_JOIN_TOKEN_MAX - (size_t) k, "%02x", id->join_secret[i]);
+        for (size_t i = 0; i < sizeof id->join_secret.bytes; i++)
+                k += snprintf(buf + k, VS_JOIN_TOKEN_MAX - (size_t) k, "%02x", id->join_secret.bytes[i]);
 }
 
 static int hex_value(char c) {
@@ -105,7 +102,7 @@ static int hex_value(char c) {
         return -1;
 }
 
-int vs_join_token_parse(const char *token, uint64_t *ret_cluster_id, uint8_t ret_secret[VS_SECRET_BYTES]) {
+int vs_join_token_parse(const char *token, uint64_t *ret_cluster_id, struct vs_secret *ret_secret) {
         size_t p = strlen(TOKEN_PREFIX);
         if (strlen(token) != VS_JOIN_TOKEN_MAX - 1 || strncmp(token, TOKEN_PREFIX, p) != 0 || token[p + 16] != '-')
                 return -EINVAL;
@@ -117,14 +114,15 @@ int vs_join_token_parse(const char *token, uint64_t *ret_cluster_id, uint8_t ret
                 id = id << 4 | (uint64_t) v;
         }
         const char *s = token + p + 17;
-        uint8_t secret[VS_SECRET_BYTES];
-        for (size_t i = 0; i < VS_SECRET_BYTES; i++) {
+        struct vs_secret secret;
+        for (size_t i = 0; i < VS_SECRET_SIZE; i++) {
                 int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
-                secret[i] = (uint8_t) (hi << 4 | lo);
+                secret.bytes[i] = (uint8_t) (hi << 4 | lo);
         }
         *ret_cluster_id = id;
-        memcpy(ret_secret, secret, VS_SECRET_BYTES);
+        *ret_secret = secret;
+        vs_secret_erase(&secret);
         return 0;
 }

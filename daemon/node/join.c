@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth/peer_key.h"
 #include "journal/statedir.h"
 #include "log/log.h"
 #include "net/conn.h"
+#include "net/tls.h"
 #include "node/node_internal.h"
 #include "tree/error.h"
 #include "tree/tree_sm.h"
@@ -18,13 +20,18 @@
 
 /*
  * Forming a cluster at run time.
- *  - InitCluster: a new identity whose root group is this node, then the node starts.
- *  - JoinCluster (the joiner): one connection to a member's peer port carrying a JoinRequest
- *    with the token's cluster id and join secret; on JOIN_OK the identity and membership from
- *    the answer are written to the state directory, then the node starts and follows the root.
- *  - Accepting a join (a member): the token is checked in constant time, the new node is
- *    committed under /nodes through the root group, and only then answered with the identity
- *    and the membership. A refusal changes nothing and is logged with the joiner's address.
+ *  - InitCluster: a new cluster secret (its own file, auth/secret.h) and a new identity whose
+ *    root group is this node, then the node starts.
+ *  - JoinCluster (the joiner): one TLS connection to a member's peer port, authenticated with
+ *    the PSK identity VS_PEER_JOIN_IDENTITY and a key derived from the token's join secret and
+ *    cluster id, carrying one JoinRequest; on JOIN_OK the membership, the cluster secret and
+ *    the identity from the answer are written to the state directory (the identity last: it
+ *    marks the join done), then the node starts and follows the root. A wrong token fails the
+ *    handshake: the member logs it with the address (net/conn.h), the joiner hears JoinRefused.
+ *  - Accepting a join (a member): the handshake proved the token; the new node is committed
+ *    under /nodes through the root group, and only then answered, over the encrypted
+ *    connection, with the identity, the cluster secret and the membership. A refusal changes
+ *    nothing and is logged with the joiner's address.
  */
 
 /* The joiner waits this long for its answer; a member gives the root group less, so that the
@@ -48,8 +55,46 @@ static int check_fresh(struct vs_node *n, char *err, size_t errlen) {
         return 0;
 }
 
+/*
+ * Writes the cluster secret where the configuration says, once. A file already there is taken
+ * by InitCluster (left by an InitCluster that stopped before writing the identity, or installed
+ * by the administrator); a joiner accepts it only when it holds the secret received (a join
+ * retried after a crash).
+ */
+static int save_secret(struct vs_node *n, struct vs_secret *s, bool take_existing, char *err, size_t errlen) {
+        char path[4096];
+        if (vs_secret_path(&n->conf, path, sizeof path) < 0) {
+                snprintf(err, errlen, "the cluster secret's path is too long");
+                return -ENAMETOOLONG;
+        }
+        int r = vs_secret_save(path, s, err, errlen);
+        if (r != -EEXIST)
+                return r;
+        _cleanup_(vs_secret_erase) struct vs_secret have = {};
+        r = vs_secret_load(path, &have, err, errlen);
+        if (r < 0)
+                return r;
+        if (take_existing) {
+                log_notice(NULL, "using the cluster secret already in %s", path);
+                *s = have;
+        } else if (!vs_consteq(have.bytes, s->bytes, sizeof have.bytes)) {
+                snprintf(err, errlen, "%s holds another cluster's secret: move it away first", path);
+                return -EEXIST;
+        }
+        return 0;
+}
+
 int vs_node_init_cluster(struct vs_node *n, char *err, size_t errlen) {
         int r = check_fresh(n, err, errlen);
+        if (r < 0)
+                return r;
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
+        r = vs_secret_generate(&secret);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot generate the cluster secret: %s", strerror(-r));
+                return r;
+        }
+        r = save_secret(n, &secret, true, err, errlen);
         if (r < 0)
                 return r;
         r = vs_identity_new(n->conf.name, &n->identity);
@@ -124,6 +169,13 @@ static void accept_join(struct join_pending *p) {
         }
         log_notice(&c, "node joined the cluster from %s", p->remote);
 
+        char why[4096 + 160];
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
+        if (vs_secret_load_conf(&n->conf, &secret, why, sizeof why) < 0) {
+                log_error(&c, "cannot answer the joined node: %s", why);
+                return answer(n, p->join_id, VIEWSTAMP__JOIN_STATUS__JOIN_UNAVAILABLE,
+                              "the member cannot read the cluster secret; ask another member");
+        }
         Viewstamp__ClusterIdentity id;
         Viewstamp__TenantConfig root;
         char *root_names[VS_TENANT_REPLICAS_MAX];
@@ -140,6 +192,7 @@ static void accept_join(struct join_pending *p) {
         Viewstamp__JoinReply reply = VIEWSTAMP__JOIN_REPLY__INIT;
         reply.status = VIEWSTAMP__JOIN_STATUS__JOIN_OK;
         reply.identity = &id;
+        reply.secret = (ProtobufCBinaryData) { .len = sizeof secret.bytes, .data = secret.bytes };
         reply.members = ptrs;
         reply.n_members = n->members.n;
         (void) vs_peer_set_join_answer(n->peers, p->join_id, &reply);
@@ -215,14 +268,9 @@ void vs_node_on_join(struct vs_peer_set *s, uint64_t join_id, const char *remote
         struct vs_node *n = userdata;
         /* Names from the wire reach the log only once known to be plain. */
         const char *name = vs_conf_name_valid(req->node) ? req->node : NULL;
-        if (!n->has_identity)
-                return refuse(n, join_id, remote, name,
-                              "this cluster lists its nodes in viewstampd.conf; add the node there");
-        bool id_ok = req->cluster_id == n->identity.cluster_id;
-        bool secret_ok = req->join_secret.len == VS_SECRET_BYTES &&
-                         vs_consteq(req->join_secret.data, n->identity.join_secret, VS_SECRET_BYTES);
-        if (!(id_ok & secret_ok))
-                return refuse(n, join_id, remote, name, req->join_secret.len ? "wrong join token" : "no join token");
+        /* The handshake proved the join secret, with a key bound to this cluster's id. */
+        if (req->cluster_id != n->identity.cluster_id)
+                return refuse(n, join_id, remote, name, "the join request names another cluster");
 
         struct join_pending *p = calloc(1, sizeof *p);
         if (!p)
@@ -277,10 +325,10 @@ struct join_client {
         int fd;
         sd_event_source *connect_io;
         sd_event_source *timeout;
+        struct vs_tls *tls;     /* keyed from the token; the connection owns it once made */
         struct vs_conn *conn;
         char address[VS_ADDRESS_STRING_MAX];
         uint64_t cluster_id;
-        uint8_t secret[VS_SECRET_BYTES];
         vs_node_done_fn done;
         void *userdata;
 };
@@ -291,9 +339,9 @@ static void client_free(struct join_client *j) {
         sd_event_source_disable_unref(j->connect_io);
         sd_event_source_disable_unref(j->timeout);
         vs_conn_free(j->conn);
+        vs_tls_free(j->tls);
         if (j->fd >= 0)
                 close(j->fd);
-        explicit_bzero(j->secret, sizeof j->secret);
         free(j);
 }
 
@@ -309,11 +357,16 @@ static void client_finish(struct join_client *j, int error, const char *message)
         done(userdata, error, message);
 }
 
-/* The answer's identity and membership become this node's, on disk first. */
+/* The answer's identity, secret and membership become this node's, on disk first. */
 static int adopt(struct vs_node *n, const Viewstamp__JoinReply *reply, char *err, size_t errlen) {
         struct vs_identity id;
         struct vs_members members = {};
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
         int r = reply->identity ? vs_identity_from_pb(reply->identity, &id) : -EBADMSG;
+        if (r >= 0 && reply->secret.len != sizeof secret.bytes)
+                r = -EBADMSG;
+        if (r >= 0)
+                memcpy(secret.bytes, reply->secret.data, sizeof secret.bytes);
         for (size_t i = 0; r >= 0 && i < reply->n_members; i++) {
                 struct vs_member m;
                 r = vs_member_from_pb(reply->members[i], &m);
@@ -327,8 +380,14 @@ static int adopt(struct vs_node *n, const Viewstamp__JoinReply *reply, char *err
         }
         r = vs_members_save(n->state_fd, &members);
         vs_members_done(&members);
-        if (r >= 0)
-                r = vs_identity_save(n->state_fd, &id);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot write the membership: %s", strerror(-r));
+                return r;
+        }
+        r = save_secret(n, &secret, false, err, errlen);
+        if (r < 0)
+                return r;
+        r = vs_identity_save(n->state_fd, &id);
         if (r < 0) {
                 snprintf(err, errlen, "cannot write the cluster's identity: %s", strerror(-r));
                 return r;
@@ -375,6 +434,13 @@ static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env,
 static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
         struct join_client *j = userdata;
         char why[256];
+        if (reason == -EKEYREJECTED) {
+                /* The handshake failed on the key: the member did not take the token's. */
+                snprintf(why, sizeof why, "%s refused: wrong join token, or a cluster that takes no joins",
+                         j->address);
+                client_finish(j, -EPERM, why);
+                return;
+        }
         snprintf(why, sizeof why, "%s closed the connection without answering (%s)", j->address,
                  reason ? strerror(-reason) : "end of stream");
         client_finish(j, reason < 0 ? reason : -ECONNRESET, why);
@@ -385,7 +451,7 @@ static void client_send(struct join_client *j) {
         struct vs_node *n = j->node;
         int fd = j->fd;
         j->fd = -1;
-        int r = vs_conn_new(n->event, fd, NULL, &cb, j, &j->conn);
+        int r = vs_conn_new_tls(n->event, fd, TAKE_PTR(j->tls), NULL, &cb, j, &j->conn);
         struct vs_conf_node self;
         char peer[VS_ADDRESS_STRING_MAX], client[VS_ADDRESS_STRING_MAX];
         (void) vs_conf_self(&n->conf, &self);
@@ -394,7 +460,6 @@ static void client_send(struct join_client *j) {
         req.peer_address = (char *) vs_address_to_string(&self.peer, peer);
         req.client_address = (char *) vs_address_to_string(&self.client, client);
         req.cluster_id = j->cluster_id;
-        req.join_secret = (ProtobufCBinaryData) { .len = sizeof j->secret, .data = j->secret };
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;
         h.cluster_id = j->cluster_id;
@@ -449,10 +514,20 @@ int vs_node_join_cluster(struct vs_node *n, const char *address, const char *tok
         _cleanup_free_ struct join_client *j = calloc(1, sizeof *j);
         if (!j)
                 return -ENOMEM;
-        if (vs_join_token_parse(token, &j->cluster_id, j->secret) < 0) {
+        _cleanup_(vs_secret_erase) struct vs_secret join_secret = {};
+        if (vs_join_token_parse(token, &j->cluster_id, &join_secret) < 0) {
                 snprintf(err, errlen, "%s: ask a member for one with GetJoinToken",
                          token[0] ? "not a join token" : "a join token is needed");
                 return -EKEYREJECTED;
+        }
+        uint8_t key[VS_PEER_KEY_SIZE];
+        r = vs_peer_key(&join_secret, j->cluster_id, VS_PEER_JOIN_IDENTITY, key);
+        if (r >= 0)
+                r = vs_tls_new_psk_client(VS_PEER_JOIN_IDENTITY, key, &j->tls);
+        explicit_bzero(key, sizeof key);
+        if (r < 0) {
+                snprintf(err, errlen, "cannot set up TLS for the join: %s", strerror(-r));
+                return r;
         }
         j->fd = -1;
         j->node = n;

@@ -9,11 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "net/peer.h"
+#include "net/tls.h"
 #include "node/node.h"
 #include "node/identity.h"
 #include "node/node_internal.h"
@@ -526,7 +528,14 @@ static int on_client_accept(struct vs_listener *l, int fd, const struct vs_addre
         struct vs_conn_options o = { .max_frame = n->conf.max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
         cc->node = n;
         cc->serial = ++n->next_serial;
-        int r = vs_conn_new(n->event, fd, &o, &cb, cc, &cc->conn);
+        struct vs_tls *tls = NULL;
+        int r = n->client_tls ? vs_tls_new_cert_server(n->client_tls, &tls) : 0;
+        if (r < 0) {
+                close(fd);
+                free(cc);
+                return r;
+        }
+        r = vs_conn_new_tls(n->event, fd, tls, &o, &cb, cc, &cc->conn);
         if (r >= 0)
                 r = u64map_put(&n->conns, cc->serial, cc);
         if (r < 0) {
@@ -613,6 +622,7 @@ void vs_node_free(struct vs_node *n) {
         }
         u64map_done(&n->conns);
         vs_listener_free(n->listener);
+        vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
                 vs_tenant_free(n->tenants[k]);
@@ -639,12 +649,26 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
                 if (strcmp(n->root.replicas[i], conf->name) == 0)
                         n->admin_target = i;
 
+        /* Before the journal: a node refused for its secret leaves its state untouched. */
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
+        int r = vs_secret_load_conf(conf, &secret, err, errlen);
+        if (r < 0)
+                return r;
+        if (conf->client_cert_file[0] && !n->client_tls) {
+                char why[8400];
+                r = vs_tls_creds_load_server(conf->client_cert_file, conf->client_key_file, &n->client_tls, why,
+                                             sizeof why);
+                if (r < 0) {
+                        snprintf(err, errlen, "client TLS certificate: %s", why);
+                        return r;
+                }
+        }
         struct vs_journal_options jo = {
                 .dir = conf->state_dir,
                 .cluster_id = n->cluster_id,
                 .node_id = vs_checksum(conf->name, strlen(conf->name)),
         };
-        int r = vs_journal_open(&jo, &n->journal, err, errlen);
+        r = vs_journal_open(&jo, &n->journal, err, errlen);
         if (r < 0)
                 return r;
         r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
@@ -670,9 +694,13 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
                 pconf.n_nodes = 1;
                 (void) vs_conf_self(conf, &pconf.nodes[0]);
         }
-        struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
+        /* Only a cluster formed at run time takes joins: a static one lists its nodes. */
+        struct vs_peer_set_options po = {
+                .cluster_id = n->cluster_id,
+                .join_secret = n->has_identity ? &n->identity.join_secret : NULL,
+        };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state, vs_node_on_join };
-        r = vs_peer_set_new(e, &pconf, &po, &pcb, n, &n->peers);
+        r = vs_peer_set_new(e, &pconf, &secret, &po, &pcb, n, &n->peers);
         if (r >= 0)
                 r = vs_node_members_start_peers(n);
         if (r < 0) {

@@ -8,6 +8,7 @@
  */
 
 #include "net/peer.h"
+#include "net/tls.h"
 #include "node/cluster_state.h"
 #include "node/identity.h"
 #include "node/member.h"
@@ -47,6 +48,7 @@ struct vs_node {
         sd_event_source *commit_src;
         struct vs_peer_set *peers;
         struct vs_listener *listener;
+        struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
         struct u64map conns; /* serial -> struct client_conn */
         uint64_t next_serial;
         sd_event_source *tick;

@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "auth/secret.h"
 #include "bus/manager.h"
 #include "bus/tenant.h"
 #include "conf/conf.h"
@@ -50,7 +51,8 @@ static void help(void) {
                "     --state-dir=DIR      Override StateDirectory=\n"
                "     --name=NAME          Override Name=\n"
                "     --log-level=LEVEL    Override LogLevel= (err, warning, notice, info, debug)\n"
-               "     --check-config       Validate the configuration and exit\n");
+               "     --check-config       Validate the configuration and exit\n"
+               "     --new-secret=FILE    Write a new cluster secret to FILE (mode 0600) and exit\n");
 }
 
 static int load_conf(const char *path, const struct overrides *o, struct vs_conf *ret) {
@@ -189,6 +191,24 @@ static int check_addresses(struct daemon *d) {
         return 0;
 }
 
+/* For a static bootstrap: one node makes the secret, the operator copies the file to the others. */
+static int new_secret(const char *path) {
+        struct vs_secret s;
+        char err[4200];
+        int r = vs_secret_generate(&s);
+        if (r < 0)
+                return log_error_errno(NULL, r, "cannot generate a cluster secret");
+        r = vs_secret_save(path, &s, err, sizeof err);
+        vs_secret_erase(&s);
+        if (r < 0) {
+                log_error(NULL, "%s", err);
+                return r;
+        }
+        printf("%s: new cluster secret; copy this file to every node of the cluster (mode 0600, owned by the user viewstampd runs as)\n",
+               path);
+        return 0;
+}
+
 static void daemon_done(struct daemon *d) {
         sd_event_source_disable_unref(d->status_timer);
         vs_link_watch_free(d->links);
@@ -198,7 +218,7 @@ static void daemon_done(struct daemon *d) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NAME, ARG_LOG_LEVEL, ARG_CHECK_CONFIG };
+        enum { ARG_VERSION = 0x100, ARG_STATE_DIR, ARG_NAME, ARG_LOG_LEVEL, ARG_CHECK_CONFIG, ARG_NEW_SECRET };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -207,6 +227,7 @@ int main(int argc, char *argv[]) {
                 { "name", required_argument, NULL, ARG_NAME },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "new-secret", required_argument, NULL, ARG_NEW_SECRET },
                 {}
         };
         struct daemon d = { .config_path = VS_CONF_DEFAULT_PATH };
@@ -237,6 +258,8 @@ int main(int argc, char *argv[]) {
                 case ARG_CHECK_CONFIG:
                         check_only = true;
                         break;
+                case ARG_NEW_SECRET:
+                        return new_secret(optarg) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
                 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /*
- * viewstampctl's data commands: the multi input parser and the JSON helpers directly, and the
- * binary (path in argv[1]) run against a fake node for output formats and exit statuses.
+ * viewstampctl's data commands: the multi input parser, the JSON helpers and the export line format
+ * directly, and the binary (path in argv[1]) run against a fake node for output formats and exit
+ * statuses.
  */
 
 #include <check.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl/export.h"
 #include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
@@ -250,6 +252,119 @@ START_TEST(test_unavailable) {
 }
 END_TEST
 
+START_TEST(test_export_line) {
+        static const struct {
+                const char *path, *value;
+                size_t len;
+                const char *line;
+        } good[] = {
+                { "/a", "héllo", 6, "{\"path\":\"/a\",\"value\":\"héllo\"}" },
+                { "/a/b c", "\x00\xff", 2, "{\"path\":\"/a/b c\",\"value_hex\":\"00ff\"}" },
+                { "/e", "", 0, "{\"path\":\"/e\",\"value\":\"\"}" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                _cleanup_(json_object_putp) json_object *o = export_line_json(good[i].path, good[i].value, good[i].len);
+                ck_assert_ptr_nonnull(o);
+                ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+                                 good[i].line);
+
+                _cleanup_free_ char *path = NULL;
+                _cleanup_free_ uint8_t *value = NULL;
+                size_t len;
+                const char *error = NULL;
+                ck_assert_int_eq(export_line_parse(good[i].line, &path, &value, &len, &error), 0);
+                ck_assert_str_eq(path, good[i].path);
+                ck_assert_uint_eq(len, good[i].len);
+                ck_assert_mem_eq(value, good[i].value, len);
+        }
+
+        static const char *const bad[] = {
+                "", "[]", "{\"path\":\"/a\",\"value\":\"x\"} trailing", "{\"path\":\"/a\",\"value\":\"x\"",
+                "{\"value\":\"x\"}", "{\"path\":1,\"value\":\"x\"}", "{\"path\":\"/a\"}",
+                "{\"path\":\"/a\",\"value\":\"x\",\"value_hex\":\"00\"}", "{\"path\":\"/a\",\"value\":\"x\",\"v\":1}",
+                "{\"path\":\"/a\",\"value\":1}", "{\"path\":\"/a\",\"value_hex\":\"0\"}",
+                "{\"path\":\"/a\",\"value_hex\":\"0g\"}", "{\"path\":\"/a\",\"value_hex\":\"FF\"}",
+                "{\"path\":\"/\",\"value\":\"\"}", "{\"path\":\"a\",\"value\":\"\"}", "{\"path\":\"/a/\",\"value\":\"\"}",
+                "{\"path\":\"/a//b\",\"value\":\"\"}", "{\"path\":\"/a/..\",\"value\":\"\"}",
+                "{\"path\":\"/a\\u0000b\",\"value\":\"\"}", "{\"path\":\"/\xff\",\"value\":\"\"}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *path = NULL;
+                uint8_t *value = NULL;
+                size_t len;
+                const char *error = NULL;
+                ck_assert_msg(export_line_parse(bad[i], &path, &value, &len, &error) == -EINVAL, "accepted: %s", bad[i]);
+                ck_assert_ptr_nonnull(error);
+                ck_assert_ptr_null(path);
+                ck_assert_ptr_null(value);
+        }
+}
+END_TEST
+
+START_TEST(test_export_import) {
+        static const char tree[] = "{\"path\":\"/a\",\"value\":\"hello\"}\n"
+                                   "{\"path\":\"/a/b\",\"value\":\"x y\"}\n"
+                                   "{\"path\":\"/a/b/d\",\"value\":\"q\\\"uote\"}\n"
+                                   "{\"path\":\"/a/c\",\"value_hex\":\"00ff\"}\n"
+                                   "{\"path\":\"/z\",\"value\":\"\"}\n";
+        struct run r;
+        /* Out of order on input (children of /a before /z, /a/c before /a/b/d): export sorts. */
+        CTL(&r, "{\"path\":\"/z\",\"value\":\"\"}\n\n{\"path\":\"/a\",\"value\":\"hello\"}\n"
+                "{\"path\":\"/a/c\",\"value_hex\":\"00ff\"}\n{\"path\":\"/a/b\",\"value\":\"x y\"}\n"
+                "{\"path\":\"/a/b/d\",\"value\":\"q\\\"uote\"}\n", "import");
+        ck_assert_int_eq(r.status, CTL_EXIT_OK);
+        ck_assert_str_eq(r.out, "5 nodes created\n");
+        CTL(&r, NULL, "get", "/a/c");
+        ck_assert_int_eq(r.status, CTL_EXIT_OK);
+        ck_assert_mem_eq(r.out, "\0\xff", 2);
+
+        CTL(&r, NULL, "export");
+        ck_assert_int_eq(r.status, CTL_EXIT_OK);
+        ck_assert_str_eq(r.out, tree);
+        CTL(&r, NULL, "export", "/a/b");
+        ck_assert_int_eq(r.status, CTL_EXIT_OK);
+        ck_assert_str_eq(r.out, "{\"path\":\"/a/b\",\"value\":\"x y\"}\n{\"path\":\"/a/b/d\",\"value\":\"q\\\"uote\"}\n");
+        CTL(&r, NULL, "export", "/nope");
+        ck_assert_int_eq(r.status, CTL_EXIT_REFUSED);
+        ck_assert_str_eq(r.err, "viewstampctl export /nope: no such node\n");
+
+        /* Importing over existing nodes stops at the first, saying where. */
+        CTL(&r, "{\"path\":\"/new\",\"value\":\"\"}\n{\"path\":\"/a\",\"value\":\"\"}\n{\"path\":\"/new2\",\"value\":\"\"}\n",
+            "import");
+        ck_assert_int_eq(r.status, CTL_EXIT_REFUSED);
+        ck_assert_str_eq(r.err, "viewstampctl import: stopped at standard input line 2, after creating 1 nodes\n"
+                                "viewstampctl import /a: node already exists\n");
+
+        /* Bad input anywhere: nothing is written. */
+        fake_lock(&node);
+        size_t before = node.n_log;
+        fake_unlock(&node);
+        CTL(&r, "{\"path\":\"/ok\",\"value\":\"\"}\n{\"path\":\"/bad/\",\"value\":\"\"}\n", "import");
+        ck_assert_int_eq(r.status, CTL_EXIT_USAGE);
+        ck_assert_str_eq(r.err, "viewstampctl import: standard input line 2: \"path\" is not an absolute path below the root "
+                                "(no empty, \".\" or \"..\" components, no trailing '/')\n");
+        CTL(&r, "", "import");
+        ck_assert_int_eq(r.status, CTL_EXIT_USAGE);
+        CTL(&r, NULL, "export", "--json");
+        ck_assert_int_eq(r.status, CTL_EXIT_USAGE);
+        fake_lock(&node);
+        ck_assert_uint_eq(node.n_log, before);
+        fake_unlock(&node);
+
+        /* A whole round trip: delete everything, import the export, export the same. */
+        CTL(&r, NULL, "delete", "--recursive", "/a");
+        CTL(&r, NULL, "delete", "/z");
+        CTL(&r, NULL, "delete", "/new");
+        CTL(&r, NULL, "export");
+        ck_assert_str_eq(r.out, "");
+        CTL(&r, tree, "import", "--json");
+        ck_assert_int_eq(r.status, CTL_EXIT_OK);
+        ck_assert_str_eq(r.out, "{\"created\":5}\n");
+        CTL(&r, NULL, "export");
+        ck_assert_str_eq(r.out, tree);
+}
+END_TEST
+
 static Suite *ctl_suite(void) {
         Suite *s = suite_create("viewstampctl-data");
         TCase *tc = tcase_create("viewstampctl-data");
@@ -258,6 +373,8 @@ static Suite *ctl_suite(void) {
         tcase_add_test(tc, test_multi_parse);
         tcase_add_test(tc, test_json_bytes);
         tcase_add_test(tc, test_commands);
+        tcase_add_test(tc, test_export_line);
+        tcase_add_test(tc, test_export_import);
         tcase_add_test(tc, test_usage_errors);
         tcase_add_test(tc, test_unavailable);
         suite_add_tcase(s, tc);

@@ -3,7 +3,7 @@
 """introspect-compare.py LIVE.xml COMMITTED.xml: the interfaces declared in COMMITTED.xml appear
 in LIVE.xml (what the running daemon answered to Introspect) with exactly the same methods
 (argument names, types, directions), properties (types, access, change-signal annotation) and
-signals. Prints every difference; exit 1 if any."""
+signals. Prints every difference; exit 1 if any. describe() is shared with tests/docs."""
 import sys
 import xml.etree.ElementTree as ET
 
@@ -24,20 +24,25 @@ def describe(iface):
     return out
 
 
-live = {i.get("name"): i for i in ET.parse(sys.argv[1]).getroot().iter("interface")}
-committed = ET.parse(sys.argv[2]).getroot()
-bad = 0
-for iface in committed.iter("interface"):
-    name = iface.get("name")
-    if name not in live:
-        print(f"{name}: not on the live object")
-        bad += 1
-        continue
-    want, have = describe(iface), describe(live[name])
-    for d in sorted(want - have, key=str):
-        print(f"{name}: committed XML has {d}, the live object does not")
-        bad += 1
-    for d in sorted(have - want, key=str):
-        print(f"{name}: the live object has {d}, the committed XML does not")
-        bad += 1
-sys.exit(1 if bad else 0)
+def main():
+    live = {i.get("name"): i for i in ET.parse(sys.argv[1]).getroot().iter("interface")}
+    committed = ET.parse(sys.argv[2]).getroot()
+    bad = 0
+    for iface in committed.iter("interface"):
+        name = iface.get("name")
+        if name not in live:
+            print(f"{name}: not on the live object")
+            bad += 1
+            continue
+        want, have = describe(iface), describe(live[name])
+        for d in sorted(want - have, key=str):
+            print(f"{name}: committed XML has {d}, the live object does not")
+            bad += 1
+        for d in sorted(have - want, key=str):
+            print(f"{name}: the live object has {d}, the committed XML does not")
+            bad += 1
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -65,8 +65,10 @@ free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_cluster N: N nodes on loopback, each with its own bus and state directory. Sets
-# NODES (count), BUS_i, CLIENT_i (client address) and PID_i for i = 1..N, and CONF_i.
+# start_cluster N: N nodes on loopback, each with its own bus and state directory holding the
+# cluster's secret ($SCRATCH/cluster.key). Sets NODES (count), BUS_i, CLIENT_i (client address),
+# PEER_i (peer address) and PID_i for i = 1..N, and CONF_i. $CLUSTER_CONF_EXTRA, when set, is
+# appended to every node's configuration file.
 start_cluster() {
         local n=$1 i
         NODES=$n
@@ -76,11 +78,15 @@ start_cluster() {
                 peer=$(free_port); client=$(free_port)
                 lines+="Node=node$i 127.0.0.1:$peer 127.0.0.1:$client"$'\n'
                 printf -v "CLIENT_$i" '%s' "127.0.0.1:$client"
+                printf -v "PEER_$i" '%s' "127.0.0.1:$peer"
         done
+        "$VIEWSTAMPD" --new-secret="$SCRATCH/cluster.key" >/dev/null
         for i in $(seq "$n"); do
                 mkdir -p "$SCRATCH/state$i"
+                install -m 0600 "$SCRATCH/cluster.key" "$SCRATCH/state$i/cluster.key"
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
+                printf '%s' "${CLUSTER_CONF_EXTRA:-}" >>"$SCRATCH/node$i.conf"
         done
         boot_nodes "$n"
 }
@@ -122,10 +128,33 @@ bus_of() {
         echo "${!b}"
 }
 
+# ctl I ARGS...: viewstampctl ($VIEWSTAMPCTL) on node I's bus.
+ctl() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "${VIEWSTAMPCTL:?path to viewstampctl}" "$@"
+}
+
 # tenant_property I TENANT PROPERTY: the property's value as busctl prints it (e.g. 's "node1"').
 tenant_property() {
         DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 \
                 "/org/viewstamp1/tenant/$2" org.viewstamp1.Tenant "$3" 2>/dev/null
+}
+
+# create_tenant NAME: a tenant on every node of the cluster, created through node 1; returns once
+# each node hosts a normal replica of it.
+create_tenant() {
+        local out i
+        out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system call org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager CreateTenant sas "$1" "$NODES" $(for i in $(seq "$NODES"); do echo "node$i"; done)) ||
+                fail "CreateTenant $1: $out"
+        for i in $(seq "$NODES"); do
+                wait_until 20 tenant_normal "$i" "$1" || fail "node$i does not host a normal replica of $1"
+        done
+}
+
+tenant_normal() { # I NAME
+        [[ $(tenant_property "$1" "$2" Status) == 's "normal"' ]]
 }
 
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.

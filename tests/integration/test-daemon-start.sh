@@ -37,6 +37,33 @@ if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then
 [[ $out == *"state directory $SCRATCH/state1: No such file or directory"* ]] || fail "unclear state-dir error: $out"
 mkdir "$SCRATCH/state1"
 
+# The cluster secret: missing, open to others, malformed, or a link, the node refuses to start,
+# names the file and the problem, never shows the content, and leaves its state directory alone.
+key="$SCRATCH/state1/cluster.key"
+refused_secret() { # WHY
+        local out
+        if out=$(DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>&1); then fail "secret accepted: $1"; fi
+        [[ $out == *"cluster secret $key: $1"* ]] || fail "unclear secret error: $out"
+        [[ $out != *0123456789abcdef* ]] || fail "the secret's content was logged: $out"
+        [[ -z $(ls -A "$SCRATCH/state1" | grep -v cluster.key) ]] || fail "a refused start wrote state"
+}
+refused_secret "missing"
+"$VIEWSTAMPD" --new-secret="$SCRATCH/made.key" | grep -q "new cluster secret" || fail "--new-secret"
+[[ $(stat -c %a "$SCRATCH/made.key") == 600 ]] || fail "--new-secret made a file of mode $(stat -c %a "$SCRATCH/made.key")"
+grep -Eqx '[0-9a-f]{64}' "$SCRATCH/made.key" || fail "--new-secret wrote $(wc -c <"$SCRATCH/made.key") bytes of another format"
+if "$VIEWSTAMPD" --new-secret="$SCRATCH/made.key" 2>/dev/null; then fail "--new-secret replaced a secret"; fi
+install -m 0640 "$SCRATCH/made.key" "$key"
+refused_secret "readable or writable by group or others"
+printf '0123456789abcdef%.0s' 1 2 3 >"$key"
+chmod 0600 "$key"
+refused_secret "not a cluster secret"
+rm "$key"
+ln -s "$SCRATCH/made.key" "$key"
+refused_secret "is a symbolic link"
+rm "$key"
+# SecretFile= names a file anywhere.
+printf '\n[Cluster]\nSecretFile=%s\n' "$SCRATCH/made.key" >>"$conf"
+
 DBUS_SYSTEM_BUS_ADDRESS=$bus "$VIEWSTAMPD" --config "$conf" 2>"$SCRATCH/node1.log" &
 pid=$!
 STARTED_PIDS+=($pid)

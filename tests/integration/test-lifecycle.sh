@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A cluster formed at run time over D-Bus: five nodes that list no cluster host nothing until
 # node1 runs InitCluster; the others join with node1's token (one through another member). A
-# join without a token or with a wrong one is refused, named, logged with the joiner's address,
-# and changes nothing. Removing and draining: refused for a node that hosts replicas (draining
+# join without a token or with a wrong one is refused, named, logged with the joiner's address
+# (a wrong token fails the TLS handshake), and changes nothing. Every node ends with the cluster
+# secret InitCluster made. Removing and draining: refused for a node that hosts replicas (draining
 # needs VR reconfiguration, not there yet), done for an empty one. Identity survives a restart.
 source "$(dirname "$0")/lib.sh"
 
@@ -43,11 +44,12 @@ last=${token: -1}
 wrong=${token%?}$([[ $last == 0 ]] && echo 1 || echo 0)
 [[ $(error_name 2 JoinCluster string:"$PEER_1" string:"$wrong") == org.viewstamp1.Error.JoinRefused ]] ||
         fail "join with a wrong token: $(error_name 2 JoinCluster string:"$PEER_1" string:"$wrong")"
-grep -q "refusing to let node 'node2' join from 127.0.0.1:[0-9]*: wrong join token" "$SCRATCH/node1.log" ||
+grep -q "127.0.0.1:[0-9]*.*closing connection: TLS handshake failed: a join with a wrong join token" "$SCRATCH/node1.log" ||
         fail "node1 did not log the refused join: $(grep -i join "$SCRATCH/node1.log")"
 [[ $(node_names 1) == node1 ]] || fail "a refused join changed node1's members: $(node_names 1)"
 [[ $(error_name 2 CreateTenant string:t array:string:node2) == org.viewstamp1.Error.NotInCluster ]] || fail "refused joiner in a cluster"
 [[ ! -e $SCRATCH/state2/cluster.id ]] || fail "a refused joiner wrote an identity"
+[[ ! -e $SCRATCH/state2/cluster.key ]] || fail "a refused joiner wrote a secret"
 
 manager 2 JoinCluster ss "$PEER_1" "$token" >/dev/null || fail "node2 could not join"
 manager 3 JoinCluster ss "$PEER_2" "$token" >/dev/null || fail "node3 could not join through node2"
@@ -55,6 +57,16 @@ for i in 4 5; do manager "$i" JoinCluster ss "$PEER_1" "$token" >/dev/null || fa
 [[ $(error_name 2 JoinCluster string:"$PEER_1" string:"$token") == org.viewstamp1.Error.AlreadyInCluster ]] || fail "joined twice"
 all_listed() { for i in 1 2 3 4 5; do [[ $(node_names "$i") == "node1 node2 node3 node4 node5" ]] || return 1; done; }
 wait_until 20 all_listed || fail "not every node lists all five: $(for i in 1 2 3 4 5; do node_names "$i"; done)"
+# InitCluster made the cluster secret; every joiner received it (over TLS) into its own file,
+# readable by the daemon's user alone, and the identity file does not carry it.
+key=$(cat "$SCRATCH/state1/cluster.key")
+[[ $key =~ ^[0-9a-f]{64}$ ]] || fail "node1's cluster.key is not a secret file"
+for i in 2 3 4 5; do
+        [[ $(cat "$SCRATCH/state$i/cluster.key") == "$key" ]] || fail "node$i holds another secret"
+        [[ $(stat -c %a "$SCRATCH/state$i/cluster.key") == 600 ]] || fail "node$i's cluster.key is not mode 0600"
+done
+python3 -c 'import sys; k = bytes.fromhex(sys.argv[2]); sys.exit(k in open(sys.argv[1], "rb").read())' \
+        "$SCRATCH/state1/cluster.id" "$key" || fail "cluster.id carries the cluster secret"
 
 # Node objects: as the XML says, with what each node knows of the others.
 DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) busctl --system --xml-interface introspect org.viewstamp1 \

@@ -3,9 +3,10 @@
  * Transport cost over loopback: a client and an echo server, both vs_conn on one sd-event loop
  * in one thread, exchanging Ping/Pong envelopes. For each window (outstanding Pings) prints
  * round trips per second and round-trip latency percentiles. Both ends share the CPU, so the
- * figures are the transport's own cost per message, not a network measurement.
+ * figures are the transport's own cost per message, not a network measurement. With --tls both
+ * ends speak TLS 1.3 ECDHE-PSK as peer links do, so the difference is what TLS costs.
  *
- *   bench-conn [SECONDS_PER_WINDOW]
+ *   bench-conn [--tls] [SECONDS_PER_WINDOW]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "msg.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/tls.h"
 #include "util/cleanup.h"
 
 static uint64_t now_ns(void) {
@@ -34,6 +36,8 @@ static uint64_t *samples;
 static size_t n_samples, cap_samples;
 static size_t window, in_flight;
 static bool measuring;
+static bool use_tls;
+static const uint8_t key[VS_TLS_PSK_SIZE] = { 42 };
 
 static int send_ping(struct vs_conn *c, uint64_t nonce) {
         struct msg m;
@@ -67,8 +71,27 @@ static void on_close(struct vs_conn *c, int reason, void *userdata) {
 static const struct vs_conn_callbacks server_cb = { server_envelope, on_close };
 static const struct vs_conn_callbacks client_cb = { client_envelope, on_close };
 
+static int lookup(const char *identity, uint8_t k[VS_TLS_PSK_SIZE], char *why, void *userdata) {
+        memcpy(k, key, VS_TLS_PSK_SIZE);
+        return 0;
+}
+
+/* The session one end speaks: TLS as peer links do, or none. */
+static int tls_for(bool server, struct vs_tls **ret) {
+        *ret = NULL;
+        if (!use_tls)
+                return 0;
+        return server ? vs_tls_new_psk_server(lookup, NULL, ret) : vs_tls_new_psk_client("bench", key, ret);
+}
+
 static int on_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
-        return vs_conn_new(event, fd, NULL, &server_cb, NULL, &server_conn);
+        struct vs_tls *tls;
+        int r = tls_for(true, &tls);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return vs_conn_new_tls(event, fd, tls, NULL, &server_cb, NULL, &server_conn);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -110,9 +133,14 @@ static void run_window(size_t w, double seconds) {
 }
 
 int main(int argc, char **argv) {
-        double seconds = argc > 1 ? atof(argv[1]) : 2.0;
-        if (seconds <= 0) {
-                fprintf(stderr, "usage: %s [SECONDS_PER_WINDOW]\n", argv[0]);
+        int arg = 1;
+        if (argc > arg && strcmp(argv[arg], "--tls") == 0) {
+                use_tls = true;
+                arg++;
+        }
+        double seconds = argc > arg ? atof(argv[arg]) : 2.0;
+        if (seconds <= 0 || argc > arg + 1) {
+                fprintf(stderr, "usage: %s [--tls] [SECONDS_PER_WINDOW]\n", argv[0]);
                 return EXIT_FAILURE;
         }
         cap_samples = 20u * 1000u * 1000u; /* untouched pages cost nothing */
@@ -130,12 +158,14 @@ int main(int argc, char **argv) {
         if (fd < 0 || connect(fd, &vs_listener_address(l)->sa, vs_listener_address(l)->len) < 0 ||
             fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
                 return EXIT_FAILURE;
-        if (vs_conn_new(event, fd, NULL, &client_cb, NULL, &client_conn) < 0)
+        struct vs_tls *tls;
+        if (tls_for(false, &tls) < 0 || vs_conn_new_tls(event, fd, tls, NULL, &client_cb, NULL, &client_conn) < 0)
                 return EXIT_FAILURE;
         while (!server_conn)
                 sd_event_run(event, 1000);
 
-        printf("# vs_conn Ping/Pong over loopback, client and server on one loop, %.1f s per window\n", seconds);
+        printf("# vs_conn Ping/Pong over loopback%s, client and server on one loop, %.1f s per window\n",
+               use_tls ? " with TLS 1.3 ECDHE-PSK" : "", seconds);
         printf("# %6s %14s %10s %10s %10s\n", "window", "round trips/s", "p50 us", "p99 us", "p99.9 us");
         const size_t windows[] = { 1, 16, 64, 256 };
         for (size_t i = 0; i < ELEMENTSOF(windows); i++)

@@ -4,9 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/param.h>
+#include <sys/wait.h>
+
+#include "auth/peer_key.h"
 #include "loop.h"
 #include "msg.h"
 #include "net/peer.h"
+#include "rogue.h"
 #include "wire/envelope.h"
 
 #define CLUSTER 0x5eed5eed5eed5eedULL
@@ -22,6 +27,7 @@ struct node {
         uint64_t pings[N][MAX_SEEN], pongs[N][MAX_SEEN];
         size_t n_pings[N], n_pongs[N];
         size_t n_other;
+        unsigned joins;
         size_t last_tenant_len;
         /* Stream test: Pings with nonces from STREAM_BASE, checked for order and loss. */
         uint64_t stream_next[N];
@@ -35,6 +41,11 @@ static int holders[N];
 static uint16_t ports[N];
 static struct node nodes[N];
 static struct vs_peer_set_options opts;
+/* The cluster's secret, and one that is not. */
+static const struct vs_secret secret = { { 0x5e, 0xc2, 0xe7, 1, 2, 3, 4, 5, 6, 7, 8, 9 } };
+static const struct vs_secret wrong_secret = { { 0x5e, 0xc2, 0xe7, 1, 2, 3, 4, 5, 6, 7, 8, 10 } };
+/* What a join token carries, for the tests that let the set take joins. */
+static const struct vs_secret join_secret = { { 0x70, 0x4e, 0x2, 1, 2, 3, 4, 5, 6, 7, 8, 9 } };
 
 static int index_of(const char *name) {
         for (int i = 0; i < N; i++)
@@ -72,7 +83,18 @@ static void on_peer_state(struct vs_peer_set *s, const char *peer, bool up, void
                 n->downs[i]++;
 }
 
-static const struct vs_peer_set_callbacks callbacks = { .on_envelope = on_envelope, .on_peer_state = on_peer_state };
+static void on_join(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
+                    void *userdata) {
+        struct node *n = userdata;
+        ck_assert_str_eq(req->node, "newcomer");
+        n->joins++;
+}
+
+static const struct vs_peer_set_callbacks callbacks = {
+        .on_envelope = on_envelope,
+        .on_peer_state = on_peer_state,
+        .on_join = on_join,
+};
 
 static void make_conf(int self, int n_nodes, struct vs_conf *c) {
         vs_conf_defaults(c);
@@ -91,7 +113,7 @@ static void node_start(int i, int n_nodes) {
         memset(&nodes[i], 0, sizeof nodes[i]);
         struct vs_peer_set_options o = opts;
         o.seed = (uint64_t) i + 1;
-        ck_assert_int_eq(vs_peer_set_new(event, &c, &o, &callbacks, &nodes[i], &nodes[i].set), 0);
+        ck_assert_int_eq(vs_peer_set_new(event, &c, &secret, &o, &callbacks, &nodes[i], &nodes[i].set), 0);
         release_port(&holders[i]);
         ck_assert_int_eq(vs_peer_set_listen(nodes[i].set), 0);
 }
@@ -427,32 +449,85 @@ static size_t hello_frame(const char *name, uint64_t cluster, uint8_t **ret) {
         return frame_of(msg_hello(&m, cluster, name), ret);
 }
 
-static bool closed_fd(void *arg) {
-        return raw_closed(*(int *) arg);
+/* ---- rogues: a forked child speaks to the nodes, which keep running on this loop ---- */
+
+struct child {
+        pid_t pid;
+        int status;
+};
+
+static bool child_exited(void *arg) {
+        struct child *c = arg;
+        return waitpid(c->pid, &c->status, WNOHANG) == c->pid;
 }
 
-/* A rogue client dials charlie (who accepts from everyone sorting lower) with one first frame;
- * it must be refused with a log line containing why, and the real links stay up. */
-static void refused(const void *frame, size_t len, const char *why) {
+/* Runs fn(arg) in a child process; the parent goes on at once. Start nodes first: a port
+ * reserved in the parent stays bound while the child holds the reservation too. */
+static pid_t fork_child(int (*fn)(const void *), const void *arg) {
+        fflush(stderr);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(fn(arg));
+        return pid;
+}
+
+/* Runs fn(arg) in a child process while the nodes run; returns its exit status. */
+static int in_child(int (*fn)(const void *), const void *arg) {
+        struct child c = { .pid = fork_child(fn, arg) };
+        ck_assert(run_until(event, child_exited, &c, 15000000));
+        ck_assert(WIFEXITED(c.status));
+        return WEXITSTATUS(c.status);
+}
+
+/* What a rogue does: connect, TLS as identity with a key from secret (or plain if NULL), send a
+ * frame, then wait to be thrown out. */
+struct attempt {
+        int to;
+        const char *identity;
+        const struct vs_secret *secret;
+        const void *frame;
+        size_t len;
+};
+
+enum {
+        REFUSED_IN_HANDSHAKE = 0,
+        CLOSED_AFTER = 1,        /* the handshake (if any) passed, then the node closed */
+        NOT_CLOSED = 2,
+        CHILD_FAILED = 3,
+};
+
+static int attempt_run(const void *arg) {
+        const struct attempt *t = arg;
+        struct vs_address a = loopback(ports[t->to]);
+        struct rogue r;
+        if (rogue_connect(&a, &r) < 0)
+                return CHILD_FAILED;
+        if (t->identity) {
+                uint8_t key[VS_PEER_KEY_SIZE] = {};
+                /* The identity may be no valid name: its key then is any key. */
+                (void) vs_peer_key(t->secret, CLUSTER, t->identity, key);
+                if (rogue_tls_client(&r, t->identity, key, 5000) < 0) {
+                        rogue_close(&r);
+                        return REFUSED_IN_HANDSHAKE;
+                }
+        }
+        if (t->len > 0 && rogue_send(&r, t->frame, t->len) < 0)
+                return CHILD_FAILED;
+        int k = rogue_wait_closed(&r, 5000);
+        rogue_close(&r);
+        return k == 0 ? CLOSED_AFTER : NOT_CLOSED;
+}
+
+static void start_all(void) {
         for (int i = 0; i < N; i++)
                 node_start(i, N);
         ck_assert(wait_link(0, 2, true));
         ck_assert(wait_link(1, 2, true));
+}
 
-        struct vs_address a = loopback(ports[2]);
-        int fd = raw_connect(&a);
-        struct capture cap;
-        capture_begin(&cap);
-        if (len > 0)
-                raw_write(fd, frame, len);
-        bool closed = run_until(event, closed_fd, &fd, 5000000);
-        _cleanup_free_ char *log = capture_end(&cap);
-        ck_assert(closed);
-        ck_assert_ptr_nonnull(strstr(log, why));
-        ck_assert_ptr_nonnull(strstr(log, "127.0.0.1:"));
-        ck_assert_ptr_null(strstr(log, "forged"));
-        close(fd);
-
+/* The real links survive, and nobody else got one. */
+static void links_intact(void) {
         ck_assert(vs_peer_set_is_up(nodes[2].set, "alpha"));
         ck_assert(vs_peer_set_is_up(nodes[2].set, "bravo"));
         ck_assert_uint_eq(nodes[2].ups[0] + nodes[2].ups[1], 2);
@@ -460,14 +535,202 @@ static void refused(const void *frame, size_t len, const char *why) {
         ping_round_trip(0, 2, 41);
 }
 
+/* A rogue dials charlie (who accepts from everyone sorting lower); it must be thrown out the
+ * way expected, with a log line containing why and its address, and the real links stay up. */
+static void refused(struct attempt *t, int expect, const char *why) {
+        start_all();
+        t->to = 2;
+        struct capture cap;
+        capture_begin(&cap);
+        int status = in_child(attempt_run, t);
+        run_for(event, 50000); /* the node may notice the end only now */
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert_int_eq(status, expect);
+        ck_assert_msg(strstr(log, why), "log lacks '%s'", why);
+        ck_assert_ptr_nonnull(strstr(log, "127.0.0.1:"));
+        ck_assert_ptr_null(strstr(log, "forged"));
+        links_intact();
+}
+
+/* A member (alpha, with the right secret) that sends one bad frame after the handshake. */
+static void refused_frame(const void *frame, size_t len, const char *why) {
+        struct attempt t = { .identity = "alpha", .secret = &secret, .frame = frame, .len = len };
+        refused(&t, CLOSED_AFTER, why);
+}
+
 static void refused_hello(const char *name, uint64_t cluster, const char *why) {
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = hello_frame(name, cluster, &f);
-        refused(f, len, why);
+        refused_frame(f, len, why);
 }
 
-START_TEST(test_unknown_node) {
-        refused_hello("mallory", CLUSTER, "Hello from unknown node 'mallory'");
+static void refused_identity(const char *identity, const struct vs_secret *key_secret, const char *why) {
+        struct attempt t = { .identity = identity, .secret = key_secret };
+        refused(&t, REFUSED_IN_HANDSHAKE, why);
+}
+
+START_TEST(test_wrong_secret) {
+        refused_identity("alpha", &wrong_secret, "TLS handshake failed");
+}
+END_TEST
+
+START_TEST(test_unknown_identity) {
+        /* Even with the cluster's secret, only a member's name is an identity. */
+        refused_identity("mallory", &secret, "PSK identity 'mallory' is not a member of this cluster");
+}
+END_TEST
+
+START_TEST(test_own_identity) {
+        /* Two nodes configured with one name must not pass for each other. */
+        refused_identity("charlie", &secret, "PSK identity 'charlie' is this node's own name");
+}
+END_TEST
+
+START_TEST(test_forged_identity) {
+        refused_identity("x\nerr: forged entry", &secret, "PSK identity is not a valid node name");
+}
+END_TEST
+
+/* A JoinRequest frame of node "newcomer", optionally followed by a Hello (malloc'ed). */
+static size_t join_frame(bool then_hello, uint8_t **ret) {
+        struct msg m;
+        msg_init(&m, CLUSTER);
+        Viewstamp__JoinRequest req = VIEWSTAMP__JOIN_REQUEST__INIT;
+        req.node = (char *) "newcomer";
+        req.peer_address = (char *) "127.0.0.1:1";
+        req.client_address = (char *) "127.0.0.1:2";
+        req.cluster_id = CLUSTER;
+        m.env.body_case = VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST;
+        m.env.join_request = &req;
+        size_t len = frame_of(&m.env, ret);
+        if (!then_hello)
+                return len;
+        _cleanup_free_ uint8_t *hello = NULL;
+        size_t hello_len = hello_frame("alpha", CLUSTER, &hello);
+        *ret = realloc(*ret, len + hello_len);
+        ck_assert_ptr_nonnull(*ret);
+        memcpy(*ret + len, hello, hello_len);
+        return len + hello_len;
+}
+
+START_TEST(test_join_static) {
+        /* A set given no join secret takes no joins, even with a key from some join secret. */
+        refused_identity(VS_PEER_JOIN_IDENTITY, &join_secret, "a join, but this cluster lists its nodes");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_wrong_token) {
+        opts.join_secret = &join_secret;
+        refused_identity(VS_PEER_JOIN_IDENTITY, &wrong_secret, "a join with a wrong join token");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_cluster_secret) {
+        /* The cluster secret is no join token. */
+        opts.join_secret = &join_secret;
+        refused_identity(VS_PEER_JOIN_IDENTITY, &secret, "a join with a wrong join token");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_hello_first) {
+        /* The join identity cannot become a peer link. */
+        opts.join_secret = &join_secret;
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("alpha", CLUSTER, &f);
+        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = f, .len = len };
+        refused(&t, CLOSED_AFTER, "first frame is not a join request");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_from_member) {
+        /* A member's link carries no JoinRequest. */
+        opts.join_secret = &join_secret;
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = join_frame(false, &f);
+        refused_frame(f, len, "join request from a connection not authenticated with a join token");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_one_frame) {
+        /* The right token: the request is handed over once, and a second frame closes the link. */
+        opts.join_secret = &join_secret;
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = join_frame(true, &f);
+        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = f, .len = len };
+        refused(&t, CLOSED_AFTER, "a frame after its join request");
+        ck_assert_uint_eq(nodes[2].joins, 1);
+}
+END_TEST
+
+START_TEST(test_plain_hello) {
+        /* A peer without TLS: its Hello is not a handshake. */
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("alpha", CLUSTER, &f);
+        struct attempt t = { .frame = f, .len = len };
+        refused(&t, CLOSED_AFTER, "TLS handshake failed: not a TLS 1.3 handshake");
+}
+END_TEST
+
+/* Records a genuine handshake of alpha's with charlie, then sends either all of its
+ * client bytes on a new connection (a replay), or only the first record (the ClientHello)
+ * before hanging up. */
+static int replay_run(const void *arg) {
+        bool hang_up = *(const bool *) arg;
+        struct vs_address a = loopback(ports[2]);
+        uint8_t key[VS_PEER_KEY_SIZE];
+        _cleanup_free_ uint8_t *rec = NULL;
+        size_t len;
+        if (vs_peer_key(&secret, CLUSTER, "alpha", key) < 0 ||
+            rogue_record_handshake(&a, "alpha", key, &rec, &len) < 0 || len < 5)
+                return CHILD_FAILED;
+        if (hang_up) /* a TLS record: 5 header bytes, the last two its length */
+                len = MIN(len, 5 + ((size_t) rec[3] << 8 | rec[4]));
+        struct rogue r;
+        if (rogue_connect(&a, &r) < 0 || rogue_send(&r, rec, len) < 0)
+                return CHILD_FAILED;
+        int k = hang_up ? 0 : rogue_wait_closed(&r, 5000);
+        rogue_close(&r);
+        return k == 0 ? CLOSED_AFTER : NOT_CLOSED;
+}
+
+START_TEST(test_close_in_handshake) {
+        start_all();
+        struct capture cap;
+        capture_begin(&cap);
+        bool hang_up = true;
+        int status = in_child(replay_run, &hang_up);
+        run_for(event, 100000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert_int_eq(status, CLOSED_AFTER);
+        ck_assert_ptr_nonnull(strstr(log, "TLS handshake failed: the peer closed the connection in the TLS handshake"));
+        links_intact();
+}
+END_TEST
+
+START_TEST(test_replayed_handshake) {
+        /* A genuine handshake of alpha's, captured on the way, is worth nothing a second time:
+         * the node's fresh random and key share make the recorded Finished wrong. */
+        start_all();
+        struct capture cap;
+        capture_begin(&cap);
+        bool hang_up = false;
+        int status = in_child(replay_run, &hang_up);
+        run_for(event, 50000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert_int_eq(status, CLOSED_AFTER);
+        ck_assert_ptr_nonnull(strstr(log, "TLS handshake failed: TLS authentication failed"));
+        ck_assert_ptr_nonnull(strstr(log, "127.0.0.1:"));
+        links_intact();
+}
+END_TEST
+
+START_TEST(test_hello_not_identity) {
+        refused_hello("bravo", CLUSTER, "Hello names node 'bravo', the TLS handshake authenticated 'alpha'");
 }
 END_TEST
 
@@ -481,69 +744,63 @@ START_TEST(test_other_cluster) {
 }
 END_TEST
 
-START_TEST(test_own_name) {
-        /* Two nodes configured with one name must not pass for each other. */
-        refused_hello("charlie", CLUSTER, "Hello claims this node's own name 'charlie'");
-}
-END_TEST
-
 START_TEST(test_not_hello_first) {
         struct msg m;
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = frame_of(msg_ping(&m, CLUSTER, 1), &f);
-        refused(f, len, "first frame is not a Hello");
+        refused_frame(f, len, "first frame is not a Hello");
 }
 END_TEST
 
 START_TEST(test_silent_connection) {
-        refused(NULL, 0, "no frame within");
+        struct attempt t = {};
+        refused(&t, CLOSED_AFTER, "no frame within");
 }
 END_TEST
 
 START_TEST(test_large_frame_before_hello) {
         /* Far below the configured frame limit, but no stranger gets to send it. */
-        refused("\0\0\x08\0", 4, "oversize frame");
+        refused_frame("\0\0\x08\0", 4, "oversize frame");
 }
 END_TEST
 
 START_TEST(test_garbage) {
-        refused("\0\0\0\3abc", 7, "garbage");
+        refused_frame("\0\0\0\3abc", 7, "garbage");
 }
 END_TEST
 
 START_TEST(test_dialler_refused_direction) {
         /* bravo sorts higher than alpha, so a Hello claiming bravo at alpha is refused. */
         node_start(0, 2);
-        struct vs_address a = loopback(ports[0]);
-        int fd = raw_connect(&a);
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = hello_frame("bravo", CLUSTER, &f);
+        struct attempt t = { .to = 0, .identity = "bravo", .secret = &secret, .frame = f, .len = len };
         struct capture cap;
         capture_begin(&cap);
-        raw_write(fd, f, len);
-        bool closed = run_until(event, closed_fd, &fd, 2000000);
+        int status = in_child(attempt_run, &t);
         _cleanup_free_ char *log = capture_end(&cap);
-        ck_assert(closed);
+        ck_assert_int_eq(status, CLOSED_AFTER);
         ck_assert_ptr_nonnull(strstr(log, "sorts lower and dials it"));
         ck_assert_uint_eq(nodes[0].ups[1], 0);
-        close(fd);
 }
 END_TEST
 
 START_TEST(test_redial_replaces) {
         /* bravo's link from alpha is replaced when "alpha" dials again, without a down/up. */
+        /* alpha learns that its old link is gone through liveness; bravo must keep the
+         * impostor's silent link longer than that, or which of the two ends it first would be a
+         * race on a loaded machine. */
+        opts.dead_after_usec = 30000000;
         node_start(1, 2);
+        opts.dead_after_usec = 1000000;
         node_start(0, 2);
         ck_assert(wait_link(0, 1, true));
-        struct vs_address a = loopback(ports[1]);
-        int fd = raw_connect(&a);
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = hello_frame("alpha", CLUSTER, &f);
-        raw_write(fd, f, len);
+        struct attempt t = { .to = 1, .identity = "alpha", .secret = &secret, .frame = f, .len = len };
         /* The real alpha's connection is closed by bravo: alpha sees it go down and redials,
-         * which in turn replaces the impostor's connection. */
-        ck_assert(run_until(event, closed_fd, &fd, 3000000));
-        close(fd);
+         * which in turn replaces the second connection. */
+        ck_assert_int_eq(in_child(attempt_run, &t), CLOSED_AFTER);
         ck_assert(wait_link(0, 1, true));
         ck_assert_uint_eq(nodes[1].downs[0], 0);
         ck_assert_uint_ge(nodes[0].downs[1], 1);
@@ -551,19 +808,46 @@ START_TEST(test_redial_replaces) {
 }
 END_TEST
 
+/* A fake bravo, in a child: accepts alpha's connection on listen_fd, runs the acceptor's side of
+ * the handshake with alpha's key from secret, answers as bravo and then says nothing, like a
+ * frozen node whose kernel still holds the connection. */
 struct fake {
-        int listen_fd, fd;
+        int listen_fd;
+        const struct vs_secret *secret;
 };
 
-static bool fake_accepted(void *arg) {
-        struct fake *f = arg;
-        f->fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        return f->fd >= 0;
+static int fake_bravo(const void *arg) {
+        const struct fake *f = arg;
+        struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
+        if (poll(&p, 1, 5000) != 1)
+                return CHILD_FAILED;
+        struct rogue r = { .fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK) };
+        uint8_t key[VS_PEER_KEY_SIZE];
+        if (r.fd < 0 || vs_peer_key(f->secret, CLUSTER, "alpha", key) < 0)
+                return CHILD_FAILED;
+        if (rogue_tls_server(&r, "alpha", key, 5000) < 0) {
+                rogue_close(&r);
+                return REFUSED_IN_HANDSHAKE;
+        }
+        _cleanup_free_ uint8_t *hello = NULL;
+        struct msg m;
+        size_t len = frame_of(msg_hello(&m, CLUSTER, "bravo"), &hello);
+        if (rogue_send(&r, hello, len) < 0)
+                return CHILD_FAILED;
+        (void) rogue_wait_closed(&r, 10000);
+        rogue_close(&r);
+        return CLOSED_AFTER;
 }
 
-static bool readable(void *arg) {
-        struct pollfd p = { .fd = *(int *) arg, .events = POLLIN };
-        return poll(&p, 1, 0) == 1;
+static int fake_listen(void) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
+        struct vs_address a = loopback(ports[1]);
+        release_port(&holders[1]);
+        ck_assert_int_eq(bind(fd, &a.sa, a.len), 0);
+        ck_assert_int_eq(listen(fd, 4), 0);
+        return fd;
 }
 
 static bool down_seen(void *arg) {
@@ -571,34 +855,42 @@ static bool down_seen(void *arg) {
 }
 
 START_TEST(test_silent_peer_detected) {
-        /* A fake bravo answers alpha's Hello and then says nothing, like a frozen node whose
-         * kernel still holds the connection: alpha must give the link up after dead_after. */
+        /* alpha must give the link up after dead_after. */
         opts.dead_after_usec = 500000;
-        struct fake f = { .listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), .fd = -1 };
-        ck_assert_int_ge(f.listen_fd, 0);
-        ck_assert_int_eq(setsockopt(f.listen_fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)), 0);
-        struct vs_address a = loopback(ports[1]);
-        release_port(&holders[1]);
-        ck_assert_int_eq(bind(f.listen_fd, &a.sa, a.len), 0);
-        ck_assert_int_eq(listen(f.listen_fd, 4), 0);
-
+        struct fake f = { .listen_fd = fake_listen(), .secret = &secret };
         node_start(0, 2);
-        ck_assert(run_until(event, fake_accepted, &f, 2000000));
-        ck_assert(run_until(event, readable, &f.fd, 2000000));
-        char buf[256];
-        ck_assert_int_gt(recv(f.fd, buf, sizeof buf, 0), 0);
-        _cleanup_free_ uint8_t *hello = NULL;
-        size_t len = hello_frame("bravo", CLUSTER, &hello);
-        raw_write(f.fd, hello, len);
-
-        for (uint64_t end = now_usec() + 2000000; !vs_peer_set_is_up(nodes[0].set, "bravo") && now_usec() < end;)
+        pid_t pid = fork_child(fake_bravo, &f);
+        for (uint64_t end = now_usec() + 5000000; !vs_peer_set_is_up(nodes[0].set, "bravo") && now_usec() < end;)
                 ck_assert_int_ge(sd_event_run(event, 10000), 0);
         ck_assert(vs_peer_set_is_up(nodes[0].set, "bravo"));
         uint64_t start = now_usec();
         ck_assert(run_until(event, down_seen, NULL, 5000000));
         ck_assert_uint_ge(now_usec() - start, opts.dead_after_usec * 9 / 10);
         ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
-        close(f.fd);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(f.listen_fd);
+}
+END_TEST
+
+START_TEST(test_dialler_refuses_wrong_secret) {
+        /* The other direction: an acceptor without the cluster's secret fails the dialler's
+         * handshake too, and the dialler says so naming the address. */
+        struct fake f = { .listen_fd = fake_listen(), .secret = &wrong_secret };
+        struct capture cap;
+        capture_begin(&cap);
+        node_start(0, 2);
+        struct child c = { .pid = fork_child(fake_bravo, &f) };
+        ck_assert(run_until(event, child_exited, &c, 10000000));
+        run_for(event, 50000);
+        _cleanup_free_ char *log = capture_end(&cap);
+        ck_assert_int_eq(WEXITSTATUS(c.status), REFUSED_IN_HANDSHAKE);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, "bravo"));
+        ck_assert_uint_eq(nodes[0].ups[1], 0);
+        ck_assert_ptr_nonnull(strstr(log, "TLS handshake failed"));
+        char buf[VS_ADDRESS_STRING_MAX];
+        struct vs_address a = loopback(ports[1]);
+        ck_assert_ptr_nonnull(strstr(log, vs_address_to_string(&a, buf)));
         close(f.listen_fd);
 }
 END_TEST
@@ -667,10 +959,22 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_streams);
         tcase_add_test(tc, test_large_frame_after_hello);
         tcase_add_test(tc, test_dialler_restarts);
-        tcase_add_test(tc, test_unknown_node);
+        tcase_add_test(tc, test_wrong_secret);
+        tcase_add_test(tc, test_unknown_identity);
+        tcase_add_test(tc, test_own_identity);
+        tcase_add_test(tc, test_forged_identity);
+        tcase_add_test(tc, test_plain_hello);
+        tcase_add_test(tc, test_join_static);
+        tcase_add_test(tc, test_join_wrong_token);
+        tcase_add_test(tc, test_join_cluster_secret);
+        tcase_add_test(tc, test_join_hello_first);
+        tcase_add_test(tc, test_join_from_member);
+        tcase_add_test(tc, test_join_one_frame);
+        tcase_add_test(tc, test_close_in_handshake);
+        tcase_add_test(tc, test_replayed_handshake);
+        tcase_add_test(tc, test_hello_not_identity);
         tcase_add_test(tc, test_forged_log_line);
         tcase_add_test(tc, test_other_cluster);
-        tcase_add_test(tc, test_own_name);
         tcase_add_test(tc, test_not_hello_first);
         tcase_add_test(tc, test_silent_connection);
         tcase_add_test(tc, test_garbage);
@@ -678,6 +982,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_dialler_refused_direction);
         tcase_add_test(tc, test_redial_replaces);
         tcase_add_test(tc, test_silent_peer_detected);
+        tcase_add_test(tc, test_dialler_refuses_wrong_secret);
         tcase_add_test(tc, test_connect_timeout);
         suite_add_tcase(s, tc);
         return s;

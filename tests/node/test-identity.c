@@ -18,8 +18,7 @@ START_TEST(test_new) {
         ck_assert_int_eq(vs_identity_new("n1", &b), 0);
         ck_assert_uint_ne(a.cluster_id, 0);
         ck_assert_uint_ne(a.cluster_id, b.cluster_id);
-        ck_assert(!vs_consteq(a.secret, b.secret, VS_SECRET_BYTES));
-        ck_assert(!vs_consteq(a.secret, a.join_secret, VS_SECRET_BYTES));
+        ck_assert(!vs_consteq(a.join_secret.bytes, b.join_secret.bytes, VS_SECRET_SIZE));
         ck_assert_str_eq(a.root.name, VS_ROOT_TENANT_NAME);
         ck_assert_uint_eq(a.root.id, VS_ROOT_TENANT_ID);
         ck_assert_uint_eq(a.root.n_replicas, 1);
@@ -35,28 +34,28 @@ START_TEST(test_token) {
         ck_assert_uint_eq(strlen(token), VS_JOIN_TOKEN_MAX - 1);
         ck_assert(strncmp(token, "vsjoin1-", 8) == 0);
         uint64_t cluster;
-        uint8_t secret[VS_SECRET_BYTES];
-        ck_assert_int_eq(vs_join_token_parse(token, &cluster, secret), 0);
+        struct vs_secret secret;
+        ck_assert_int_eq(vs_join_token_parse(token, &cluster, &secret), 0);
         ck_assert_uint_eq(cluster, id.cluster_id);
-        ck_assert(vs_consteq(secret, id.join_secret, VS_SECRET_BYTES));
+        ck_assert(vs_consteq(secret.bytes, id.join_secret.bytes, VS_SECRET_SIZE));
 
         /* Shorter, longer, another prefix, upper case, a missing separator: refused. */
         char bad[VS_JOIN_TOKEN_MAX + 1];
-        ck_assert_int_eq(vs_join_token_parse("", &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse("", &cluster, &secret), -EINVAL);
         strcpy(bad, token);
         bad[strlen(bad) - 1] = 0;
-        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, &secret), -EINVAL);
         snprintf(bad, sizeof bad, "%s0", token);
-        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, &secret), -EINVAL);
         strcpy(bad, token);
         bad[2] = 'J';
-        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, &secret), -EINVAL);
         strcpy(bad, token);
         bad[30] = bad[30] >= 'a' ? 'G' : 'x';
-        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, &secret), -EINVAL);
         strcpy(bad, token);
         bad[24] = '0';
-        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, secret), -EINVAL);
+        ck_assert_int_eq(vs_join_token_parse(bad, &cluster, &secret), -EINVAL);
 }
 END_TEST
 
@@ -94,9 +93,9 @@ START_TEST(test_file) {
         char *names[VS_TENANT_REPLICAS_MAX];
         vs_identity_to_pb(&id, &pb, &root, names);
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), 0);
-        pb.secret.len = 16;
+        pb.join_secret.len = 16;
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), -EBADMSG);
-        pb.secret.len = VS_SECRET_BYTES;
+        pb.join_secret.len = VS_SECRET_SIZE;
         pb.cluster_id = 0;
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), -EBADMSG);
         pb.cluster_id = id.cluster_id;
