@@ -620,29 +620,38 @@ START_TEST(test_join_static) {
 }
 END_TEST
 
-START_TEST(test_join_wrong_token) {
+/* A set that takes joins, and a joiner keyed from key_secret, which is not the join secret. */
+static void join_wrong_key(const struct vs_secret *key_secret) {
         opts.join_secret = &join_secret;
-        refused_identity(VS_PEER_JOIN_IDENTITY, &wrong_secret, "a join with a wrong join token");
+        refused_identity(VS_PEER_JOIN_IDENTITY, key_secret, "a join with a wrong join token");
         ck_assert_uint_eq(nodes[2].joins, 0);
+}
+
+START_TEST(test_join_wrong_token) {
+        join_wrong_key(&wrong_secret);
 }
 END_TEST
 
 START_TEST(test_join_cluster_secret) {
         /* The cluster secret is no join token. */
-        opts.join_secret = &join_secret;
-        refused_identity(VS_PEER_JOIN_IDENTITY, &secret, "a join with a wrong join token");
-        ck_assert_uint_eq(nodes[2].joins, 0);
+        join_wrong_key(&secret);
 }
 END_TEST
 
+/* A joiner with the right token sends frame; the set closes the connection for why, having
+ * handed over joins JoinRequests. */
+static void joiner_sends(const uint8_t *frame, size_t len, const char *why, unsigned joins) {
+        opts.join_secret = &join_secret;
+        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = frame, .len = len };
+        refused(&t, CLOSED_AFTER, why);
+        ck_assert_uint_eq(nodes[2].joins, joins);
+}
+
 START_TEST(test_join_hello_first) {
         /* The join identity cannot become a peer link. */
-        opts.join_secret = &join_secret;
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = hello_frame("alpha", CLUSTER, &f);
-        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = f, .len = len };
-        refused(&t, CLOSED_AFTER, "first frame is not a join request");
-        ck_assert_uint_eq(nodes[2].joins, 0);
+        joiner_sends(f, len, "first frame is not a join request", 0);
 }
 END_TEST
 
@@ -658,12 +667,9 @@ END_TEST
 
 START_TEST(test_join_one_frame) {
         /* The right token: the request is handed over once, and a second frame closes the link. */
-        opts.join_secret = &join_secret;
         _cleanup_free_ uint8_t *f = NULL;
         size_t len = join_frame(true, &f);
-        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = f, .len = len };
-        refused(&t, CLOSED_AFTER, "a frame after its join request");
-        ck_assert_uint_eq(nodes[2].joins, 1);
+        joiner_sends(f, len, "a frame after its join request", 1);
 }
 END_TEST
 
