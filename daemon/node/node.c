@@ -654,7 +654,7 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
         int r = vs_secret_load_conf(conf, &secret, err, errlen);
         if (r < 0)
                 return r;
-        if (conf->client_cert_file[0] && !n->client_tls) {
+        if (conf->client_cert_file[0]) {
                 char why[8400];
                 r = vs_tls_creds_load_server(conf->client_cert_file, conf->client_key_file, &n->client_tls, why,
                                              sizeof why);
