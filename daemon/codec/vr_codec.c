@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codec/vr_codec.h"
 
 int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret) {
-        if (pb->type < VR_MSG_REQUEST || pb->type > VR_MSG_NEW_STATE)
+        if (pb->type < VR_MSG_REQUEST || pb->type > VR_MSG_EPOCH_STARTED)
                 return -EBADMSG;
-        if (pb->data.len > UINT32_MAX || pb->n_entries > VS_VR_MAX_ENTRIES)
+        if (pb->data.len > UINT32_MAX || pb->n_entries > VS_VR_MAX_ENTRIES ||
+            pb->n_members > VR_MAX_REPLICAS || pb->n_old_members > VR_MAX_REPLICAS)
                 return -EBADMSG;
 
         struct vr_msg m = {
@@ -28,7 +30,15 @@ int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret) {
                 .snap_op = pb->snap_op,
                 .snap_total = pb->snap_total,
                 .snap_offset = pb->snap_offset,
+                .sender = pb->sender,
+                .n_members = (uint32_t) pb->n_members,
+                .n_old_members = (uint32_t) pb->n_old_members,
         };
+        /* protobuf-c leaves an empty repeated field NULL, which memcpy must not see. */
+        if (pb->n_members > 0)
+                memcpy(m.members, pb->members, pb->n_members * sizeof(*pb->members));
+        if (pb->n_old_members > 0)
+                memcpy(m.old_members, pb->old_members, pb->n_old_members * sizeof(*pb->old_members));
         if (pb->n_entries > 0) {
                 m.entries = calloc(pb->n_entries, sizeof *m.entries);
                 if (!m.entries)
@@ -77,6 +87,12 @@ int vs_vr_msg_to_pb(const struct vr_msg *m, Viewstamp__VrMessage *ret) {
         pb.snap_op = m->snap_op;
         pb.snap_total = m->snap_total;
         pb.snap_offset = m->snap_offset;
+        pb.sender = m->sender;
+        /* The arrays stay the message's: the view lives no longer than it. */
+        pb.n_members = m->n_members;
+        pb.members = (uint64_t *) m->members;
+        pb.n_old_members = m->n_old_members;
+        pb.old_members = (uint64_t *) m->old_members;
 
         if (m->n_entries > 0) {
                 /* One allocation: the pointer array, then the entries it points to. */

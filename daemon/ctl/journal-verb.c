@@ -48,6 +48,14 @@ static void print_meta(const struct vr_meta *m) {
         printf("epoch=%" PRIu64 " view=%" PRIu64 " last-normal-view=%" PRIu64 " status=%" PRIu32
                " commit=%" PRIu64 " checkpoint-op=%" PRIu64, m->epoch, m->view, m->last_normal_view,
                m->status, m->commit, m->checkpoint_op);
+        if (m->n_members == 0)
+                return;
+        printf(" epoch-op=%" PRIu64 " members=", m->epoch_op);
+        for (uint32_t i = 0; i < m->n_members; i++)
+                printf("%s%" PRIu64, i ? "," : "", m->members[i]);
+        printf(" old-members=");
+        for (uint32_t i = 0; i < m->n_old_members; i++)
+                printf("%s%" PRIu64, i ? "," : "", m->old_members[i]);
 }
 
 static int dump_item(void *ctx, const struct vs_walk_item *it) {

@@ -51,7 +51,10 @@ static size_t body_size(const struct vr_record *r) {
         case VR_RECORD_ENTRY:
                 return VS_FORMAT_ENTRY_FIXED + r->entry.len;
         case VR_RECORD_META:
-                return VS_FORMAT_META_SIZE;
+                if (r->meta.n_members == 0)
+                        return VS_FORMAT_META_SIZE;
+                return VS_FORMAT_META_SIZE + VS_FORMAT_META_EPOCH_FIXED +
+                        8 * ((size_t) r->meta.n_members + r->meta.n_old_members);
         default:
                 return 0;
         }
@@ -66,7 +69,8 @@ static int record_check(const struct vr_record *r) {
                         return -EINVAL;
                 return 0;
         case VR_RECORD_META:
-                return r->meta.status <= VR_STATUS_TRANSITIONING ? 0 : -EINVAL;
+                return r->meta.status <= VR_STATUS_TRANSITIONING && r->meta.n_members <= VR_MAX_REPLICAS &&
+                        r->meta.n_old_members <= VR_MAX_REPLICAS ? 0 : -EINVAL;
         case VR_RECORD_TRUNCATE:
                 return 0;
         default:
@@ -136,6 +140,17 @@ int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, 
                 vs_put_le32(q + 24, r->meta.status);
                 vs_put_le64(q + 32, r->meta.commit);
                 vs_put_le64(q + 40, r->meta.checkpoint_op);
+                if (r->meta.n_members > 0) {
+                        q += VS_FORMAT_META_SIZE;
+                        vs_put_le64(q, r->meta.epoch_op);
+                        vs_put_le32(q + 8, r->meta.n_members);
+                        vs_put_le32(q + 12, r->meta.n_old_members);
+                        q += VS_FORMAT_META_EPOCH_FIXED;
+                        for (uint32_t i = 0; i < r->meta.n_members; i++, q += 8)
+                                vs_put_le64(q, r->meta.members[i]);
+                        for (uint32_t i = 0; i < r->meta.n_old_members; i++, q += 8)
+                                vs_put_le64(q, r->meta.old_members[i]);
+                }
                 break;
         case VR_RECORD_TRUNCATE:
                 arg = r->after;
@@ -169,6 +184,22 @@ int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at,
         return 0;
 }
 
+/* The epoch part of a META body: u64 epoch op, u32 members, u32 old members, then their ids. */
+static bool meta_epoch_decode(const uint8_t *q, size_t len, struct vr_meta *m) {
+        m->epoch_op = vs_get_le64(q);
+        m->n_members = vs_get_le32(q + 8);
+        m->n_old_members = vs_get_le32(q + 12);
+        if (m->n_members == 0 || m->n_members > VR_MAX_REPLICAS || m->n_old_members > VR_MAX_REPLICAS ||
+            len != VS_FORMAT_META_EPOCH_FIXED + 8 * ((size_t) m->n_members + m->n_old_members))
+                return false;
+        q += VS_FORMAT_META_EPOCH_FIXED;
+        for (uint32_t i = 0; i < m->n_members; i++, q += 8)
+                m->members[i] = vs_get_le64(q);
+        for (uint32_t i = 0; i < m->n_old_members; i++, q += 8)
+                m->old_members[i] = vs_get_le64(q);
+        return true;
+}
+
 enum parse_result {
         PARSE_INVALID,   /* not a record header of this file */
         PARSE_BODY_BAD,  /* header verifies, body does not */
@@ -180,7 +211,10 @@ static bool body_len_ok(unsigned kind, uint32_t len) {
         case VR_RECORD_ENTRY:
                 return len >= VS_FORMAT_ENTRY_FIXED && len - VS_FORMAT_ENTRY_FIXED <= VS_FORMAT_MAX_COMMAND;
         case VR_RECORD_META:
-                return len == VS_FORMAT_META_SIZE;
+                /* Checked in full (counts against length) when the body is read. */
+                return len == VS_FORMAT_META_SIZE ||
+                        (len >= VS_FORMAT_META_SIZE + VS_FORMAT_META_EPOCH_FIXED + 8 &&
+                         len <= VS_FORMAT_META_SIZE + VS_FORMAT_META_EPOCH_FIXED + 16 * VR_MAX_REPLICAS);
         case VR_RECORD_TRUNCATE:
         case VS_RECORD_MISSING:
         case VS_RECORD_SEAL:
@@ -244,6 +278,12 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
                         .commit = vs_get_le64(q + 32),
                         .checkpoint_op = vs_get_le64(q + 40),
                 };
+                if (blen > VS_FORMAT_META_SIZE && !meta_epoch_decode(q + VS_FORMAT_META_SIZE,
+                                                                     blen - VS_FORMAT_META_SIZE, &it->rec.meta)) {
+                        it->damaged = true;
+                        it->reason = VS_DAMAGE_BODY;
+                        return PARSE_BODY_BAD;
+                }
                 break;
         case VR_RECORD_TRUNCATE:
                 it->rec.kind = VR_RECORD_TRUNCATE;
@@ -305,10 +345,8 @@ static struct vs_scan_tenant *tenant_get(struct vs_scan *s, uint64_t tenant, siz
         size_t i = tenant_lower_bound(s, tenant);
         if (i < s->n_tenants && s->tenants[i].tenant == tenant)
                 return &s->tenants[i];
-        if (vs_array_grow((void **) &s->tenants, cap, s->n_tenants + 1, sizeof(*s->tenants)) < 0)
+        if (vs_array_insert_at((void **) &s->tenants, &s->n_tenants, cap, i, sizeof(*s->tenants)) < 0)
                 return NULL;
-        memmove(&s->tenants[i + 1], &s->tenants[i], (s->n_tenants - i) * sizeof(*s->tenants));
-        s->n_tenants++;
         s->tenants[i] = (struct vs_scan_tenant) { .tenant = tenant };
         return &s->tenants[i];
 }

@@ -26,7 +26,11 @@
  *     80 body, then zero padding to the next multiple of 8
  *
  *   bodies:  ENTRY    u64 view, u64 client id, u64 request, then the command bytes
- *            META     u64 epoch, view, last normal view, u32 status, u32 0, u64 commit, checkpoint op
+ *            META     u64 epoch, view, last normal view, u32 status, u32 0, u64 commit, checkpoint op,
+ *                     then, only when the metadata names the epoch's members (vr_meta.n_members > 0:
+ *                     the core writes them once its group was reconfigured; until then, and in older
+ *                     files, a META keeps the 48-byte body, which older versions read):
+ *                     u64 epoch op, u32 members, u32 old members, u64 ids of each
  *            TRUNCATE, MISSING: empty
  *
  * Zero bytes from a record boundary to the end of the buffer are preallocated space, not damage:
@@ -92,6 +96,7 @@
 #define VS_FORMAT_RECORD_HEADER_SIZE 80
 #define VS_FORMAT_ENTRY_FIXED 24
 #define VS_FORMAT_META_SIZE 48
+#define VS_FORMAT_META_EPOCH_FIXED 16
 /* Largest command an ENTRY may carry; bigger ones are refused with -EMSGSIZE. */
 #define VS_FORMAT_MAX_COMMAND (16u * 1024u * 1024u)
 

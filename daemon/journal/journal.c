@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "journal/checkpoint.h"
+#include "journal/compact.h"
 #include "journal/journal.h"
 #include "journal/statedir.h"
 #include "log/log.h"
@@ -29,6 +30,11 @@
 #define PREALLOC_BYTES (UINT64_C(1) << 20)
 /* Idle time after a batch before it is sealed (format.h: SEAL). */
 #define SEAL_DELAY_NS (20 * 1000 * 1000)
+/* A rewrite carries what batches appended meanwhile in rounds off the I/O thread until less than
+ * this is left (or CARRY_ROUNDS ran: batches outpace it); the I/O thread carries the rest itself,
+ * holding batches back for about one small write and three syncs. */
+#define CARRY_LEFT_BYTES (UINT64_C(256) << 10)
+#define CARRY_ROUNDS 8
 
 struct tenant {
         uint64_t tenant;
@@ -104,8 +110,15 @@ struct vs_journal {
         struct completion *done;
         size_t n_done;
         size_t cap_done;
+        bool io_sleeping;       /* the I/O thread waits for the wake condition */
+        bool compacted;         /* the compactor thread is done, with compact_result */
+        int compact_result;
+        bool rewriting;
+        uint64_t n_rewrites;
         /* I/O thread only: */
         struct batch flushing;
+        struct vs_compaction *compaction; /* being built by the compactor thread */
+        pthread_t compactor;
 };
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -189,20 +202,10 @@ static struct tenant *tenant_get(struct vs_journal *j, uint64_t id) {
         struct tenant *t = tenant_find(j, id, &i);
         if (t)
                 return t;
-        if (vs_array_grow((void **) &j->tenants, &j->cap_tenants, j->n_tenants + 1, sizeof(*j->tenants)) < 0)
+        if (vs_array_insert_at((void **) &j->tenants, &j->n_tenants, &j->cap_tenants, i, sizeof(*j->tenants)) < 0)
                 return NULL;
-        memmove(&j->tenants[i + 1], &j->tenants[i], (j->n_tenants - i) * sizeof(*j->tenants));
-        j->n_tenants++;
         j->tenants[i] = (struct tenant) { .tenant = id };
         return &j->tenants[i];
-}
-
-/* Called with the lock held: the tenants' chains continue from a freshly written image. */
-static void rechain(struct vs_journal *j, const struct vs_scan *image) {
-        for (size_t i = 0; i < j->n_tenants; i++) {
-                const struct vs_scan_tenant *t = vs_scan_find(image, j->tenants[i].tenant);
-                j->tenants[i].chain_seq = t ? t->chain_seq : 0;
-        }
 }
 
 /* Called with the lock held: gives the flushing batch's new records their file, batch number and
@@ -220,40 +223,18 @@ static void place(struct vs_journal *j) {
         b->n_placed = b->n_recs;
 }
 
-/* Rewrites the durable journal [0, file_end) as a compacted image in a new generation. Runs on
- * the I/O thread (or in open, before it exists); takes the lock only to switch files. */
-static int rewrite(struct vs_journal *j) {
-        _cleanup_(vs_buf_free) struct vs_buf old = {};
-        _cleanup_(vs_buf_free) struct vs_buf img = {};
-        struct vs_scan s;
-        char name[VS_JOURNAL_NAME_MAX], old_name[VS_JOURNAL_NAME_MAX];
-
-        int r = vs_buf_reserve(&old, j->file_end);
-        if (r < 0)
-                return r;
-        r = vs_pread_full(j->fd, old.data, j->file_end, 0);
-        if (r < 0)
-                return r;
-        old.len = j->file_end;
-        r = vs_scan_buffer(old.data, old.len, &s);
-        if (r < 0)
-                return r;
-
-        uint64_t generation = j->generation + 1;
-        r = vs_buf_reserve(&img, VS_FORMAT_FILE_HEADER_SIZE);
-        if (r >= 0) {
-                vs_format_file_header_encode(img.data, &(struct vs_file_header) {
-                        .version = VS_FORMAT_VERSION, .cluster_id = j->opt.cluster_id,
-                        .node_id = j->opt.node_id, .generation = generation });
-                img.len = VS_FORMAT_FILE_HEADER_SIZE;
-                r = vs_format_image_encode(&img, generation, &s);
-        }
+/* Installs a compaction built and carried up to file_end, and switches to its file. Called on the
+ * I/O thread (or in open, before it exists) with no batch in flight. Returns 0, a negative errno
+ * for a rewrite that failed harmlessly (the old file stays current), or -EIO for a fatal failure.
+ * Takes c in every case. */
+static int switch_to(struct vs_journal *j, struct vs_compaction *c) {
+        char old_name[VS_JOURNAL_NAME_MAX];
         int fd = -1;
-        vs_journal_name(name, generation);
+        int r = vs_compaction_carry(c, j->file_end);
         if (r >= 0)
-                r = vs_write_file_atomic(j->dir_fd, name, img.data, img.len, &fd);
+                r = vs_compaction_install(c, &fd);
         if (r < 0) {
-                vs_scan_done(&s);
+                vs_compaction_free(c);
                 return r;
         }
 
@@ -261,28 +242,40 @@ static int rewrite(struct vs_journal *j) {
         vs_journal_name(old_name, j->generation);
         close(j->fd);
         j->fd = fd;
-        j->generation = generation;
-        j->file_end = img.len;
-        j->rewrite_size = img.len;
-        j->allocated = img.len;
-        j->unsealed = false; /* the image is durable as a whole */
-        rechain(j, &s);
+        j->generation++;
+        j->file_end = j->allocated = vs_compaction_size(c);
+        /* The next rewrite is due when the file doubles what compaction kept (what it merely carried
+         * is no smaller for having been moved). */
+        j->rewrite_size = vs_compaction_image_size(c);
+        j->unsealed = false; /* the new file is durable as a whole */
+        for (size_t i = 0; i < j->n_tenants; i++)
+                j->tenants[i].chain_seq = vs_compaction_chain(c, j->tenants[i].tenant);
+        j->n_rewrites++;
         pthread_mutex_unlock(&j->lock);
         /* Checkpoints older than what durable metadata names are no longer needed. */
-        for (size_t i = 0; i < s.n_tenants; i++) {
-                const struct vs_scan_tenant *t = &s.tenants[i];
-                uint64_t keep = t->forgotten ? UINT64_MAX : t->has_meta ? t->meta.checkpoint_op : 0;
-                int k = keep > 0 ? vs_checkpoint_prune(j->dir_fd, t->tenant, keep) : 0;
-                if (k < 0)
-                        vs_log_full(VS_LOG_WARNING, NULL, k, "cannot remove old checkpoints");
-        }
-        vs_scan_done(&s);
+        vs_compaction_prune(c);
+        vs_compaction_free(c);
 
         /* A crash before this unlink leaves both files; open keeps the newer. */
         if (unlinkat(j->dir_fd, old_name, 0) < 0)
                 vs_log_full(VS_LOG_WARNING, NULL, -errno, "cannot remove %s after rewrite", old_name);
-        vs_log_full(VS_LOG_INFO, NULL, 0, "rewrote journal as %s: %zu bytes", name, img.len);
+        vs_log_full(VS_LOG_INFO, NULL, 0, "rewrote journal as generation %" PRIu64 ": %" PRIu64 " bytes",
+                    j->generation, j->file_end);
         return 0;
+}
+
+/* Rewrites [0, file_end) at once: for open, which has no thread and no batches yet. */
+static int rewrite_now(struct vs_journal *j) {
+        struct vs_compaction *c;
+        int r = vs_compaction_new(j->dir_fd, j->fd, j->generation + 1, j->opt.cluster_id, j->opt.node_id, &c);
+        if (r < 0)
+                return r;
+        r = vs_compaction_build(c, j->file_end);
+        if (r < 0) {
+                vs_compaction_free(c);
+                return r;
+        }
+        return switch_to(j, c);
 }
 
 static bool should_rewrite(const struct vs_journal *j) {
@@ -424,6 +417,84 @@ static int seal(struct vs_journal *j, uint64_t max_bytes) {
         return 0;
 }
 
+static void rewrite_failed(struct vs_journal *j, int r) {
+        vs_log_full(VS_LOG_WARNING, NULL, r, "journal rewrite failed, will retry later");
+        /* Not at every batch: only after the file has doubled again. */
+        j->rewrite_size = j->file_end;
+}
+
+/* The compactor thread: builds the image and carries batches over while the I/O thread goes on
+ * writing them to the old file; reads only below file_end, which is never written again. */
+static void *compact_thread(void *arg) {
+        struct vs_journal *j = arg;
+        struct vs_compaction *c = j->compaction;
+
+        pthread_mutex_lock(&j->lock);
+        uint64_t end = j->file_end;
+        pthread_mutex_unlock(&j->lock);
+        int r = vs_compaction_build(c, end);
+        for (unsigned round = 0; r >= 0 && round < CARRY_ROUNDS; round++) {
+                pthread_mutex_lock(&j->lock);
+                end = j->file_end;
+                bool stop = j->stop || j->failed;
+                pthread_mutex_unlock(&j->lock);
+                if (stop)
+                        r = -ECANCELED;
+                else if (end - vs_compaction_carried(c) <= CARRY_LEFT_BYTES)
+                        break;
+                else
+                        r = vs_compaction_carry(c, end);
+        }
+        if (r >= 0)
+                r = vs_compaction_sync(c);
+
+        pthread_mutex_lock(&j->lock);
+        j->compacted = true;
+        j->compact_result = r;
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+        return NULL;
+}
+
+/* On the I/O thread, after a batch. */
+static void start_compaction(struct vs_journal *j) {
+        int r = vs_compaction_new(j->dir_fd, j->fd, j->generation + 1, j->opt.cluster_id, j->opt.node_id,
+                                  &j->compaction);
+        if (r >= 0) {
+                r = -pthread_create(&j->compactor, NULL, compact_thread, j);
+                if (r < 0)
+                        vs_compaction_free(TAKE_PTR(j->compaction));
+        }
+        if (r < 0) {
+                rewrite_failed(j, r);
+                return;
+        }
+        pthread_mutex_lock(&j->lock);
+        j->rewriting = true;
+        pthread_mutex_unlock(&j->lock);
+}
+
+/* On the I/O thread between batches, once the compactor is done with result r. */
+static void finish_compaction(struct vs_journal *j, int r) {
+        pthread_join(j->compactor, NULL);
+        struct vs_compaction *c = TAKE_PTR(j->compaction);
+        if (r >= 0)
+                r = switch_to(j, c);
+        else
+                vs_compaction_free(c);
+        pthread_mutex_lock(&j->lock);
+        j->rewriting = false;
+        if (r == -ENOTRECOVERABLE) {
+                vs_log_full(VS_LOG_ERR, NULL, r, "journal rewrite could not sync the state directory, journal stopped");
+                j->failed = -EIO;
+        }
+        pthread_mutex_unlock(&j->lock);
+        if (r == -ENOTRECOVERABLE)
+                signal_loop(j);
+        else if (r < 0)
+                rewrite_failed(j, r);
+}
+
 static void *io_thread(void *arg) {
         struct vs_journal *j = arg;
 
@@ -432,7 +503,7 @@ static void *io_thread(void *arg) {
                 bool seal_due = false;
                 while (!j->stop && !j->failed && !seal_due &&
                        !(j->commit_requested && !(batch_empty(&j->pending) && batch_empty(&j->flushing))) &&
-                       !(j->nospace && j->retry_now)) {
+                       !(j->nospace && j->retry_now) && !j->compacted) {
                         if (j->nospace || j->unsealed) {
                                 struct timespec ts;
                                 clock_gettime(CLOCK_REALTIME, &ts);
@@ -443,12 +514,18 @@ static void *io_thread(void *arg) {
                                         ts.tv_sec += ts.tv_nsec / 1000000000;
                                         ts.tv_nsec %= 1000000000;
                                 }
-                                if (pthread_cond_timedwait(&j->wake, &j->lock, &ts) == ETIMEDOUT) {
+                                j->io_sleeping = true;
+                                int w = pthread_cond_timedwait(&j->wake, &j->lock, &ts);
+                                j->io_sleeping = false;
+                                if (w == ETIMEDOUT) {
                                         j->retry_now = j->nospace;
                                         seal_due = !j->nospace;
                                 }
-                        } else
+                        } else {
+                                j->io_sleeping = true;
                                 pthread_cond_wait(&j->wake, &j->lock);
+                                j->io_sleeping = false;
+                        }
                 }
                 if (j->failed)
                         break;
@@ -464,6 +541,15 @@ static void *io_thread(void *arg) {
                         }
                         if (stop || r < 0)
                                 break;
+                        continue;
+                }
+                if (j->compacted) {
+                        /* A batch that waits for space was placed in the old file. */
+                        int cr = batch_empty(&j->flushing) ? j->compact_result : -ENOSPC;
+                        j->compacted = false;
+                        pthread_mutex_unlock(&j->lock);
+                        finish_compaction(j, cr);
+                        pthread_mutex_lock(&j->lock);
                         continue;
                 }
                 int r = batch_move(&j->flushing, &j->pending);
@@ -520,14 +606,8 @@ static void *io_thread(void *arg) {
                                 healthy = false;
                         }
                 }
-                if (healthy && should_rewrite(j)) {
-                        r = rewrite(j);
-                        if (r < 0) {
-                                vs_log_full(VS_LOG_WARNING, NULL, r, "journal rewrite failed, will retry later");
-                                /* Not at every batch: only after the file has doubled again. */
-                                j->rewrite_size = j->file_end;
-                        }
-                }
+                if (healthy && !j->compaction && should_rewrite(j))
+                        start_compaction(j);
                 pthread_mutex_lock(&j->lock);
         }
         pthread_mutex_unlock(&j->lock);
@@ -660,7 +740,7 @@ static int recover(struct vs_journal *j, char *err, size_t errlen) {
                 if (!j->recovery.damage[i].tail) {
                         /* Make holes explicit (MISSING records) so that later scans do not depend
                          * on the damaged bytes staying as they are. */
-                        r = rewrite(j);
+                        r = rewrite_now(j);
                         if (r < 0)
                                 return fail(err, errlen, r, "cannot rewrite damaged %s/%s: %s",
                                             j->opt.dir, name, strerror(-r));
@@ -720,6 +800,10 @@ void vs_journal_close(struct vs_journal *j) {
                 pthread_cond_signal(&j->wake);
                 pthread_mutex_unlock(&j->lock);
                 pthread_join(j->thread, NULL);
+        }
+        if (j->compaction) {
+                pthread_join(j->compactor, NULL);
+                vs_compaction_free(j->compaction);
         }
         pthread_cond_destroy(&j->wake);
         pthread_mutex_destroy(&j->lock);
@@ -823,12 +907,18 @@ int vs_journal_checkpoint_open(struct vs_journal *j, uint64_t tenant, uint64_t o
 
 void vs_journal_commit(struct vs_journal *j) {
         pthread_mutex_lock(&j->lock);
+        bool wake = false;
         if (!batch_empty(&j->pending)) {
                 j->commit_requested = true;
                 j->retry_now = true;
-                pthread_cond_signal(&j->wake);
+                /* A busy I/O thread sees the request before it sleeps again: no wake-up needed. */
+                wake = j->io_sleeping;
         }
         pthread_mutex_unlock(&j->lock);
+        /* Signalled after unlocking, so that the woken thread does not at once block on the lock
+         * the loop still holds (it rechecks the request under the lock in any case). */
+        if (wake)
+                pthread_cond_signal(&j->wake);
 }
 
 int vs_journal_fd(const struct vs_journal *j) {
@@ -868,4 +958,10 @@ uint64_t vs_journal_size(struct vs_journal *j) {
         uint64_t n = j->file_end;
         pthread_mutex_unlock(&j->lock);
         return n;
+}
+
+void vs_journal_stats(struct vs_journal *j, struct vs_journal_stats *ret) {
+        pthread_mutex_lock(&j->lock);
+        *ret = (struct vs_journal_stats) { .rewrites = j->n_rewrites, .rewriting = j->rewriting };
+        pthread_mutex_unlock(&j->lock);
 }

@@ -44,11 +44,12 @@
  *  - Any other write or sync error is fatal for this journal instance (after a failed fdatasync the
  *    page cache cannot be trusted): callbacks and later appends report it, and the daemon must
  *    reopen (i.e. restart), which recovers from what is really on disk.
- *  - The file is rewritten (compacted) by the I/O thread when it exceeds max(compact_bytes, twice
- *    its size after the last rewrite): each tenant keeps its metadata and its entries above its
- *    checkpoint op (journal/checkpoint.h), and its checkpoint files older than that op are
- *    deleted, so disk use is bounded under steady load as long as tenants checkpoint. Appends
- *    continue meanwhile (batches wait for the rewrite).
+ *  - The file is rewritten (compacted) when it exceeds max(compact_bytes, twice the image the
+ *    last rewrite kept): each tenant keeps its metadata and its entries above its checkpoint op
+ *    (journal/checkpoint.h), and its checkpoint files older than that op are deleted, so disk use
+ *    is bounded under steady load as long as tenants checkpoint. A compactor thread builds the new
+ *    file beside the old one while batches go on being written and reported durable
+ *    (journal/compact.h); only the switch holds batches back, for one small write and three syncs.
  */
 
 #include <stdbool.h>
@@ -124,3 +125,9 @@ int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journ
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes);
 /* Current size of the journal file in bytes, as durable. */
 uint64_t vs_journal_size(struct vs_journal *j);
+
+struct vs_journal_stats {
+        uint64_t rewrites;      /* rewrites completed since open (the one open may do included) */
+        bool rewriting;         /* a rewrite is being built now */
+};
+void vs_journal_stats(struct vs_journal *j, struct vs_journal_stats *ret);

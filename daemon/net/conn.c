@@ -25,8 +25,8 @@
 
 struct queued_frame {
         struct queued_frame *next;
-        uint8_t *data;
         size_t len, off;
+        uint8_t data[]; /* one allocation per frame */
 };
 
 struct vs_conn {
@@ -44,6 +44,7 @@ struct vs_conn {
         void *userdata;
 
         struct vs_frame_reader reader;
+        struct vs_pb_arena decoded; /* the envelope being handled, until the next frame */
         struct queued_frame *head, *tail;
         size_t queued;
 
@@ -67,7 +68,6 @@ static void queue_clear(struct vs_conn *c) {
         while (c->head) {
                 struct queued_frame *q = c->head;
                 c->head = q->next;
-                free(q->data);
                 free(q);
         }
         c->tail = NULL;
@@ -84,6 +84,7 @@ static void release_io(struct vs_conn *c) {
         c->fd = -1;
         queue_clear(c);
         vs_frame_reader_done(&c->reader);
+        vs_pb_arena_done(&c->decoded);
 }
 
 static void conn_destroy(struct vs_conn *c) {
@@ -155,7 +156,6 @@ static void consume(struct vs_conn *c, size_t k) {
                 }
                 k -= left;
                 c->head = q->next;
-                free(q->data);
                 free(q);
         }
         if (!c->head)
@@ -241,20 +241,17 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
         if (c->closed)
                 return -ENOTCONN;
 
-        size_t need = VS_FRAME_HEADER_SIZE + viewstamp__envelope__get_packed_size(env);
-        if (need - VS_FRAME_HEADER_SIZE > c->opts.max_frame)
-                return -EMSGSIZE;
-        if (c->queued + need > c->opts.max_send_queue)
-                return -ENOBUFS;
-
-        _cleanup_free_ uint8_t *data = NULL;
         size_t len;
-        int r = vs_envelope_frame(env, c->opts.max_frame, &data, &len);
+        int r = vs_envelope_frame_size(env, c->opts.max_frame, &len);
         if (r < 0)
                 return r;
-        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q);
+        if (c->queued + len > c->opts.max_send_queue)
+                return -ENOBUFS;
+
+        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q + len);
         if (!q)
                 return -ENOMEM;
+        vs_envelope_frame_write(env, len, q->data);
         /* While EPOLLOUT is armed the socket is full and on_io writes when it drains; during a
          * handshake the queue waits for its end. */
         if (!(c->io_events & EPOLLOUT) && !c->handshaking) {
@@ -262,7 +259,9 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
                 if (r < 0)
                         return r;
         }
-        *q = (struct queued_frame) { .data = TAKE_PTR(data), .len = len };
+        q->next = NULL;
+        q->len = len;
+        q->off = 0;
         if (c->tail)
                 c->tail->next = q;
         else
@@ -307,8 +306,8 @@ static bool dispatch(struct vs_conn *c) {
                         close_bad_input(c, r);
                         return false;
                 }
-                _cleanup_envelope_ Viewstamp__Envelope *env = NULL;
-                r = vs_envelope_decode(body, len, &env);
+                Viewstamp__Envelope *env = NULL;
+                r = vs_envelope_decode_in(&c->decoded, body, len, &env);
                 if (r < 0) {
                         close_bad_input(c, r);
                         return false;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tree/tree_sm.h"
+#include "wire/pb_arena.h"
 #include "util/cleanup.h"
 
 /* protobuf-c reports allocation failure and malformed input alike (NULL); replicas must tell them
@@ -23,19 +24,13 @@ static void pb_free(void *data, void *p) {
         free(p);
 }
 
-static int decode_request(const uint8_t *cmd, size_t len, Viewstamp__TreeRequest **ret) {
-        struct pb_alloc_state st = {};
-        ProtobufCAllocator a = { .alloc = pb_alloc, .free = pb_free, .allocator_data = &st };
-
-        *ret = viewstamp__tree_request__unpack(&a, len, cmd);
+/* A request lives only while one command runs: its fields come from one arena (one malloc per
+ * command rather than one per field), freed as a whole. */
+static int decode_request(struct vs_pb_arena *a, const uint8_t *cmd, size_t len, Viewstamp__TreeRequest **ret) {
+        *ret = viewstamp__tree_request__unpack(vs_pb_arena_start(a), len, cmd);
         if (*ret)
                 return 0;
-        return st.failed ? -ENOMEM : TREE_ERR_BAD_REQUEST;
-}
-
-static void requestp(Viewstamp__TreeRequest **r) {
-        if (*r)
-                viewstamp__tree_request__free_unpacked(*r, NULL);
+        return a->failed ? -ENOMEM : TREE_ERR_BAD_REQUEST;
 }
 
 /* A C string for the tree; a path with a NUL byte becomes "", which the tree refuses as a bad
@@ -348,12 +343,13 @@ static int pack_reply(struct reply *r, int error, uint8_t **reply, size_t *reply
 /* Runs one command (read-only ones on a tree that is not changed) and packs its reply. */
 static int run(struct tree *t, uint64_t op, bool read_only, const uint8_t *cmd, size_t len,
                uint8_t **reply, size_t *reply_len) {
-        _cleanup_(requestp) Viewstamp__TreeRequest *req = NULL;
+        _cleanup_(vs_pb_arena_done) struct vs_pb_arena ra = {};
+        Viewstamp__TreeRequest *req = NULL;
         _cleanup_(reply_done) struct reply r = {};
         int e;
 
         viewstamp__tree_response__init(&r.resp);
-        e = decode_request(cmd, len, &req);
+        e = decode_request(&ra, cmd, len, &req);
         if (e < 0)
                 return e;
         if (e == 0) {
@@ -376,8 +372,9 @@ static int sm_read(void *sm, const uint8_t *cmd, size_t len, uint8_t **reply, si
 }
 
 static bool sm_is_read_only(void *sm, const uint8_t *cmd, size_t len) {
-        _cleanup_(requestp) Viewstamp__TreeRequest *req = NULL;
-        return decode_request(cmd, len, &req) == 0 && request_is_read_only(req);
+        _cleanup_(vs_pb_arena_done) struct vs_pb_arena ra = {};
+        Viewstamp__TreeRequest *req = NULL;
+        return decode_request(&ra, cmd, len, &req) == 0 && request_is_read_only(req);
 }
 
 static int sm_snapshot(void *sm, vr_sm_write_fn write, void *ctx) {

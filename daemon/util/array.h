@@ -23,6 +23,18 @@ static inline int vs_array_grow(void **p, size_t *cap, size_t need, size_t size)
         return 0;
 }
 
+/* Opens a gap at index i of the array *p of *n elements (capacity *cap), growing it as
+ * vs_array_grow() does and moving elements i.. up by one; *n counts the gap, which the caller
+ * fills. 0, or -ENOMEM with the array unchanged. */
+static inline int vs_array_insert_at(void **p, size_t *n, size_t *cap, size_t i, size_t size) {
+        int r = vs_array_grow(p, cap, *n + 1, size);
+        if (r < 0)
+                return r;
+        memmove((char *) *p + (i + 1) * size, (char *) *p + i * size, (*n - i) * size);
+        (*n)++;
+        return 0;
+}
+
 /* Index of the first of the n elements of `array`, sorted by `field`, whose field is >= key (n if
  * none): binary search, O(log n). */
 #define VS_LOWER_BOUND(array, n, field, key)                                    \

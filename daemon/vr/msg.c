@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/unaligned.h"
 #include "vr/msg.h"
 
 static int dup_bytes(uint8_t **dst, const uint8_t *src, size_t len) {
@@ -96,10 +97,54 @@ const char *vr_msg_type_name(enum vr_msg_type t) {
                 [VR_MSG_RECOVERY_RESPONSE] = "RecoveryResponse",
                 [VR_MSG_GET_STATE] = "GetState",
                 [VR_MSG_NEW_STATE] = "NewState",
+                [VR_MSG_START_EPOCH] = "StartEpoch",
+                [VR_MSG_EPOCH_STARTED] = "EpochStarted",
         };
         if ((size_t) t < ELEMENTSOF(names) && names[t])
                 return names[t];
         return "Unknown";
+}
+
+int vr_members_check(const uint64_t *members, uint32_t n) {
+        if (n == 0 || n % 2 == 0 || n > VR_MAX_REPLICAS)
+                return -EINVAL;
+        for (uint32_t i = 0; i < n; i++)
+                for (uint32_t j = 0; j < i; j++)
+                        if (members[i] == members[j])
+                                return -EINVAL;
+        return 0;
+}
+
+int vr_reconfigure_cmd(const uint64_t *members, uint32_t n, uint8_t **ret, size_t *ret_len) {
+        int k = vr_members_check(members, n);
+        if (k < 0)
+                return k;
+        size_t len = VR_RECONFIGURE_CMD_LEN + 4 + 8 * (size_t) n;
+        uint8_t *b = malloc(len);
+        if (!b)
+                return -ENOMEM;
+        memcpy(b, VR_RECONFIGURE_CMD, VR_RECONFIGURE_CMD_LEN);
+        vs_put_le32(b + VR_RECONFIGURE_CMD_LEN, n);
+        for (uint32_t i = 0; i < n; i++)
+                vs_put_le64(b + VR_RECONFIGURE_CMD_LEN + 4 + 8 * i, members[i]);
+        *ret = b;
+        *ret_len = len;
+        return 0;
+}
+
+int vr_reconfigure_parse(const uint8_t *cmd, size_t len, uint64_t members[VR_MAX_REPLICAS], uint32_t *n) {
+        if (len < VR_RECONFIGURE_CMD_LEN || memcmp(cmd, VR_RECONFIGURE_CMD, VR_RECONFIGURE_CMD_LEN) != 0)
+                return -ENOENT;
+        *n = 0;
+        if (len < VR_RECONFIGURE_CMD_LEN + 4)
+                return -EINVAL;
+        uint32_t count = vs_get_le32(cmd + VR_RECONFIGURE_CMD_LEN);
+        if (count > VR_MAX_REPLICAS || len != VR_RECONFIGURE_CMD_LEN + 4 + 8 * (size_t) count)
+                return -EINVAL;
+        for (uint32_t i = 0; i < count; i++)
+                members[i] = vs_get_le64(cmd + VR_RECONFIGURE_CMD_LEN + 4 + 8 * i);
+        *n = count;
+        return vr_members_check(members, count);
 }
 
 const char *vr_status_name(enum vr_status s) {

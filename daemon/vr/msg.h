@@ -44,12 +44,20 @@ enum vr_msg_type {
          * chunk of a checkpoint at snap_op (snap_total bytes, this chunk at snap_offset) and
          * entries after snap_op in the last chunk. */
         VR_MSG_NEW_STATE,
+        /* a replica that holds the state up to the reconfiguration op (or knows of the epoch) ->
+         * members of the epoch that have not confirmed it, and answer to any message of an older
+         * epoch: epoch, op (the op that ended the previous epoch), members, old_members. */
+        VR_MSG_START_EPOCH,
+        /* member of an epoch that holds its state durably -> the sender of a StartEpoch: epoch. */
+        VR_MSG_EPOCH_STARTED,
 };
 
 enum vr_reply_status {
         VR_REPLY_OK = 0,
         VR_REPLY_NOT_PRIMARY = 1,     /* view tells the client who the primary is */
         VR_REPLY_SESSION_EXPIRED = 2, /* unknown or evicted client: not executed */
+        VR_REPLY_NEW_EPOCH = 3,       /* the replica left the group: epoch and members tell the new one */
+        VR_REPLY_BAD_CONFIG = 4,      /* a reconfiguration naming an unusable member list: not executed */
 };
 
 /* The command a client sends to open a session. Its request number must be 0 and it is itself
@@ -57,6 +65,15 @@ enum vr_reply_status {
  * VR_REPLY_SESSION_EXPIRED at apply time, on every replica alike. */
 #define VR_REGISTER_CMD "\0vr-register"
 #define VR_REGISTER_CMD_LEN 12
+
+/* The command that asks for a reconfiguration (§7): this prefix, then u32 n (little-endian) and n
+ * u64 member ids, the new epoch's replicas in index order. A logged op like any other (the
+ * client needs a session); the primary refuses a list that is not 1 to VR_MAX_REPLICAS distinct
+ * ids of odd count with VR_REPLY_BAD_CONFIG, and takes no other request after it until it is
+ * executed. Its reply (empty, VR_REPLY_OK) comes from the new epoch's primary once f'+1 members of
+ * the new epoch hold the state; the old group answers a retry with VR_REPLY_NEW_EPOCH. */
+#define VR_RECONFIGURE_CMD "\0vr-reconfigure"
+#define VR_RECONFIGURE_CMD_LEN 15
 
 struct vr_msg {
         enum vr_msg_type type;
@@ -81,7 +98,25 @@ struct vr_msg {
         uint64_t snap_op;
         uint64_t snap_total;
         uint64_t snap_offset;
+
+        uint64_t sender; /* the sending replica's member id (replica messages only) */
+        /* StartEpoch; replies VR_REPLY_NOT_PRIMARY and VR_REPLY_NEW_EPOCH: the epoch's members. */
+        uint32_t n_members;
+        uint64_t members[VR_MAX_REPLICAS];
+        /* StartEpoch: the previous epoch's members. */
+        uint32_t n_old_members;
+        uint64_t old_members[VR_MAX_REPLICAS];
 };
+
+/* 0 when members[0..n-1] can form a group: 1 to VR_MAX_REPLICAS distinct ids, odd count. */
+int vr_members_check(const uint64_t *members, uint32_t n);
+/* A reconfiguration command for members[0..n-1] into a malloc()ed buffer. -EINVAL for a list
+ * the primary would refuse. */
+int vr_reconfigure_cmd(const uint64_t *members, uint32_t n, uint8_t **ret, size_t *ret_len);
+/* Whether cmd is a reconfiguration command; when it is, the list it names (valid or not) goes to
+ * members/n and the result says whether it is usable (0) or not (-EINVAL). 0 / -EINVAL / -ENOENT
+ * (not a reconfiguration command). */
+int vr_reconfigure_parse(const uint8_t *cmd, size_t len, uint64_t members[VR_MAX_REPLICAS], uint32_t *n);
 
 int vr_entry_copy(struct vr_entry *dst, const struct vr_entry *src);
 void vr_entry_done(struct vr_entry *e);

@@ -12,6 +12,10 @@ static bool is_register(const uint8_t *data, size_t len) {
         return len == VR_REGISTER_CMD_LEN && memcmp(data, VR_REGISTER_CMD, VR_REGISTER_CMD_LEN) == 0;
 }
 
+static bool is_reconfigure(const uint8_t *data, size_t len) {
+        return len >= VR_RECONFIGURE_CMD_LEN && memcmp(data, VR_RECONFIGURE_CMD, VR_RECONFIGURE_CMD_LEN) == 0;
+}
+
 static int reply(struct vr_replica *r, uint64_t client_id, uint64_t request, uint32_t status,
                  const uint8_t *data, uint32_t len) {
         struct vr_msg m = {
@@ -104,26 +108,41 @@ static int queue_read(struct vr_replica *r, const struct vr_msg *m) {
 }
 
 int vr_on_request(struct vr_replica *r, const struct vr_msg *m) {
+        if (!vr_is_member(r))
+                return reply(r, m->client_id, m->request, VR_REPLY_NEW_EPOCH, NULL, 0);
         if (r->status != VR_STATUS_NORMAL)
                 return 0;
         if (!vr_is_primary(r))
                 return reply(r, m->client_id, m->request, VR_REPLY_NOT_PRIMARY, NULL, 0);
 
         bool reg = is_register(m->data, m->len);
+        bool reconf = is_reconfigure(m->data, m->len);
         const struct vr_client *c = vr_client_table_find(&r->clients, m->client_id);
         if (c && m->request < c->request)
                 return 0;
+        /* The reconfiguration that began this epoch is answered once the epoch holds its state. */
+        if (c && m->request == c->request && c->op == r->epoch_op && r->epoch_op > 0 &&
+            !vr_epoch_confirmed_by_acks(r))
+                return 0;
         if (c && m->request == c->request)
                 return reply_from_table(r, c);
+        if (reconf) {
+                uint64_t members[VR_MAX_REPLICAS];
+                uint32_t n;
+                if (vr_reconfigure_parse(m->data, m->len, members, &n) < 0)
+                        return reply(r, m->client_id, m->request, VR_REPLY_BAD_CONFIG, NULL, 0);
+        }
 
-        if (!reg && !r->cfg.reads_through_log &&
+        if (!reg && !reconf && !r->cfg.reads_through_log &&
             r->ops->is_read_only(r->sm, m->data, m->len))
                 return queue_read(r, m);
 
-        /* Already in the log and not yet executed: the reply comes when it commits. */
+        /* Already in the log and not yet executed: the reply comes when it commits. Nothing is
+         * taken after a reconfiguration: the epoch ends there. */
         for (uint64_t op = r->commit + 1; op <= vr_op(r); op++) {
                 const struct vr_entry *e = vr_log_at(r, op);
-                if (e && e->client_id == m->client_id && e->request == m->request)
+                if (e && ((e->client_id == m->client_id && e->request == m->request) ||
+                          is_reconfigure(e->data, e->len)))
                         return 0;
         }
 
@@ -161,6 +180,16 @@ static int apply_one(struct vr_replica *r, const struct vr_entry *e) {
                 return primary ? reply(r, e->client_id, e->request, VR_REPLY_SESSION_EXPIRED, NULL, 0) : 0;
         if (e->request <= c->request)
                 return primary && e->request == c->request ? reply_from_table(r, c) : 0;
+        if (is_reconfigure(e->data, e->len)) {
+                uint64_t members[VR_MAX_REPLICAS];
+                uint32_t n;
+                k = vr_reconfigure_parse(e->data, e->len, members, &n);
+                vr_client_record(c, e->request, e->op, k < 0 ? VR_REPLY_BAD_CONFIG : VR_REPLY_OK, NULL, 0);
+                if (k < 0)
+                        return primary ? reply_from_table(r, c) : 0;
+                /* Answered from the table by the new epoch's primary (vr_on_request). */
+                return vr_epoch_execute(r, e, members, n);
+        }
 
         uint8_t *out = NULL;
         size_t out_len = 0;

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#define VR_MAX_REPLICAS 16
+
 enum vr_status {
         VR_STATUS_NORMAL = 0,
         VR_STATUS_VIEW_CHANGE = 1,
@@ -38,6 +40,13 @@ struct vr_meta {
         uint32_t status;           /* enum vr_status */
         uint64_t commit;           /* commit number known at write time (a hint: may lag) */
         uint64_t checkpoint_op;    /* op of the newest durable checkpoint, 0 if none */
+        /* The epoch's configuration (§7). n_members 0: no reconfiguration happened yet (or the
+         * metadata is older than reconfiguration), the driver's configuration holds. */
+        uint64_t epoch_op;         /* the op that ended the previous epoch, 0: not known yet */
+        uint32_t n_members;
+        uint64_t members[VR_MAX_REPLICAS];
+        uint32_t n_old_members;    /* the previous epoch's members, 0 when not known */
+        uint64_t old_members[VR_MAX_REPLICAS];
 };
 
 enum vr_record_kind {

@@ -21,12 +21,14 @@ void vr_config_default(struct vr_config *c, uint32_t n, uint32_t self) {
                 .state_chunk = 64 * 1024,
                 .seed = self,
         };
+        for (uint32_t i = 0; i < n && i < VR_MAX_REPLICAS; i++)
+                c->members[i] = i;
 }
 
 int vr_config_check(const struct vr_config *c) {
         if (c->n_replicas == 0 || c->n_replicas % 2 == 0 || c->n_replicas > VR_MAX_REPLICAS)
                 return -EINVAL;
-        if (c->self >= c->n_replicas)
+        if (c->self >= c->n_replicas || vr_members_check(c->members, c->n_replicas) < 0)
                 return -EINVAL;
         if (c->heartbeat_ticks == 0 || c->view_change_ticks <= 2 * c->heartbeat_ticks)
                 return -EINVAL;
@@ -64,6 +66,8 @@ static int replica_alloc(const struct vr_config *c, const struct vr_sm_ops *ops,
         r->f = c->n_replicas / 2;
         r->rng = c->seed;
         r->epoch = c->epoch;
+        r->self_id = c->members[c->self];
+        memcpy(r->members, c->members, sizeof(r->members));
         r->next_seq = 1;
         r->now = 1;
         r->last_heard = 1;
@@ -78,7 +82,8 @@ int vr_replica_new(const struct vr_config *c, const struct vr_sm_ops *ops, void 
         int k = replica_alloc(c, ops, sm, &r);
         if (k < 0)
                 return k;
-        r->status = VR_STATUS_NORMAL;
+        /* A member new in its epoch holds nothing yet: it catches up before taking part. */
+        r->status = c->joining ? VR_STATUS_TRANSITIONING : VR_STATUS_NORMAL;
         r->timeout_jitter = c->jitter_ticks ? vr_random(r) % c->jitter_ticks : 0;
         k = vr_emit_meta(r);
         if (k < 0) {
@@ -159,7 +164,10 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
                 r->log_base = d->checkpoint_op;
         }
 
-        struct vr_meta meta = { .epoch = c->epoch };
+        struct vr_meta meta = {
+                .epoch = c->epoch,
+                .status = c->joining ? VR_STATUS_TRANSITIONING : VR_STATUS_NORMAL,
+        };
         bool usable = true;
         k = replay(r, d, &meta, &usable);
         if (k < 0)
@@ -167,6 +175,17 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
         if (d->have_meta)
                 meta = d->meta;
         r->epoch = meta.epoch;
+        if (meta.n_members > 0) {
+                if (vr_members_check(meta.members, meta.n_members) < 0 || meta.n_old_members > VR_MAX_REPLICAS)
+                        return -EBADMSG;
+                memcpy(r->members, meta.members, sizeof(r->members));
+                r->cfg.n_replicas = meta.n_members;
+                r->f = meta.n_members / 2;
+                r->cfg.self = vr_member_index(r, r->self_id);
+                r->epoch_op = meta.epoch_op;
+                r->n_old = meta.n_old_members;
+                memcpy(r->old_members, meta.old_members, sizeof(r->old_members));
+        }
         r->view = meta.view;
         r->last_normal_view = meta.last_normal_view;
         r->status = (enum vr_status) meta.status;
@@ -175,6 +194,26 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
         r->promise_until = r->now + c->lease_ticks;
         r->timeout_jitter = c->jitter_ticks ? vr_random(r) % c->jitter_ticks : 0;
         r->status_changed = true;
+
+        if (r->status == VR_STATUS_TRANSITIONING) {
+                /* Between epochs nothing it holds was promised to anyone: damage only means
+                 * fetching again (cutting from op 1 tells storage the hole is repaired). */
+                if (d->damaged || !usable) {
+                        vr_log_reset(r, r->applied);
+                        k = vr_emit_truncate(r, 0);
+                        if (k < 0)
+                                return k;
+                }
+                r->commit = meta.commit < vr_op(r) ? meta.commit : vr_op(r);
+                if (r->commit < r->applied)
+                        r->commit = r->applied;
+                r->view_meta_seq = r->durable_seq;
+                k = vr_apply_committed(r);
+                if (k < 0)
+                        return k;
+                *ret = TAKE_PTR(r);
+                return 0;
+        }
 
         if (d->damaged || !usable || r->status == VR_STATUS_RECOVERING) {
                 vr_log_reset(r, r->applied);
@@ -191,7 +230,7 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
                 r->commit = r->applied;
         /* Entries it assigned may have reached backups without reaching its own disk: it
          * must not assign those op numbers again, so it never resumes as primary. */
-        if (r->status == VR_STATUS_NORMAL && vr_primary_of(r, r->view) == c->self)
+        if (r->status == VR_STATUS_NORMAL && vr_primary_of(r, r->view) == r->cfg.self)
                 r->deposed = true;
         if (r->status == VR_STATUS_VIEW_CHANGE)
                 r->vc_deadline = r->now + c->view_change_ticks + r->timeout_jitter;
@@ -256,8 +295,15 @@ int vr_emit_meta(struct vr_replica *r) {
                         .status = r->status,
                         .commit = r->commit,
                         .checkpoint_op = r->checkpoint_op,
+                        .epoch_op = r->epoch_op,
+                        /* Before any reconfiguration the driver's configuration is the epoch's:
+                         * the short form keeps such journals readable by older versions. */
+                        .n_members = r->epoch_op > 0 ? r->cfg.n_replicas : 0,
+                        .n_old_members = r->epoch_op > 0 ? r->n_old : 0,
                 },
         };
+        memcpy(rec.meta.members, r->members, sizeof(rec.meta.members));
+        memcpy(rec.meta.old_members, r->old_members, sizeof(rec.meta.old_members));
         vr_note_status(r);
         return push_record(r, &rec, pending_log_end(r));
 }
@@ -313,14 +359,23 @@ static int queue(struct vr_replica *r, struct vr_output *o, uint64_t wait_seq) {
         return k;
 }
 
-int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq) {
-        struct vr_output o = { .replica = to };
+static int send_to(struct vr_replica *r, uint32_t to, uint64_t id, const struct vr_msg *m, uint64_t wait_seq) {
+        struct vr_output o = { .replica = to, .to_id = id };
         int k = vr_msg_copy(&o.msg, m);
         if (k < 0)
                 return k;
         o.msg.from = r->cfg.self;
+        o.msg.sender = r->self_id;
         o.msg.epoch = r->epoch;
         return queue(r, &o, wait_seq);
+}
+
+int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq) {
+        return send_to(r, to, r->members[to], m, wait_seq);
+}
+
+int vr_send_id(struct vr_replica *r, uint64_t id, const struct vr_msg *m, uint64_t wait_seq) {
+        return send_to(r, vr_member_index(r, id), id, m, wait_seq);
 }
 
 int vr_broadcast(struct vr_replica *r, const struct vr_msg *m, uint64_t wait_seq) {
@@ -340,12 +395,18 @@ int vr_send_client(struct vr_replica *r, uint64_t client_id, const struct vr_msg
         if (k < 0)
                 return k;
         o.msg.from = r->cfg.self;
+        o.msg.sender = r->self_id;
         o.msg.epoch = r->epoch;
+        if (m->reply_status == VR_REPLY_NOT_PRIMARY || m->reply_status == VR_REPLY_NEW_EPOCH) {
+                o.msg.n_members = r->cfg.n_replicas;
+                memcpy(o.msg.members, r->members, sizeof(o.msg.members));
+        }
         return push_out(r, &o);
 }
 
 void vr_note_status(struct vr_replica *r) {
-        if (r->view != r->reported_view || r->status != r->reported_status)
+        if (r->view != r->reported_view || r->status != r->reported_status || r->epoch != r->reported_epoch ||
+            r->stopped != r->reported_stopped)
                 r->status_changed = true;
 }
 
@@ -375,6 +436,9 @@ int vr_persisted(struct vr_replica *r, uint64_t seq) {
 
         if (vr_is_primary(r))
                 return vr_advance_commit(r, r->commit);
+        int k = vr_epoch_try_start(r);
+        if (k < 0)
+                return k;
         return vr_send_prepare_ok(r);
 }
 
@@ -392,6 +456,11 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
                 .view = r->view,
                 .status = r->status,
                 .primary = vr_primary_of(r, r->view),
+                .epoch = r->epoch,
+                .n_members = r->cfg.n_replicas,
+                .members = r->members,
+                .member = vr_is_member(r),
+                .stopped = r->stopped,
         };
         r->records = NULL;
         r->out = NULL;
@@ -400,6 +469,8 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
         r->status_changed = false;
         r->reported_view = r->view;
         r->reported_status = r->status;
+        r->reported_epoch = r->epoch;
+        r->reported_stopped = r->stopped;
         return 0;
 }
 
@@ -432,10 +503,11 @@ int vr_receive(struct vr_replica *r, const struct vr_msg *m) {
         if (!entries_valid(m) || (m->len > 0 && !m->data))
                 return -EBADMSG;
         if (m->type != VR_MSG_REQUEST) {
+                if (m->epoch != r->epoch || m->type == VR_MSG_START_EPOCH || m->type == VR_MSG_EPOCH_STARTED ||
+                    vr_transitioning(r) || m->from == VR_NO_INDEX)
+                        return vr_epoch_receive(r, m);
                 if (m->from >= r->cfg.n_replicas || m->from == r->cfg.self)
                         return -EINVAL;
-                if (m->epoch != r->epoch)
-                        return 0;
         }
         switch (m->type) {
         case VR_MSG_REQUEST:
@@ -468,6 +540,9 @@ int vr_receive(struct vr_replica *r, const struct vr_msg *m) {
 
 int vr_tick(struct vr_replica *r) {
         r->now++;
+        int k = vr_epoch_tick(r);
+        if (k < 0)
+                return k;
         switch (r->status) {
         case VR_STATUS_RECOVERING:
                 return vr_recovery_tick(r);
@@ -477,7 +552,7 @@ int vr_tick(struct vr_replica *r) {
                 if (vr_is_primary(r))
                         return vr_primary_tick(r);
                 if (vr_behind(r)) {
-                        int k = vr_request_state(r, false);
+                        k = vr_request_state(r, false);
                         if (k < 0)
                                 return k;
                 }
@@ -604,6 +679,18 @@ int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct
 
 uint64_t vr_replica_view(const struct vr_replica *r) {
         return r->view;
+}
+
+uint64_t vr_replica_epoch(const struct vr_replica *r) {
+        return r->epoch;
+}
+
+uint64_t vr_replica_epoch_op(const struct vr_replica *r) {
+        return r->epoch_op;
+}
+
+bool vr_replica_stopped(const struct vr_replica *r) {
+        return r->stopped;
 }
 
 enum vr_status vr_replica_status(const struct vr_replica *r) {

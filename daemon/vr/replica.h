@@ -32,6 +32,11 @@ struct vr_replica {
 
         /* Replicated and durable state. */
         uint64_t epoch;
+        uint64_t epoch_op;      /* the op that ended the previous epoch (0: epoch 0 or not known) */
+        uint64_t self_id;
+        uint64_t members[VR_MAX_REPLICAS]; /* cfg.n_replicas of them; cfg.self indexes it */
+        uint32_t n_old;
+        uint64_t old_members[VR_MAX_REPLICAS];
         uint64_t view;
         uint64_t last_normal_view;
         enum vr_status status;
@@ -101,6 +106,12 @@ struct vr_replica {
         uint8_t *snap_buf;
         size_t snap_len;
 
+        /* Reconfiguration. */
+        uint32_t confirmed;     /* members (bit per index) that sent EpochStarted */
+        uint64_t announced;     /* tick of the last round of StartEpoch */
+        uint32_t source_turn;   /* joining: whom it asks for state next */
+        bool stopped;
+
         /* Checkpoints. */
         uint64_t ckpt_pending;  /* apply paused here until vr_checkpoint_take */
         uint64_t ckpt_taken;
@@ -121,10 +132,21 @@ struct vr_replica {
         bool status_changed;
         uint64_t reported_view;
         enum vr_status reported_status;
+        uint64_t reported_epoch;
+        bool reported_stopped;
 };
 
 static inline uint32_t vr_primary_of(const struct vr_replica *r, uint64_t view) {
         return (uint32_t) (view % r->cfg.n_replicas);
+}
+
+static inline bool vr_is_member(const struct vr_replica *r) {
+        return r->cfg.self != VR_NO_INDEX;
+}
+
+/* Between epochs: a member still fetching the epoch's state, or a replica that left. */
+static inline bool vr_transitioning(const struct vr_replica *r) {
+        return r->status == VR_STATUS_TRANSITIONING;
 }
 
 static inline bool vr_is_primary(const struct vr_replica *r) {
@@ -243,7 +265,32 @@ int vr_request_state(struct vr_replica *r, bool now);
 void vr_early_reset(struct vr_replica *r);
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m);
+/* Stores one chunk of a checkpoint, installing it once whole: 0 (installed, or a bad checkpoint
+ * dropped), VR_CHUNK_MORE, VR_CHUNK_IGNORED (not the chunk expected), or a negative errno. */
+enum { VR_CHUNK_MORE = 1, VR_CHUNK_IGNORED = 2 };
+int vr_receive_chunk(struct vr_replica *r, const struct vr_msg *m);
+/* NewState carrying log entries (and a checkpoint, sent by send_chunk) up to `limit`. */
+int vr_send_entries(struct vr_replica *r, const struct vr_msg *req, uint64_t limit);
+int vr_send_chunk(struct vr_replica *r, const struct vr_msg *req, uint64_t limit);
 void vr_state_transfer_reset(struct vr_replica *r);
+
+/* epoch.c */
+/* Index of member id in the current epoch, VR_NO_INDEX when it is none. */
+uint32_t vr_member_index(const struct vr_replica *r, uint64_t id);
+/* Sends m to a replica named by id (a member or not). */
+int vr_send_id(struct vr_replica *r, uint64_t id, const struct vr_msg *m, uint64_t wait_seq);
+/* Executes a committed reconfiguration entry (after its client-table bookkeeping). */
+int vr_epoch_execute(struct vr_replica *r, const struct vr_entry *e, const uint64_t *members, uint32_t n);
+/* Messages of other epochs, epoch messages, and anything reaching a transitioning replica. */
+int vr_epoch_receive(struct vr_replica *r, const struct vr_msg *m);
+int vr_epoch_tick(struct vr_replica *r);
+/* A joining member whose state became durable starts the epoch. */
+int vr_epoch_try_start(struct vr_replica *r);
+/* A GetState from a joining member (commit: the op it needs): committed state only. */
+int vr_epoch_serve_state(struct vr_replica *r, const struct vr_msg *m);
+/* Whether f'+1 members (this one included when started) hold the epoch's state, as the
+ * primary's acknowledgements tell. */
+bool vr_epoch_confirmed_by_acks(const struct vr_replica *r);
 
 /* checkpoint.c */
 int vr_checkpoint_write(struct vr_replica *r, vr_sm_write_fn write, void *ctx);

@@ -38,21 +38,21 @@ int vr_request_state(struct vr_replica *r, bool now) {
         return vr_send(r, vr_primary_of(r, r->view), &m, 0);
 }
 
-static int send_entries(struct vr_replica *r, const struct vr_msg *req) {
+int vr_send_entries(struct vr_replica *r, const struct vr_msg *req, uint64_t limit) {
         struct vr_msg m = {
                 .type = VR_MSG_NEW_STATE,
                 .view = r->view,
-                .op = vr_op(r),
-                .commit = r->commit,
+                .op = limit,
+                .commit = r->commit < limit ? r->commit : limit,
         };
-        int k = vr_log_export(r, req->op, SIZE_MAX, &m);
+        int k = vr_log_export(r, req->op, limit - req->op, &m);
         if (k >= 0)
                 k = vr_send(r, req->from, &m, r->view_meta_seq);
         vr_msg_done(&m);
         return k;
 }
 
-static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
+int vr_send_chunk(struct vr_replica *r, const struct vr_msg *req, uint64_t limit) {
         uint64_t offset = req->snap_offset;
         if (req->snap_op != r->snap_op || !r->snap_buf || offset > r->snap_len ||
             r->snap_op < r->log_base) {
@@ -72,7 +72,7 @@ static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
         struct vr_msg m = {
                 .type = VR_MSG_NEW_STATE,
                 .view = r->view,
-                .commit = r->commit,
+                .commit = r->commit < limit ? r->commit : limit,
                 .op = r->snap_op,
                 .snap_op = r->snap_op,
                 .snap_total = r->snap_len,
@@ -81,8 +81,8 @@ static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
                 .data = r->snap_buf + offset,
         };
         int k = 0;
-        if (offset + len == r->snap_len) {
-                k = vr_log_export(r, r->snap_op, SIZE_MAX, &m);
+        if (offset + len == r->snap_len && limit > r->snap_op) {
+                k = vr_log_export(r, r->snap_op, limit - r->snap_op, &m);
                 m.op = r->snap_op + m.n_entries;
         }
         if (k >= 0)
@@ -93,14 +93,16 @@ static int send_chunk(struct vr_replica *r, const struct vr_msg *req) {
 }
 
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m) {
+        if (m->commit > 0)
+                return vr_epoch_serve_state(r, m);
         if (r->status != VR_STATUS_NORMAL || m->view != r->view || r->applied < r->log_base ||
             vr_log_stale(r))
                 return 0;
         if (m->snap_op == 0 && m->op >= r->log_base && m->op <= vr_op(r))
-                return send_entries(r, m);
+                return vr_send_entries(r, m, vr_op(r));
         if (m->op > vr_op(r))
                 return 0;
-        return send_chunk(r, m);
+        return vr_send_chunk(r, m, vr_op(r));
 }
 
 /* Our log is now the view's log: record that (after the log records, so that a restart never
@@ -137,9 +139,10 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         if (k < 0)
                 return k;
         /* Entries we received from this view's primary beyond what the transfer carries are
-         * still good: keep them after the transferred ones. */
+         * still good: keep them after the transferred ones (not so between epochs: a joining
+         * member's log beyond its commit number is a finished epoch's). */
         struct vr_msg keep = {};
-        if (!vr_log_stale(r) && vr_op(r) > m->op) {
+        if (!vr_log_stale(r) && !vr_transitioning(r) && vr_op(r) > m->op) {
                 k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
                 if (k < 0) {
                         vr_msg_done(&keep);
@@ -170,6 +173,29 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
         return 0;
 }
 
+int vr_receive_chunk(struct vr_replica *r, const struct vr_msg *m) {
+        if (m->snap_op <= r->applied)
+                return VR_CHUNK_IGNORED;
+        if (m->snap_offset == 0) {
+                free(r->st_buf);
+                r->st_buf = malloc(m->snap_total);
+                if (!r->st_buf)
+                        return -ENOMEM;
+                r->st_op = m->snap_op;
+                r->st_total = m->snap_total;
+                r->st_len = 0;
+        } else if (m->snap_op != r->st_op || m->snap_offset != r->st_len)
+                return VR_CHUNK_IGNORED;
+        if (m->snap_total != r->st_total || m->len > r->st_total - r->st_len)
+                return VR_CHUNK_IGNORED;
+        if (m->len > 0)
+                memcpy(r->st_buf + r->st_len, m->data, m->len);
+        r->st_len += m->len;
+        if (r->st_len < r->st_total)
+                return VR_CHUNK_MORE;
+        return install(r, m);
+}
+
 int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
         if (r->status != VR_STATUS_NORMAL || m->view != r->view || vr_is_primary(r))
                 return 0;
@@ -177,26 +203,11 @@ int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 return 0;
         int k = 0;
         if (m->snap_total > 0) {
-                if (m->snap_op <= r->applied)
+                k = vr_receive_chunk(r, m);
+                if (k == VR_CHUNK_IGNORED)
                         return 0;
-                if (m->snap_offset == 0) {
-                        free(r->st_buf);
-                        r->st_buf = malloc(m->snap_total);
-                        if (!r->st_buf)
-                                return -ENOMEM;
-                        r->st_op = m->snap_op;
-                        r->st_total = m->snap_total;
-                        r->st_len = 0;
-                } else if (m->snap_op != r->st_op || m->snap_offset != r->st_len)
-                        return 0;
-                if (m->snap_total != r->st_total || m->len > r->st_total - r->st_len)
-                        return 0;
-                if (m->len > 0)
-                        memcpy(r->st_buf + r->st_len, m->data, m->len);
-                r->st_len += m->len;
-                if (r->st_len < r->st_total)
+                if (k == VR_CHUNK_MORE)
                         return vr_request_state(r, true);
-                k = install(r, m);
         } else {
                 if (m->n_entries > 0 && m->entries[0].op > have_op(r) + 1)
                         return 0;

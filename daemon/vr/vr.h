@@ -63,6 +63,35 @@
  * that sees that error must register again under a new client id. The table is part of every
  * checkpoint.
  *
+ * Reconfiguration (§7): a client asks for it with VR_RECONFIGURE_CMD (vr/msg.h), a logged op of
+ * epoch e. Executing it ends epoch e at that op n (the primary takes no request after it): every
+ * replica that executes it enters epoch e+1 with the new member list. Views restart at 0 in each
+ * epoch; op numbers continue. What a driver may rely on:
+ *  - vr_ready reports the epoch, its members and whether this replica is one (status_changed
+ *    marks a change). Messages go to member ids (vr_output.to_id), possibly outside the current
+ *    epoch; a driver routes by id and delivers whatever arrives for its replica of the group.
+ *    m->from is the sender's index in the epoch m->epoch names (VR_NO_INDEX from a replica that
+ *    left it); m->sender its id, which the core itself uses for the epoch messages below.
+ *  - A replica of epoch e that is also in e+1 goes on as a member (view 0) at once. A new member
+ *    is started by the driver with config.joining, epoch e+1 and the new members (any time: it
+ *    waits): it stays TRANSITIONING, acknowledges and votes for nothing, learns n and the old
+ *    members from StartEpoch, fetches the committed state up to n by state transfer from any
+ *    replica that holds it, and becomes NORMAL in view 0 once that state is durable.
+ *  - Every replica that holds the state up to n sends StartEpoch to the members that have not
+ *    confirmed it (EpochStarted, sent only by members whose state is durable), so new members
+ *    always hear of the epoch. A replica of epoch e that is not in e+1 stays TRANSITIONING,
+ *    serving state, and stops (vr_ready.stopped) once f'+1 members of e+1 confirmed: then and only
+ *    then may the driver delete its storage; it may keep the object to answer clients.
+ *  - A message of an older epoch is answered with StartEpoch, so that a straggler moves on: as a
+ *    joining member when it is in the newer epoch, as a replica that left otherwise (it stops
+ *    once the new epoch confirms). A replica that hears of a newer epoch it belongs to catches up
+ *    the same way.
+ *  - Clients: a replica that left answers any request with VR_REPLY_NEW_EPOCH carrying the epoch
+ *    and members; VR_REPLY_NOT_PRIMARY carries them too. The reconfiguration's own reply comes
+ *    from the new epoch's primary once f'+1 members hold the state (a retry of the request).
+ *  - The epoch, its members, the old members and n are in every META (vr_meta), so a restart at
+ *    any point resumes the reconfiguration where it was.
+ *
  * Reads: with reads_through_log they are ordinary logged ops. Otherwise the primary answers a
  * read-only command (sm is_read_only) from its applied state, without a log write, only while
  * its lease holds: f backups acknowledged a Prepare/Commit the primary sent at its tick t, and
@@ -79,12 +108,18 @@
 #include "vr/record.h"
 #include "vr/sm.h"
 
-#define VR_MAX_REPLICAS 16
+/* A replica index that names no member (a replica that left its group). */
+#define VR_NO_INDEX UINT32_MAX
 
 struct vr_config {
         uint32_t n_replicas;         /* 2f+1, at most VR_MAX_REPLICAS */
         uint32_t self;               /* this replica's index */
-        uint64_t epoch;              /* reconfiguration (§7) is not implemented; carried only */
+        uint64_t epoch;
+        /* Stable member ids, index order (vr_config_default: 0...n-1). members[self] is this
+         * replica's identity for good: after a reconfiguration its index is its place in the new
+         * epoch's list, which its metadata records and a restart takes over. */
+        uint64_t members[VR_MAX_REPLICAS];
+        bool joining;                /* new in `epoch`: holds no state yet (see Reconfiguration) */
         uint32_t heartbeat_ticks;    /* primary sends Commit after this much idleness */
         uint32_t view_change_ticks;  /* silence from the primary before suspecting it */
         uint32_t jitter_ticks;       /* random extra added to view_change_ticks per view */
@@ -146,7 +181,11 @@ int vr_checkpoint_durable(struct vr_replica *r, uint64_t op);
 
 struct vr_output {
         bool to_client;
-        uint32_t replica;   /* when !to_client */
+        /* When !to_client: the destination's member id (route by it: it may be a replica of
+         * another epoch) and its index in the sender's current epoch, VR_NO_INDEX when it is not a
+         * member of it. */
+        uint64_t to_id;
+        uint32_t replica;
         uint64_t client_id; /* when to_client */
         struct vr_msg msg;
 };
@@ -157,10 +196,15 @@ struct vr_ready {
         struct vr_output *msgs;
         size_t n_msgs;
         uint64_t checkpoint_op; /* nonzero: call vr_checkpoint_take() */
-        bool status_changed;
+        bool status_changed;    /* also set when the epoch changed or the replica stopped */
         uint64_t view;
         enum vr_status status;
         uint32_t primary;
+        uint64_t epoch;
+        uint32_t n_members;     /* the epoch's members, ids in index order */
+        const uint64_t *members; /* valid until the next input */
+        bool member;            /* this replica is one of them */
+        bool stopped;           /* left the group for good: see Reconfiguration */
 };
 
 /* Moves everything pending into *ret (which the caller releases with vr_ready_done). */
@@ -169,6 +213,14 @@ void vr_ready_done(struct vr_ready *rd);
 
 /* Introspection for drivers, status displays and the simulator's invariant checks. */
 uint64_t vr_replica_view(const struct vr_replica *r);
+uint64_t vr_replica_epoch(const struct vr_replica *r);
+/* The op that ended the previous epoch (0 in epoch 0, or while a joining replica waits to
+ * learn it). */
+uint64_t vr_replica_epoch_op(const struct vr_replica *r);
+/* Whether the replica is a member of its epoch holding the epoch's state durably (what its
+ * EpochStarted promises). */
+bool vr_replica_epoch_started(const struct vr_replica *r);
+bool vr_replica_stopped(const struct vr_replica *r);
 enum vr_status vr_replica_status(const struct vr_replica *r);
 uint64_t vr_replica_op(const struct vr_replica *r);
 uint64_t vr_replica_commit(const struct vr_replica *r);
@@ -184,6 +236,7 @@ struct vr_stats {
         uint64_t checkpoints;       /* checkpoints taken */
         uint64_t state_installs;    /* checkpoints received by state transfer and installed */
         uint64_t log_transfers;     /* NewState with log entries only, applied */
+        uint64_t epochs_started;    /* epochs this replica entered holding their state */
 };
 const struct vr_stats *vr_replica_stats(const struct vr_replica *r);
 

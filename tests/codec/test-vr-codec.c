@@ -28,13 +28,15 @@ START_TEST(test_every_type_round_trips) {
                 { .op = 8, .view = 3, .client_id = 1, .request = 0, .len = 4, .data = d2 },
                 { .op = 9, .view = 4, .client_id = 2, .request = 1, .len = 0, .data = NULL },
         };
-        for (int t = VR_MSG_REQUEST; t <= VR_MSG_NEW_STATE; t++) {
+        for (int t = VR_MSG_REQUEST; t <= VR_MSG_EPOCH_STARTED; t++) {
                 struct vr_msg m = {
                         .type = (enum vr_msg_type) t, .from = 4, .epoch = 1, .view = 1ull << 40, .op = 9,
                         .commit = 8, .last_normal_view = 2, .nonce = 0xdeadbeefcafef00dull, .lease = 77,
                         .client_id = 42, .request = 43, .reply_status = 2, .len = sizeof payload, .data = payload,
                         .n_entries = ELEMENTSOF(entries), .entries = entries,
                         .snap_op = 100, .snap_total = 1u << 20, .snap_offset = 4096,
+                        .sender = UINT64_MAX - 5, .n_members = 3, .members = { 9, UINT64_MAX, 0 },
+                        .n_old_members = 1, .old_members = { 1ull << 63 },
                 };
                 struct vr_msg out;
                 _cleanup_free_ uint8_t *buf = NULL;
@@ -57,6 +59,11 @@ START_TEST(test_every_type_round_trips) {
                 ck_assert_uint_eq(out.snap_op, m.snap_op);
                 ck_assert_uint_eq(out.snap_total, m.snap_total);
                 ck_assert_uint_eq(out.snap_offset, m.snap_offset);
+                ck_assert_uint_eq(out.sender, m.sender);
+                ck_assert_uint_eq(out.n_members, m.n_members);
+                ck_assert(memcmp(out.members, m.members, sizeof(m.members)) == 0);
+                ck_assert_uint_eq(out.n_old_members, m.n_old_members);
+                ck_assert(memcmp(out.old_members, m.old_members, sizeof(m.old_members)) == 0);
                 ck_assert_uint_eq(out.n_entries, m.n_entries);
                 for (size_t i = 0; i < m.n_entries; i++) {
                         ck_assert_uint_eq(out.entries[i].op, entries[i].op);
@@ -88,7 +95,7 @@ START_TEST(test_empty_message) {
 END_TEST
 
 START_TEST(test_unknown_types_refused) {
-        static const uint32_t bad[] = { 0, VR_MSG_NEW_STATE + 1, UINT32_MAX };
+        static const uint32_t bad[] = { 0, VR_MSG_EPOCH_STARTED + 1, UINT32_MAX };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 Viewstamp__VrMessage pb = VIEWSTAMP__VR_MESSAGE__INIT;
                 pb.type = bad[i];
@@ -108,6 +115,21 @@ START_TEST(test_too_many_entries_refused) {
 }
 END_TEST
 
+START_TEST(test_too_many_members_refused) {
+        uint64_t ids[VR_MAX_REPLICAS + 1] = {};
+        Viewstamp__VrMessage pb = VIEWSTAMP__VR_MESSAGE__INIT;
+        pb.type = VR_MSG_START_EPOCH;
+        pb.members = ids;
+        pb.n_members = VR_MAX_REPLICAS + 1;
+        struct vr_msg out;
+        ck_assert_int_eq(vs_vr_msg_from_pb(&pb, &out), -EBADMSG);
+        pb.n_members = 0;
+        pb.old_members = ids;
+        pb.n_old_members = VR_MAX_REPLICAS + 1;
+        ck_assert_int_eq(vs_vr_msg_from_pb(&pb, &out), -EBADMSG);
+}
+END_TEST
+
 static Suite *codec_suite(void) {
         Suite *s = suite_create("vr-codec");
         TCase *tc = tcase_create("vr-codec");
@@ -115,6 +137,7 @@ static Suite *codec_suite(void) {
         tcase_add_test(tc, test_empty_message);
         tcase_add_test(tc, test_unknown_types_refused);
         tcase_add_test(tc, test_too_many_entries_refused);
+        tcase_add_test(tc, test_too_many_members_refused);
         suite_add_tcase(s, tc);
         return s;
 }

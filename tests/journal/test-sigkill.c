@@ -5,6 +5,7 @@
  * advances a checkpoint queued just before it, so that checkpoint files and rewrites happen too), reporting every "durable up to seq" through a
  * pipe; it is killed with SIGKILL at random moments, hundreds of times. After each kill the journal
  * is reopened and every seq reported durable before the kill must be there, intact, with no hole.
+ * A second run kills only while a rewrite is being built beside the growing file.
  */
 
 #include <check.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +37,16 @@ struct report {
         uint64_t seq;
 };
 
+/* Reports with these tenants say a rewrite is being built, and that it is installed. */
+#define REWRITING UINT64_MAX
+#define REWRITTEN (UINT64_MAX - 1)
+
+/* Small, so that rewrites are frequent; smaller still when kills wait for them. */
+static uint64_t compact_bytes;
+
 static struct vs_journal_options opts(void) {
         return (struct vs_journal_options) { .dir = dir, .cluster_id = 9, .node_id = 1,
-                                             .compact_bytes = 128 * 1024 };
+                                             .compact_bytes = compact_bytes };
 }
 
 /* The command bytes of entry `seq` of `tenant`: derived, so the checker can tell them apart. */
@@ -74,6 +83,7 @@ static _Noreturn void writer(int fd, unsigned seed) {
         struct vs_journal *j;
         uint64_t next[TENANTS];
         uint8_t buf[300];
+        bool rewriting = false;
 
         if (vs_journal_open(&o, &j, NULL, 0) < 0)
                 _exit(2);
@@ -105,6 +115,14 @@ static _Noreturn void writer(int fd, unsigned seed) {
                 struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                 if (poll(&p, 1, rand() % 2) > 0)
                         vs_journal_dispatch(j, report, NULL, &fd);
+                struct vs_journal_stats st;
+                vs_journal_stats(j, &st);
+                if (st.rewriting != rewriting) {
+                        struct report r = { st.rewriting ? REWRITING : REWRITTEN, st.rewrites };
+                        if (write(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
+                                _exit(3);
+                }
+                rewriting = st.rewriting;
         }
 }
 
@@ -161,11 +179,43 @@ static void check_recovered(const uint64_t durable[TENANTS]) {
         vs_journal_close(j);
 }
 
-START_TEST(test_sigkill_never_loses_durable) {
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Takes the writer's reports until the marker `what` comes; false if none does. */
+static bool await_marker(int fd, uint64_t what, uint64_t durable[TENANTS], unsigned *reports) {
+        struct report r;
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, 5000) != 1 || read(fd, &r, sizeof(r)) != (ssize_t) sizeof(r))
+                        return false;
+                if (r.tenant == what)
+                        return true;
+                if (r.tenant == REWRITING || r.tenant == REWRITTEN)
+                        continue;
+                ck_assert_uint_lt(r.tenant, TENANTS);
+                ck_assert_uint_ge(r.seq, durable[r.tenant]);
+                durable[r.tenant] = r.seq;
+                (*reports)++;
+        }
+}
+
+/* Kills a writer hundreds of times and checks the reopened journal after each kill: at random
+ * moments, or (during_rewrite) alternately at a random moment while the writer's first rewrite is
+ * built and switched to (as long as the last one took) and just after one was installed (so
+ * that the file shrinks: a kill before the switch leaves the old file, and the next rewrite
+ * waits for it to double). */
+static void kill_writers(bool during_rewrite) {
         uint64_t durable[TENANTS] = {};
-        unsigned kills = 0, reports = 0;
+        unsigned kills = 0, reports = 0, in_rewrite = 0;
+        uint64_t rewrite_usec = 10000;
         time_t start = time(NULL);
 
+        strcpy(dir, "/tmp/vs-sigkill-test-XXXXXX");
+        compact_bytes = during_rewrite ? 16 * 1024 : 128 * 1024;
         ck_assert_ptr_nonnull(mkdtemp(dir));
         srand(12345);
         for (unsigned it = 0; it < ITERATIONS && time(NULL) - start < TIME_BUDGET_S; it++) {
@@ -178,7 +228,18 @@ START_TEST(test_sigkill_never_loses_durable) {
                         writer(p[1], it + 1);
                 }
                 close(p[1]);
-                usleep((useconds_t) (rand() % 25000));
+                if (during_rewrite && await_marker(p[0], REWRITING, durable, &reports)) {
+                        if (it % 2 == 0) {
+                                in_rewrite++;
+                                usleep((useconds_t) ((uint64_t) rand() % rewrite_usec));
+                        } else {
+                                uint64_t started = now_usec();
+                                if (await_marker(p[0], REWRITTEN, durable, &reports))
+                                        rewrite_usec = now_usec() - started + 1;
+                                usleep((useconds_t) (rand() % 2000));
+                        }
+                } else
+                        usleep((useconds_t) (rand() % 25000));
                 ck_assert_int_eq(kill(pid, SIGKILL), 0);
                 int status;
                 ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -189,6 +250,8 @@ START_TEST(test_sigkill_never_loses_durable) {
                 struct report r;
                 ssize_t n;
                 while ((n = read(p[0], &r, sizeof(r))) == (ssize_t) sizeof(r)) {
+                        if (r.tenant == REWRITING || r.tenant == REWRITTEN)
+                                continue;
                         ck_assert_uint_lt(r.tenant, TENANTS);
                         ck_assert_uint_ge(r.seq, durable[r.tenant]);
                         durable[r.tenant] = r.seq;
@@ -198,15 +261,28 @@ START_TEST(test_sigkill_never_loses_durable) {
                 close(p[0]);
                 check_recovered(durable);
         }
-        fprintf(stderr, "%u kills, %u durable reports, durable seqs %llu %llu %llu %llu\n", kills, reports,
-                (unsigned long long) durable[0], (unsigned long long) durable[1],
+        fprintf(stderr, "%u kills (%u while a rewrite was built), %u durable reports, durable seqs %llu %llu %llu %llu\n",
+                kills, in_rewrite, reports, (unsigned long long) durable[0], (unsigned long long) durable[1],
                 (unsigned long long) durable[2], (unsigned long long) durable[3]);
-        ck_assert_uint_ge(kills, 100);
+        /* each kill during a rewrite first waits for one to start: about the file's size written,
+         * which on a loaded machine's slow syncs takes seconds */
+        ck_assert_uint_ge(kills, during_rewrite ? 10 : 100);
         ck_assert_uint_gt(reports, 0);
+        if (during_rewrite)
+                ck_assert_uint_ge(in_rewrite, kills / 3);
 
         char cmd[128];
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_sigkill_never_loses_durable) {
+        kill_writers(false);
+}
+END_TEST
+
+START_TEST(test_sigkill_during_rewrites) {
+        kill_writers(true);
 }
 END_TEST
 
@@ -215,6 +291,7 @@ static Suite *sigkill_suite(void) {
         TCase *tc = tcase_create("sigkill");
         tcase_set_timeout(tc, TIME_BUDGET_S + 60);
         tcase_add_test(tc, test_sigkill_never_loses_durable);
+        tcase_add_test(tc, test_sigkill_during_rewrites);
         suite_add_tcase(s, tc);
         return s;
 }

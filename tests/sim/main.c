@@ -5,8 +5,10 @@
  *   vs-sim [--seed N] [--seeds COUNT] [--replicas 3|5] [--clients N] [--ops N] [--keys N]
  *          [--no-faults] [--loss PPM] [--dup PPM] [--long-delay PPM] [--partition PPM]
  *          [--crash PPM] [--rot PPM] [--reads-through-log | --lease-reads]
- *          [--kv] [--max-batch N] [--history FILE] [--bench] [--twice] [--verbose]
+ *          [--kv] [--max-batch N] [--reconfigs N] [--history FILE] [--bench] [--twice] [--verbose]
  *
+ * --reconfigs N has an admin client ask for N reconfigurations during the run (grow 3 -> 5,
+ * shrink 5 -> 3, or move one replica to a new node), under the same faults.
  * The replicas run the tree store (registers are nodes), or with --kv a small register machine.
  * Prints one summary line per run (or per range), and for a failing seed the exact command
  * that replays it; exits 1 when any seed failed. --twice runs every seed again and fails it
@@ -52,11 +54,13 @@ static void print_replay(const struct sim_options *o) {
                 fprintf(stderr, " %s", o->reads_through_log ? "--reads-through-log" : "--lease-reads");
         if (o->kv)
                 fprintf(stderr, " --kv");
+        if (o->reconfigs)
+                fprintf(stderr, " --reconfigs %u", o->reconfigs);
         fprintf(stderr, " --history /tmp/vs-sim-%lu.jsonl --verbose\n", o->seed);
 }
 
 struct totals {
-        uint64_t runs, failed, undecided, ops, info, views, crashes, rots, prepares, entries, msgs;
+        uint64_t runs, failed, undecided, ops, info, views, grows, shrinks, moves, epochs, stops, long_partitions, crashes, rots, prepares, entries, msgs;
         struct vr_stats st;
         double wall;
 };
@@ -118,6 +122,12 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                 t->ops += res.ops_done;
                 t->info += res.ops_info;
                 t->views += res.views;
+                t->grows += res.grows;
+                t->shrinks += res.shrinks;
+                t->moves += res.moves;
+                t->epochs += res.epochs;
+                t->stops += res.stops;
+                t->long_partitions += res.long_partitions;
                 t->crashes += res.crashes;
                 t->rots += res.rots;
                 t->prepares += res.prepares;
@@ -135,8 +145,8 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
                         print_replay(&o);
                 }
                 if (!quiet && count == 1)
-                        printf("seed=%lu replicas=%u ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu ticks=%lu %s\n",
-                               seed, o.replicas, res.ops_done, res.ops_info, res.views, res.crashes, res.rots,
+                        printf("seed=%lu replicas=%u ops_done=%lu info=%lu views=%lu epochs=%lu stops=%lu crashes=%lu rots=%lu ticks=%lu %s\n",
+                               seed, o.replicas, res.ops_done, res.ops_info, res.views, res.epochs, res.stops, res.crashes, res.rots,
                                res.sim_ticks, res.ok ? "ok" : "FAILED");
         }
         t->wall = now_s() - start;
@@ -144,10 +154,10 @@ static int run_range(struct sim_options o, uint64_t first, uint64_t count, bool 
 }
 
 static void print_totals(const char *label, const struct sim_options *o, const struct totals *t) {
-        printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu crashes=%lu rots=%lu "
+        printf("%sseeds=%lu replicas=%u failed=%lu undecided=%lu ops_done=%lu info=%lu views=%lu grows=%lu shrinks=%lu moves=%lu epochs=%lu stops=%lu long_partitions=%lu crashes=%lu rots=%lu "
                "recoveries=%lu checkpoints=%lu installs=%lu log_transfers=%lu lease_reads=%lu "
                "entries/prepare=%.2f replica_msgs/op=%.2f sim_ops/s=%.0f\n",
-               label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->crashes, t->rots,
+               label, t->runs, o->replicas, t->failed, t->undecided, t->ops, t->info, t->views, t->grows, t->shrinks, t->moves, t->epochs, t->stops, t->long_partitions, t->crashes, t->rots,
                t->st.recoveries, t->st.checkpoints, t->st.state_installs, t->st.log_transfers, t->st.lease_reads,
                t->prepares ? (double) t->entries / (double) t->prepares : 0.0,
                t->ops ? (double) t->msgs / (double) t->ops : 0.0,
@@ -158,7 +168,7 @@ int main(int argc, char **argv) {
         enum {
                 ARG_SEEDS = 0x100, ARG_REPLICAS, ARG_CLIENTS, ARG_OPS, ARG_KEYS, ARG_NO_FAULTS, ARG_LOSS, ARG_DUP,
                 ARG_LONG, ARG_PARTITION, ARG_CRASH, ARG_ROT, ARG_LOG_READS, ARG_LEASE_READS, ARG_HISTORY,
-                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV, ARG_BATCH,
+                ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV, ARG_BATCH, ARG_RECONFIGS,
         };
         static const struct option opts[] = {
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -182,6 +192,7 @@ int main(int argc, char **argv) {
                 { "twice", no_argument, NULL, ARG_TWICE },
                 { "kv", no_argument, NULL, ARG_KV },
                 { "max-batch", required_argument, NULL, ARG_BATCH },
+                { "reconfigs", required_argument, NULL, ARG_RECONFIGS },
                 {},
         };
         struct sim_options o;
@@ -221,6 +232,7 @@ int main(int argc, char **argv) {
                 case ARG_TWICE: twice = true; break;
                 case ARG_KV: o.kv = true; break;
                 case ARG_BATCH: o.max_batch = (uint32_t) v; break;
+                case ARG_RECONFIGS: o.reconfigs = (uint32_t) v; break;
                 default: return 2;
                 }
         }

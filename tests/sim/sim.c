@@ -15,6 +15,12 @@
 #define SIM_MAX_FAULTY_TICKS 60000
 #define CLIENT_RETRY_TICKS 25
 #define CLIENT_GIVE_UP_TICKS 400
+/* Simulated nodes: replica hosts are 0..VR_MAX_REPLICAS-1 (a node's number is its replica's
+ * member id), clients follow. */
+#define CLIENT_NODE(proc) (VR_MAX_REPLICAS + (proc))
+#define SIM_MAX_EPOCHS 64
+/* Chance that a reconfiguration starts under a long partition, when faults are on. */
+#define SIM_RECONF_PARTITION_PPM 300000
 
 enum ev_type { EV_DELIVER, EV_TICK, EV_SYNC, EV_CLIENT, EV_FAULT, EV_RESTART, EV_HEAL };
 
@@ -38,6 +44,17 @@ struct replica {
         uint64_t period;
         uint64_t last_commit;
         uint64_t last_applied;
+        struct vr_config cfg;   /* what it was created with; restarts reuse it */
+        bool hosted;            /* a replica lives here (once started, for good) */
+        bool retired;           /* it stopped: its files are deleted, it only answers */
+        uint64_t started_epoch; /* 1 + the newest epoch it held durably as a member, 0: none */
+};
+
+/* A group configuration as a client or the admin knows it. */
+struct config {
+        uint64_t epoch;
+        uint32_t n;
+        uint64_t members[VR_MAX_REPLICAS];
 };
 
 struct client {
@@ -53,7 +70,11 @@ struct client {
         uint32_t key;
         int64_t value, expected;
         uint64_t invoked;
-        uint32_t target;
+        uint32_t target;        /* index into conf */
+        struct config conf;
+        bool admin;             /* asks for reconfigurations, no register ops */
+        bool asking;            /* admin: a reconfiguration not yet answered */
+        struct config want;     /* ... to these members */
         uint64_t timer;
         int64_t seen[SIM_MAX_KEYS];     /* last value seen per key, LC_NIL: unknown */
         uint64_t version[SIM_MAX_KEYS]; /* ... and the register version it had */
@@ -76,14 +97,20 @@ struct sim {
 
         struct vr_config cfg;
         struct replica r[VR_MAX_REPLICAS];
-        uint32_t n;
-        struct client c[SIM_MAX_CLIENTS];
-        uint32_t nc;
+        uint32_t n;             /* nodes used so far */
+        struct client c[SIM_MAX_CLIENTS + 1]; /* the admin last */
+        uint32_t nc;            /* workload clients */
+        struct client *admin;   /* NULL without reconfigurations */
+        uint32_t reconfigs;     /* asked for so far */
+        uint64_t next_id;       /* the next node that never hosted a replica */
+        struct config epochs[SIM_MAX_EPOCHS]; /* as the replicas reported them */
+        uint64_t max_commit[SIM_MAX_EPOCHS];  /* highest commit seen in each epoch */
         bool dirty[VR_MAX_REPLICAS];
 
         bool phase1;    /* clients start new ops */
         bool faults_on; /* phase1 with faults enabled */
         bool partitioned, oneway;
+        uint64_t partition_gen; /* a heal ends only the partition it was scheduled for */
         uint8_t side[SIM_MAX_NODES];
         uint64_t quiet_since;
 
@@ -94,8 +121,8 @@ struct sim {
         struct canon *log;       /* committed entries by op */
         struct canon *state;     /* state digests by applied op */
         size_t cap_log, cap_state;
-        uint32_t *committer;     /* by view: 1 + replica that committed as primary */
-        size_t cap_committer;
+        uint32_t *committer[SIM_MAX_EPOCHS]; /* by epoch, view: 1 + replica that committed as primary */
+        size_t cap_committer[SIM_MAX_EPOCHS];
         bool failed;
 };
 
@@ -243,26 +270,41 @@ static int check_replica(struct sim *s, uint32_t i) {
                          g->digest != c.digest)
                         fail(s, "replica %u: committed op %lu differs (view %lu vs %lu)", i, op, c.view, g->view);
         }
+        uint64_t epoch = vr_replica_epoch(v);
+        if (epoch >= SIM_MAX_EPOCHS)
+                return -E2BIG;
         if (commit > rp->last_commit && vr_replica_is_primary(v)) {
                 uint64_t view = vr_replica_view(v);
-                if (view >= s->cap_committer) {
-                        size_t n = s->cap_committer ? s->cap_committer : 64;
+                uint32_t **by_view = &s->committer[epoch];
+                size_t *cap = &s->cap_committer[epoch];
+                if (view >= *cap) {
+                        size_t n = *cap ? *cap : 64;
                         while (n <= view)
                                 n *= 2;
-                        uint32_t *x = reallocarray(s->committer, n, sizeof(*x));
+                        uint32_t *x = reallocarray(*by_view, n, sizeof(*x));
                         if (!x)
                                 return -ENOMEM;
-                        memset(x + s->cap_committer, 0, (n - s->cap_committer) * sizeof(*x));
-                        s->committer = x;
-                        s->cap_committer = n;
+                        memset(x + *cap, 0, (n - *cap) * sizeof(*x));
+                        *by_view = x;
+                        *cap = n;
                 }
-                if (s->committer[view] == 0)
-                        s->committer[view] = i + 1;
-                else if (s->committer[view] != i + 1)
-                        fail(s, "view %lu: replicas %u and %u both committed as primary", view,
-                             s->committer[view] - 1, i);
+                if ((*by_view)[view] == 0)
+                        (*by_view)[view] = i + 1;
+                else if ((*by_view)[view] != i + 1)
+                        fail(s, "epoch %lu view %lu: replicas %u and %u both committed as primary", epoch, view,
+                             (*by_view)[view] - 1, i);
         }
         rp->last_commit = commit;
+        if (!vr_replica_stopped(v) && commit > s->max_commit[epoch])
+                s->max_commit[epoch] = commit;
+        /* Committed ops are never lost across epochs: nothing committed in an older epoch lies
+         * beyond the op that ended it. */
+        uint64_t end = vr_replica_epoch_op(v);
+        for (uint64_t e = 0; end > 0 && e < epoch; e++)
+                if (s->max_commit[e] > end)
+                        fail(s, "op %lu committed in epoch %lu, beyond op %lu that ended it", s->max_commit[e], e, end);
+        if (vr_replica_epoch_started(v) && rp->started_epoch < epoch + 1)
+                rp->started_epoch = epoch + 1;
 
         uint64_t applied = vr_replica_applied(v);
         if (applied != rp->last_applied) {
@@ -299,6 +341,69 @@ static int schedule_sync(struct sim *s, uint32_t i) {
         });
 }
 
+static int start_replica(struct sim *s, uint32_t i, bool fresh);
+
+static uint64_t clock_period(struct sim *s) {
+        /* Each clock within the drift bound the core is configured with. */
+        int64_t drift = (int64_t) prng_below(&s->rng, 2 * s->cfg.drift_ppm + 1) - s->cfg.drift_ppm;
+        return (uint64_t) ((int64_t) SIM_TICK + drift * SIM_TICK / 1000000);
+}
+
+/* What a driver does when a replica reports its epoch: keep the configuration, start the new
+ * members nobody hosts yet (joining), and retire a replica that stopped, checking that the new
+ * epoch held the state first. */
+static int epoch_news(struct sim *s, uint32_t i, const struct vr_ready *rd) {
+        struct replica *rp = &s->r[i];
+        if (rd->epoch >= SIM_MAX_EPOCHS)
+                return -E2BIG;
+        struct config *known = &s->epochs[rd->epoch];
+        if (known->n == 0) {
+                *known = (struct config) { .epoch = rd->epoch, .n = rd->n_members };
+                if (rd->epoch > s->res->epochs)
+                        s->res->epochs = rd->epoch;
+                memcpy(known->members, rd->members, rd->n_members * sizeof(*rd->members));
+                if (s->o->verbose) {
+                        fprintf(stderr, "%8lu epoch %lu:", s->now / SIM_TICK, rd->epoch);
+                        for (uint32_t j = 0; j < known->n; j++)
+                                fprintf(stderr, " r%lu", known->members[j]);
+                        fprintf(stderr, "\n");
+                }
+                for (uint32_t j = 0; j < known->n; j++) {
+                        uint64_t id = known->members[j];
+                        if (id >= VR_MAX_REPLICAS || s->r[id].hosted)
+                                continue;
+                        struct replica *np = &s->r[id];
+                        np->cfg = s->cfg;
+                        np->cfg.epoch = rd->epoch;
+                        np->cfg.n_replicas = known->n;
+                        memcpy(np->cfg.members, known->members, sizeof(known->members));
+                        np->cfg.self = j;
+                        np->cfg.joining = true;
+                        np->period = clock_period(s);
+                        if (id >= s->n)
+                                s->n = (uint32_t) id + 1;
+                        int k = start_replica(s, (uint32_t) id, true);
+                        if (k < 0)
+                                return k;
+                }
+        } else if (known->n != rd->n_members || memcmp(known->members, rd->members, known->n * sizeof(*rd->members)) != 0)
+                fail(s, "epoch %lu: replica %u reports another member list", rd->epoch, i);
+        if (rd->stopped && !rp->retired) {
+                uint32_t started = 0;
+                for (uint32_t j = 0; j < known->n; j++)
+                        if (known->members[j] < VR_MAX_REPLICAS && s->r[known->members[j]].started_epoch > rd->epoch)
+                                started++;
+                if (started < known->n / 2 + 1)
+                        fail(s, "replica %u stopped while only %u members of epoch %lu held its state", i, started,
+                             rd->epoch);
+                rp->retired = true;
+                s->res->stops++;
+                if (s->o->verbose)
+                        fprintf(stderr, "%8lu r%u stopped\n", s->now / SIM_TICK, i);
+        }
+        return 0;
+}
+
 static int drain(struct sim *s, uint32_t i) {
         struct replica *rp = &s->r[i];
         for (;;) {
@@ -308,8 +413,8 @@ static int drain(struct sim *s, uint32_t i) {
                         return k;
                 bool again = false;
                 if (rd.status_changed && s->o->verbose)
-                        fprintf(stderr, "%8lu r%u view=%lu status=%d op=%lu commit=%lu applied=%lu base=%lu\n",
-                                s->now / SIM_TICK, i, rd.view, rd.status, vr_replica_op(rp->vr),
+                        fprintf(stderr, "%8lu r%u epoch=%lu view=%lu status=%d op=%lu commit=%lu applied=%lu base=%lu\n",
+                                s->now / SIM_TICK, i, rd.epoch, rd.view, rd.status, vr_replica_op(rp->vr),
                                 vr_replica_commit(rp->vr), vr_replica_applied(rp->vr),
                                 vr_replica_checkpoint(rp->vr));
                 k = disk_append(&rp->disk, rd.records, rd.n_records);
@@ -321,13 +426,16 @@ static int drain(struct sim *s, uint32_t i) {
                         }
                         if (!out->to_client) {
                                 s->res->replica_msgs++;
-                                k = net_send(s, i, out->replica, &out->msg);
+                                if (out->to_id < VR_MAX_REPLICAS)
+                                        k = net_send(s, i, (uint32_t) out->to_id, &out->msg);
                                 continue;
                         }
                         uint32_t proc = (uint32_t) (out->client_id >> 20) - 1;
-                        if (proc < s->nc)
-                                k = net_send(s, i, s->n + proc, &out->msg);
+                        if (proc <= s->nc)
+                                k = net_send(s, i, CLIENT_NODE(proc), &out->msg);
                 }
+                if (k >= 0 && rd.status_changed)
+                        k = epoch_news(s, i, &rd);
                 if (k >= 0 && rd.checkpoint_op > 0) {
                         uint8_t *buf;
                         size_t len;
@@ -349,13 +457,6 @@ static int drain(struct sim *s, uint32_t i) {
         return check_replica(s, i);
 }
 
-static struct vr_config replica_config(const struct sim *s, uint32_t i) {
-        struct vr_config c = s->cfg;
-        c.self = i;
-        c.seed = prng_next((struct prng *) &s->rng);
-        return c;
-}
-
 static int start_replica(struct sim *s, uint32_t i, bool fresh) {
         struct replica *rp = &s->r[i];
         s->wl->sm_free(rp->sm);
@@ -363,7 +464,9 @@ static int start_replica(struct sim *s, uint32_t i, bool fresh) {
         int k = s->wl->sm_new(s->o->keys, &rp->sm);
         if (k < 0)
                 return k;
-        struct vr_config c = replica_config(s, i);
+        struct vr_config c = rp->cfg;
+        c.seed = prng_next(&s->rng);
+        rp->hosted = true;
         if (fresh)
                 k = vr_replica_new(&c, s->wl->sm_ops, rp->sm, &rp->vr);
         else {
@@ -421,7 +524,7 @@ static int client_send(struct sim *s, struct client *c, const uint8_t *cmd, size
                 .data = (uint8_t *) cmd,
         };
         c->timer++;
-        int k = net_send(s, s->n + c->proc, c->target, &m);
+        int k = net_send(s, CLIENT_NODE(c->proc), (uint32_t) c->conf.members[c->target], &m);
         if (k < 0)
                 return k;
         return ev_push(s, (struct event) {
@@ -434,7 +537,8 @@ static int client_resend(struct sim *s, struct client *c) {
                 return client_send(s, c, (const uint8_t *) VR_REGISTER_CMD, VR_REGISTER_CMD_LEN);
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;
-        int k = s->wl->encode(c->kind, c->key, c->value, c->expected, c->version[c->key], &cmd, &len);
+        int k = c->admin ? vr_reconfigure_cmd(c->want.members, c->want.n, &cmd, &len) :
+                s->wl->encode(c->kind, c->key, c->value, c->expected, c->version[c->key], &cmd, &len);
         if (k < 0)
                 return k;
         return client_send(s, c, cmd, len);
@@ -470,7 +574,74 @@ static int history(struct sim *s, const struct client *c, enum lc_type type, int
         return lc_history_add(s->h, &e);
 }
 
+/* A fresh node for the admin's next configuration, or VR_NO_INDEX when none is left. */
+static uint64_t fresh_node(struct sim *s) {
+        return s->next_id < VR_MAX_REPLICAS ? s->next_id++ : VR_NO_INDEX;
+}
+
+/* The admin's next reconfiguration: grow 3 -> 5, shrink 5 -> 3, or move one replica to a node
+ * that never hosted one. */
+static int admin_next(struct sim *s, struct client *c) {
+        if (!s->phase1 || s->reconfigs >= s->o->reconfigs) {
+                c->done = true;
+                c->busy = false;
+                return 0;
+        }
+        struct config w = c->conf;
+        bool move = prng_chance(&s->rng, 500000);
+        if (!move && w.n <= 3 && s->next_id + 2 <= VR_MAX_REPLICAS) {
+                w.members[w.n++] = fresh_node(s);
+                w.members[w.n++] = fresh_node(s);
+                s->res->grows++;
+        } else if (!move && w.n >= 5) {
+                for (int drop = 0; drop < 2; drop++) {
+                        uint32_t j = (uint32_t) prng_below(&s->rng, w.n);
+                        w.members[j] = w.members[--w.n];
+                }
+                s->res->shrinks++;
+        } else {
+                uint64_t id = fresh_node(s);
+                if (id == VR_NO_INDEX) {
+                        c->done = true;
+                        c->busy = false;
+                        return 0;
+                }
+                w.members[prng_below(&s->rng, w.n)] = id;
+                s->res->moves++;
+        }
+        s->reconfigs++;
+        c->want = w;
+        c->asking = true;
+        c->req = c->next_req++;
+        c->busy = true;
+        c->invoked = s->now;
+        if (s->o->verbose) {
+                fprintf(stderr, "%8lu reconfigure to", s->now / SIM_TICK);
+                for (uint32_t j = 0; j < w.n; j++)
+                        fprintf(stderr, " r%lu", w.members[j]);
+                fprintf(stderr, "\n");
+        }
+        if (s->faults_on && prng_chance(&s->rng, SIM_RECONF_PARTITION_PPM)) {
+                /* A partition that outlives the reconfiguration (it takes tens of ticks). */
+                s->partitioned = true;
+                s->partition_gen++;
+                s->res->long_partitions++;
+                s->oneway = false;
+                for (uint32_t i = 0; i < SIM_MAX_NODES; i++)
+                        s->side[i] = (uint8_t) prng_below(&s->rng, 2);
+                int k = ev_push(s, (struct event) {
+                        .time = s->now + prng_range(&s->rng, 200, 600) * SIM_TICK, .type = EV_HEAL,
+                        .arg = s->partition_gen,
+                });
+                if (k < 0)
+                        return k;
+        }
+        return client_resend(s, c);
+}
+
 static int client_next(struct sim *s, struct client *c) {
+        if (c->admin)
+                return admin_next(s, c);
         if (!s->phase1 || s->invoked >= s->o->ops) {
                 c->done = true;
                 c->busy = false;
@@ -510,19 +681,51 @@ static int client_complete(struct sim *s, struct client *c, enum lc_type type, i
         });
 }
 
+/* A reply naming a newer configuration than the client knows. */
+static void client_learn(struct client *c, const struct vr_msg *m) {
+        if (m->epoch <= c->conf.epoch || m->n_members == 0 || m->n_members > VR_MAX_REPLICAS)
+                return;
+        c->conf.epoch = m->epoch;
+        c->conf.n = m->n_members;
+        memcpy(c->conf.members, m->members, sizeof(c->conf.members));
+        c->target = 0;
+}
+
+static int admin_reply(struct sim *s, struct client *c, const struct vr_msg *m) {
+        if (m->reply_status == VR_REPLY_BAD_CONFIG) {
+                fail(s, "reconfiguration refused");
+                return 0;
+        }
+        c->conf = c->want;
+        c->conf.epoch = m->epoch;
+        c->asking = false;
+        c->busy = false;
+        c->timer++;
+        return ev_push(s, (struct event) {
+                .time = s->now + prng_range(&s->rng, 20, 200) * SIM_TICK, .type = EV_CLIENT, .node = c->proc,
+                .gen = c->timer, .arg = 1,
+        });
+}
+
 static int client_reply(struct sim *s, struct client *c, const struct vr_msg *m) {
         if (!c->busy || m->client_id != c->id || m->request != c->req)
                 return 0;
         switch (m->reply_status) {
         case VR_REPLY_NOT_PRIMARY: {
-                uint32_t p = (uint32_t) (m->view % s->n);
+                client_learn(c, m);
+                if (m->epoch != c->conf.epoch)
+                        return 0;
+                uint32_t p = (uint32_t) (m->view % c->conf.n);
                 if (p == c->target)
                         return 0;
                 c->target = p;
                 return client_resend(s, c);
         }
+        case VR_REPLY_NEW_EPOCH:
+                client_learn(c, m);
+                return 0; /* the retry timer goes on with the new configuration */
         case VR_REPLY_SESSION_EXPIRED:
-                if (c->registered) {
+                if (c->registered && !c->admin) {
                         /* A read had no effect; a write may or may not have happened. */
                         int k = history(s, c, c->kind == WL_READ ? LC_FAIL : LC_INFO, LC_NIL);
                         if (k < 0)
@@ -536,8 +739,16 @@ static int client_reply(struct sim *s, struct client *c, const struct vr_msg *m)
         if (!c->registered) {
                 c->registered = true;
                 c->busy = false;
+                /* An admin whose session expired asks again for what it wanted. */
+                if (c->admin && c->asking) {
+                        c->req = c->next_req++;
+                        c->busy = true;
+                        return client_resend(s, c);
+                }
                 return client_next(s, c);
         }
+        if (c->admin)
+                return admin_reply(s, c, m);
         struct wl_result res;
         if (s->wl->decode(c->kind, m->data, m->len, &res) < 0) {
                 fail(s, "client %u: malformed reply", c->proc);
@@ -563,7 +774,7 @@ static int client_timer(struct sim *s, struct client *c, const struct event *e) 
                 return client_next(s, c);
         if (!c->busy)
                 return 0;
-        if (c->registered && s->phase1 && s->now - c->invoked > CLIENT_GIVE_UP_TICKS * SIM_TICK) {
+        if (c->registered && !c->admin && s->phase1 && s->now - c->invoked > CLIENT_GIVE_UP_TICKS * SIM_TICK) {
                 /* Give up: the op may still take effect later. */
                 int k = client_complete(s, c, c->kind == WL_READ ? LC_FAIL : LC_INFO,
                                         c->kind == WL_READ ? LC_NIL : c->value);
@@ -571,7 +782,7 @@ static int client_timer(struct sim *s, struct client *c, const struct event *e) 
                         return k;
                 return 0;
         }
-        c->target = (c->target + 1) % s->n;
+        c->target = (c->target + 1) % c->conf.n;
         return client_resend(s, c);
 }
 
@@ -581,7 +792,8 @@ static int client_timer(struct sim *s, struct client *c, const struct event *e) 
 static uint32_t count_down(const struct sim *s, uint32_t except) {
         uint32_t n = 0;
         for (uint32_t i = 0; i < s->n; i++)
-                if (i != except && (!s->r[i].up || vr_replica_needs_repair(s->r[i].vr)))
+                if (i != except && s->r[i].hosted && !s->r[i].retired &&
+                    (!s->r[i].up || vr_replica_needs_repair(s->r[i].vr)))
                         n++;
         return n;
 }
@@ -593,17 +805,20 @@ static int fault_step(struct sim *s) {
         if (!s->partitioned && prng_chance(&s->rng, o->partition_ppm)) {
                 s->partitioned = true;
                 s->oneway = prng_chance(&s->rng, 300000);
-                for (uint32_t i = 0; i < s->n + s->nc; i++)
+                for (uint32_t i = 0; i < s->n; i++)
                         s->side[i] = (uint8_t) prng_below(&s->rng, 2);
+                for (uint32_t i = 0; i < s->nc; i++)
+                        s->side[CLIENT_NODE(i)] = (uint8_t) prng_below(&s->rng, 2);
                 int k = ev_push(s, (struct event) {
                         .time = s->now + prng_range(&s->rng, 20, 400) * SIM_TICK, .type = EV_HEAL,
+                        .arg = ++s->partition_gen,
                 });
                 if (k < 0)
                         return k;
         }
         if (prng_chance(&s->rng, o->crash_ppm)) {
                 uint32_t i = (uint32_t) prng_below(&s->rng, s->n);
-                if (s->r[i].up) {
+                if (s->r[i].up && !s->r[i].retired) {
                         /* Rot only while every other replica is healthy: recovery assumes at
                          * most f replicas have lost state at once (so never with f = 0). */
                         bool rot = prng_chance(&s->rng, o->rot_ppm) && s->n > 1 && count_down(s, i) == 0;
@@ -630,7 +845,7 @@ static int stop_faults(struct sim *s) {
         s->partitioned = false;
         s->quiet_since = s->now;
         for (uint32_t i = 0; i < s->n; i++)
-                if (!s->r[i].up) {
+                if (s->r[i].hosted && !s->r[i].retired && !s->r[i].up) {
                         int k = start_replica(s, i, false);
                         if (k < 0)
                                 return k;
@@ -641,22 +856,23 @@ static int stop_faults(struct sim *s) {
 /* ---- the run ---- */
 
 static int handle(struct sim *s, struct event *e) {
-        struct replica *rp = e->node < s->n ? &s->r[e->node] : NULL;
+        struct replica *rp = e->node < VR_MAX_REPLICAS ? &s->r[e->node] : NULL;
         int k;
         switch (e->type) {
         case EV_DELIVER:
-                if (e->node >= s->n) {
-                        struct client *c = &s->c[e->node - s->n];
+                if (e->node >= VR_MAX_REPLICAS) {
+                        struct client *c = &s->c[e->node - VR_MAX_REPLICAS];
                         return client_reply(s, c, e->msg);
                 }
                 if (!rp->up)
                         return 0;
+                /* The link knows who sent it (as the daemon's peer links do). */
                 if (e->msg->type != VR_MSG_REQUEST)
-                        e->msg->from = e->src;
+                        e->msg->sender = e->src;
                 s->dirty[e->node] = true;
                 return vr_receive(rp->vr, e->msg);
         case EV_TICK:
-                if (!rp->up || e->gen != rp->inc)
+                if (!rp->up || e->gen != rp->inc || rp->retired)
                         return 0;
                 s->dirty[e->node] = true;
                 e->time += rp->period;
@@ -687,10 +903,11 @@ static int handle(struct sim *s, struct event *e) {
         case EV_FAULT:
                 return fault_step(s);
         case EV_HEAL:
-                s->partitioned = false;
+                if (e->arg == s->partition_gen)
+                        s->partitioned = false;
                 return 0;
         case EV_RESTART:
-                if (!s->phase1 || rp->up || e->gen != rp->inc)
+                if (!s->phase1 || rp->up || e->gen != rp->inc || rp->retired)
                         return 0;
                 return start_replica(s, e->node, false);
         }
@@ -698,7 +915,7 @@ static int handle(struct sim *s, struct event *e) {
 }
 
 static bool all_done(const struct sim *s) {
-        for (uint32_t i = 0; i < s->nc; i++)
+        for (uint32_t i = 0; i < s->nc + (s->admin ? 1 : 0); i++)
                 if (!s->c[i].done)
                         return false;
         return true;
@@ -717,7 +934,8 @@ static void sim_free(struct sim *s) {
         }
         free(s->log);
         free(s->state);
-        free(s->committer);
+        for (size_t e = 0; e < SIM_MAX_EPOCHS; e++)
+                free(s->committer[e]);
         lc_history_free(s->h);
 }
 
@@ -746,22 +964,29 @@ static int run(struct sim *s) {
         s->cfg.checkpoint_interval = 32;
         s->cfg.max_batch = o->max_batch;
         s->cfg.state_chunk = 48;
-        s->cfg.client_table_size = o->clients + 1;
+        s->cfg.client_table_size = o->clients + 1 + (o->reconfigs > 0);
         s->cfg.reads_through_log = o->reads_through_log >= 0 ? o->reads_through_log : prng_chance(&s->rng, 250000);
         int k = lc_history_new(&s->h);
         if (k < 0)
                 return k;
 
         for (uint32_t i = 0; i < s->n; i++) {
-                /* Each clock within the drift bound the core is configured with. */
-                int64_t drift = (int64_t) prng_below(&s->rng, 2 * s->cfg.drift_ppm + 1) - s->cfg.drift_ppm;
-                s->r[i].period = (uint64_t) ((int64_t) SIM_TICK + drift * SIM_TICK / 1000000);
+                s->r[i].period = clock_period(s);
+                s->r[i].cfg = s->cfg;
+                s->r[i].cfg.self = i;
                 k = start_replica(s, i, true);
                 if (k < 0)
                         return k;
         }
-        for (uint32_t i = 0; i < s->nc; i++) {
+        s->next_id = s->n;
+        if (o->reconfigs > 0) {
+                s->admin = &s->c[s->nc];
+                s->admin->admin = true;
+        }
+        for (uint32_t i = 0; i < s->nc + (s->admin ? 1 : 0); i++) {
                 s->c[i].proc = i;
+                s->c[i].conf = (struct config) { .n = s->n };
+                memcpy(s->c[i].conf.members, s->cfg.members, sizeof(s->cfg.members));
                 s->c[i].target = (uint32_t) prng_below(&s->rng, s->n);
                 for (uint32_t j = 0; j < SIM_MAX_KEYS; j++)
                         s->c[i].seen[j] = LC_NIL;
@@ -801,7 +1026,7 @@ static int run(struct sim *s) {
                         break;
                 if (!s->phase1 && s->now > s->quiet_since + SIM_STALL_TICKS * (uint64_t) SIM_TICK) {
                         uint32_t pending = 0;
-                        for (uint32_t i = 0; i < s->nc; i++)
+                        for (uint32_t i = 0; i < s->nc + (s->admin ? 1 : 0); i++)
                                 pending += !s->c[i].done;
                         fail(s, "stall: %u clients still waiting %u ticks after faults stopped", pending,
                              SIM_STALL_TICKS);

@@ -25,7 +25,7 @@
 #define SIM_TURN 100
 #define SIM_MAX_CLIENTS 64
 #define SIM_MAX_KEYS 64
-#define SIM_MAX_NODES (VR_MAX_REPLICAS + SIM_MAX_CLIENTS)
+#define SIM_MAX_NODES (VR_MAX_REPLICAS + SIM_MAX_CLIENTS + 1) /* replicas, clients, the admin */
 
 struct sim_options {
         uint64_t seed;
@@ -46,6 +46,7 @@ struct sim_options {
         bool verbose;
         bool kv;                 /* the small kv machine instead of the tree store */
         uint32_t max_batch;      /* entries per Prepare */
+        uint32_t reconfigs;      /* reconfigurations an admin client asks for during the run */
 };
 
 void sim_options_default(struct sim_options *o);
@@ -56,6 +57,10 @@ struct sim_result {
         uint64_t ops_done;      /* completed ok or fail */
         uint64_t ops_info;
         uint64_t views;         /* highest view reached */
+        uint64_t grows, shrinks, moves; /* reconfigurations asked for */
+        uint64_t epochs;        /* reconfigurations that took effect */
+        uint64_t stops;         /* replicas that left their group and stopped */
+        uint64_t long_partitions; /* partitions started with a reconfiguration, outliving it */
         uint64_t crashes;
         uint64_t rots;
         uint64_t sim_ticks;

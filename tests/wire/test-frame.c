@@ -155,24 +155,28 @@ START_TEST(test_garbage_bytes) {
 }
 END_TEST
 
+/* The frame of a Ping with this nonce for tenant. */
+static void ping_frame(const char *tenant, uint64_t nonce, uint8_t **ret, size_t *ret_len) {
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.version = VS_WIRE_VERSION;
+        h.tenant = (char *) tenant;
+        Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
+        ping.nonce = nonce;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
+        env.ping = &ping;
+        ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, ret, ret_len), 0);
+}
+
 START_TEST(test_split_across_reads) {
         /* Three envelopes written as one stream, delivered one byte per read. */
         _cleanup_free_ uint8_t *stream = NULL;
         size_t stream_len = 0;
         for (uint64_t nonce = 1; nonce <= 3; nonce++) {
-                Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-                h.version = VS_WIRE_VERSION;
-                h.tenant = (char *) "accounts";
-                Viewstamp__Ping ping = VIEWSTAMP__PING__INIT;
-                ping.nonce = nonce;
-                Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-                env.header = &h;
-                env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
-                env.ping = &ping;
-
                 _cleanup_free_ uint8_t *frame = NULL;
                 size_t n;
-                ck_assert_int_eq(vs_envelope_frame(&env, VS_FRAME_MAX_DEFAULT, &frame, &n), 0);
+                ping_frame("accounts", nonce, &frame, &n);
                 uint8_t *s = realloc(stream, stream_len + n);
                 ck_assert_ptr_nonnull(s);
                 stream = s;
@@ -224,6 +228,35 @@ START_TEST(test_other_version_refused) {
 }
 END_TEST
 
+/* Decoding into an arena: each frame's envelope replaces the last in the same memory (no growth
+ * after the first), garbage is refused as by the malloc decoder, and the arena is usable after. */
+START_TEST(test_decode_in_arena) {
+        struct vs_pb_arena a = {};
+        static const uint8_t garbage[] = { 0x0a, 0x7f, 0x00 };
+        Viewstamp__Envelope *e = NULL;
+        ck_assert_int_eq(vs_envelope_decode_in(&a, garbage, sizeof garbage, &e), -EBADMSG);
+        ck_assert_ptr_null(e);
+        ck_assert(!a.failed);
+
+        const struct vs_arena_chunk *chunk = NULL;
+        for (uint64_t nonce = 1; nonce <= 50; nonce++) {
+                const char *tenant = nonce % 2 ? "accounts" : "a-much-longer-tenant-name";
+                _cleanup_free_ uint8_t *frame = NULL;
+                size_t n;
+                ping_frame(tenant, nonce, &frame, &n);
+
+                ck_assert_int_eq(vs_envelope_decode_in(&a, frame + VS_FRAME_HEADER_SIZE,
+                                                       n - VS_FRAME_HEADER_SIZE, &e), 0);
+                ck_assert_str_eq(e->header->tenant, tenant);
+                ck_assert_uint_eq(e->ping->nonce, nonce);
+                if (nonce > 1)
+                        ck_assert_ptr_eq(a.arena.chunks, chunk);
+                chunk = a.arena.chunks;
+        }
+        vs_pb_arena_done(&a);
+}
+END_TEST
+
 static Suite *frame_suite(void) {
         Suite *s = suite_create("frame");
         TCase *tc = tcase_create("frame");
@@ -237,6 +270,7 @@ static Suite *frame_suite(void) {
         tcase_add_test(tc, test_garbage_bytes);
         tcase_add_test(tc, test_split_across_reads);
         tcase_add_test(tc, test_other_version_refused);
+        tcase_add_test(tc, test_decode_in_arena);
         suite_add_tcase(s, tc);
         return s;
 }
