@@ -63,12 +63,26 @@ void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantC
                 names[i] = (char *) c->replicas[i];
         pb->replicas = names;
         pb->n_replicas = c->n_replicas;
+        if (c->token.set) {
+                pb->token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
+                pb->token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
+                pb->token_iterations = c->token.iterations;
+        }
 }
 
 int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant_config *ret) {
         struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
         if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
                 return -EBADMSG;
+        if (pb->token_hash.len > 0) {
+                if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
+                    pb->token_iterations == 0)
+                        return -EBADMSG;
+                c.token.set = true;
+                c.token.iterations = pb->token_iterations;
+                memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
+                memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
+        }
         for (size_t i = 0; i < pb->n_replicas; i++) {
                 if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
                         return -EBADMSG;

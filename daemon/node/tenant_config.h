@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "node/access_token.h"
 #include "node/member.h"
 #include "wire/cluster.pb-c.h"
 
@@ -30,6 +31,7 @@ struct vs_tenant_config {
         uint64_t epoch;
         uint32_t n_replicas;
         char replicas[VS_TENANT_REPLICAS_MAX][VS_CONF_NAME_MAX + 1];
+        struct vs_access_token token; /* what clients must present, if set */
 };
 
 bool vs_tenant_name_valid(const char *name, bool internal);
