@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "bus/manager.h"
 #include "bus/node.h"
 #include "bus/tenant.h"
 #include "ctl/bus-props.h"
+#include "ctl/polkit-agent.h"
 #include "ctl/show.h"
 #include "ctl/token.h"
 #include "ctl/verb.h"
@@ -31,6 +33,8 @@
 struct admin {
         bool json;
         bool drain;
+        bool no_ask_password;
+        pid_t agent; /* polkit agent started for this command (polkit-agent.h), 0: none */
         uint32_t replicas; /* 0: not given */
         char **args;
         int n_args;
@@ -40,6 +44,10 @@ struct admin {
 /* Options beyond --json and --help a command takes. */
 #define OPT_REPLICAS (1u << 0)
 #define OPT_DRAIN (1u << 1)
+/* Changes the cluster: the daemon may need polkit to authenticate the caller (--no-ask-password). */
+#define OPT_AUTH (1u << 2)
+/* How long a call may wait while polkit asks for a password. */
+#define INTERACTIVE_CALL_USEC (5ULL * 60 * 1000 * 1000)
 
 /* An admin command: its name for messages, how its arguments are checked, and what it does once
  * connected: returns an exit status, or a negative errno with the D-Bus error (if any) in error. */
@@ -53,6 +61,7 @@ struct admin_verb {
 
 static void admin_done(struct admin *a) {
         sd_bus_flush_close_unref(a->bus);
+        ctl_polkit_agent_close(&a->agent);
 }
 
 static int usage_error(const char *command, const char *what) {
@@ -99,6 +108,7 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
                 { "help", no_argument, NULL, 'h' },
                 { "replicas", required_argument, NULL, 'r' },
                 { "drain", no_argument, NULL, 'd' },
+                { "no-ask-password", no_argument, NULL, 'n' },
                 {}
         };
         const char *command = v->command;
@@ -111,10 +121,12 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
                         a->json = true;
                 else if (c == 'h') {
                         printf("viewstampctl %s %s\n\n"
-                               "  -j --json       print JSON\n%s%s",
+                               "  -j --json       print JSON\n%s%s%s",
                                command, v->synopsis,
                                v->options & OPT_REPLICAS ? "     --replicas=N  let the cluster place N replicas\n" : "",
-                               v->options & OPT_DRAIN ? "     --drain       move the node's replicas first\n" : "");
+                               v->options & OPT_DRAIN ? "     --drain       move the node's replicas first\n" : "",
+                               v->options & OPT_AUTH ? "     --no-ask-password\n"
+                                                       "                   never ask for a password (polkit)\n" : "");
                         return CTL_EXIT_OK;
                 } else if (c == 'r' && (v->options & OPT_REPLICAS)) {
                         char *end;
@@ -124,6 +136,8 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
                         a->replicas = (uint32_t) n;
                 } else if (c == 'd' && (v->options & OPT_DRAIN))
                         a->drain = true;
+                else if (c == 'n' && (v->options & OPT_AUTH))
+                        a->no_ask_password = true;
                 else
                         return usage_error(command, "unknown option");
         }
@@ -137,6 +151,18 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 (void) sd_bus_error_set_errnof(&error, r, "cannot connect to the system bus: %m");
                 return report(a, r, &error);
+        }
+        /* Like systemctl: on a terminal, polkit may ask the caller for a password. */
+        if ((v->options & OPT_AUTH) && !a->no_ask_password && ctl_polkit_can_ask()) {
+                r = sd_bus_set_allow_interactive_authorization(a->bus, true);
+                if (r >= 0)
+                        r = sd_bus_set_method_call_timeout(a->bus, INTERACTIVE_CALL_USEC);
+                if (r >= 0)
+                        r = ctl_polkit_agent_open(&a->agent);
+                if (r < 0) {
+                        fprintf(stderr, "viewstampctl %s: cannot prepare for authentication: %s\n", command, strerror(-r));
+                        return CTL_EXIT_LOCAL;
+                }
         }
         return -1;
 }
@@ -427,7 +453,7 @@ int vs_verb_tenants(int argc, char **argv) {
 static int verb_tenant_create(int argc, char **argv) {
         /* The daemon checks the number of replicas, with the reason. */
         static const struct admin_verb v = { "tenant create", 1, INT_MAX, "NAME --replicas=N | NAME NODE...",
-                                             tenant_create_run, OPT_REPLICAS };
+                                             tenant_create_run, OPT_REPLICAS | OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
@@ -468,7 +494,7 @@ static int tenant_delete_run(const struct admin *a, sd_bus_error *error) {
 }
 
 static int verb_tenant_delete(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant delete", 1, 1, "NAME", tenant_delete_run, 0 };
+        static const struct admin_verb v = { "tenant delete", 1, 1, "NAME", tenant_delete_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
@@ -506,17 +532,17 @@ static int cluster_join_run(const struct admin *a, sd_bus_error *error) {
 }
 
 static int verb_cluster_init(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster init", 0, 0, "", cluster_init_run, 0 };
+        static const struct admin_verb v = { "cluster init", 0, 0, "", cluster_init_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
 static int verb_cluster_join(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster join", 2, 2, "ADDRESS TOKEN", cluster_join_run, 0 };
+        static const struct admin_verb v = { "cluster join", 2, 2, "ADDRESS TOKEN", cluster_join_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
 static int verb_cluster_token(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster token", 0, 0, "", cluster_token_run, 0 };
+        static const struct admin_verb v = { "cluster token", 0, 0, "", cluster_token_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
@@ -585,12 +611,12 @@ static int verb_node_ls(int argc, char **argv) {
 }
 
 static int verb_node_drain(int argc, char **argv) {
-        static const struct admin_verb v = { "node drain", 1, 1, "NAME", node_drain_run, 0 };
+        static const struct admin_verb v = { "node drain", 1, 1, "NAME", node_drain_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
 static int verb_node_remove(int argc, char **argv) {
-        static const struct admin_verb v = { "node remove", 1, 1, "NAME [--drain]", node_remove_run, OPT_DRAIN };
+        static const struct admin_verb v = { "node remove", 1, 1, "NAME [--drain]", node_remove_run, OPT_DRAIN | OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
@@ -604,7 +630,7 @@ int vs_verb_node(int argc, char **argv) {
 }
 
 static int verb_tenant_token(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run, 0 };
+        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
