@@ -99,9 +99,9 @@
  *  - DoViewChange, StartView and RecoveryResponse carry the longest suffix of the log that
  *    fits. Safety does not need more: the new primary adopts the best log only above its own
  *    commit number, and only when that log starts at or below it (its ops up to its commit
- *    number are committed, hence equal to everyone's). Which log is best is decided by
- *    (last_normal_view, op) as before, and that log still holds every op that may have
- *    committed, so none is lost.
+ *    number are committed, hence equal to everyone's). Which log is best is decided by the
+ *    sender's whole log, (last_normal_view, op), as before: that log holds every op that may
+ *    have committed, and the part the new primary takes from it is in the suffix sent.
  *  - So that the suffix above the commit number always fits: the primary keeps at most half a
  *    message of uncommitted log (a request beyond waits for commits; a command that alone
  *    exceeds half the budget is answered VR_REPLY_TOO_LARGE); a backup appends no more than one
