@@ -65,7 +65,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (strcmp(property, "Status") == 0)
                 return sd_bus_message_append(reply, "s", vs_tenant_failed(t) ? "failed" : vr_status_name(vr_replica_status(vr)));
         if (strcmp(property, "Primary") == 0)
-                return sd_bus_message_append(reply, "s", c->replicas[vr_replica_view(vr) % c->n_replicas]);
+                return sd_bus_message_append(reply, "s", vs_tenant_primary(t));
         if (strcmp(property, "OpNumber") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_op(vr));
         if (strcmp(property, "CommitNumber") == 0)
@@ -85,7 +85,7 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Id", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Replicas", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Replicas", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("View", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Status", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Primary", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -121,5 +121,5 @@ void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added) {
                 (void) sd_bus_emit_object_added(bus, path);
         else
                 (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "View", "Status", "Primary",
-                                                      NULL);
+                                                      "Replicas", NULL);
 }

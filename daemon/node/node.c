@@ -238,7 +238,20 @@ static void remove_files(struct vs_node *n, uint64_t tenant) {
                 log_info(NULL, "removed the files of deleted tenant %016" PRIx64, tenant);
 }
 
-void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
+int vs_node_update_tenant(struct vs_node *n, struct vs_tenant *t, const struct vs_tenant_config *c) {
+        const struct vs_tenant_config *old = vs_tenant_config(t);
+        /* Within an epoch the only change is the group confirming it. */
+        if (c->epoch < old->epoch || (c->epoch == old->epoch && !(old->reconfiguring && !c->reconfiguring)))
+                return 0;
+        int r = vs_tenant_config_save(n->state_fd, c);
+        if (r < 0)
+                return r;
+        vs_tenant_set_config(t, c);
+        vs_node_tenant_changed(n, t);
+        return 0;
+}
+
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why) {
         uint64_t id = vs_tenant_config(t)->id;
         char name[VS_TENANT_NAME_MAX + 1];
         strcpy(name, vs_tenant_config(t)->name); /* t goes before the last log line */
@@ -253,7 +266,7 @@ void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
                 }
         u64map_remove(&n->by_id, id);
         vs_tenant_free(t);
-        log_notice(&c, "tenant deleted from the cluster: replica stopped");
+        log_notice(&c, "%s: replica stopped", why);
 
         uint64_t seq;
         struct forgetting *a = reallocarray(n->forgetting, n->n_forgetting + 1, sizeof *a);
@@ -282,8 +295,9 @@ static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int
 
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
-        if (vs_tenant_config_index(c, n->conf.name) < 0)
-                return 0; /* no longer ours (moved away): nothing to host */
+        uint64_t id;
+        if (vs_tenant_config_member_id(c, n->conf.name, &id) < 0)
+                return 0; /* not ours */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
         if (vs_scan_forgotten(scan, c->id)) {
                 remove_files(n, c->id); /* deleted, and stopped before its files went */
@@ -580,6 +594,9 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct vs_node *n = userdata;
         for (size_t i = 0; i < n->n_tenants; i++)
                 vs_tenant_tick(n->tenants[i]);
+        for (size_t i = n->n_tenants; i-- > 0;)
+                if (vs_tenant_stopped(n->tenants[i]))
+                        vs_node_drop_tenant(n, n->tenants[i], "the replica left its group");
         admin_tick(n);
         vs_node_follow_tick(n);
         return sd_event_source_set_time_relative(s, n->conf.tick_ms * 1000ULL);

@@ -101,10 +101,13 @@ struct forgetting {
 /* node.c */
 /* Stops a hosted replica of a tenant the cluster deleted and deletes its files: the journal
  * forgets it first, the configuration file and checkpoints go once that is durable. */
-void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t);
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why);
 int vs_node_start(struct vs_node *n, char *err, size_t errlen);
 /* Saves the configuration file, then starts the replica (nothing if it runs already). */
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c);
+/* A newer configuration of a hosted tenant (it moves to another epoch): saved, then routed by. An
+ * older one than the replica's is ignored. */
+int vs_node_update_tenant(struct vs_node *n, struct vs_tenant *t, const struct vs_tenant_config *c);
 uint64_t vs_node_peer_route(struct vs_node *n, const char *node);
 
 /* membership.c */

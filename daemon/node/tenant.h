@@ -14,9 +14,10 @@
  *    writes it on its I/O thread before any record appended later (so storage never holds a log
  *    without its base) and prunes the files no durable metadata names any more. Only once it
  *    is durable is the core told so.
- *  - Replica messages carry the sender's replica index; it is taken from the tenant configuration
- *    and the node the message came from, never from the message, so one node cannot speak for
- *    another's replica.
+ *  - Replica messages carry the sender's member id and its index in the message's epoch; both are
+ *    taken from the tenant's configurations and the node the message came from (node/routes.h),
+ *    never from the message, so one node cannot speak for another's replica. Messages go to
+ *    member ids, which the same table turns into nodes, whatever the epoch.
  *  - A fatal error (the journal failed, a checkpoint could not be written, out of memory) stops
  *    the replica: it takes no more input and says so in its status; the daemon must restart.
  */
@@ -50,6 +51,13 @@ const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t);
 struct tree *vs_tenant_tree(const struct vs_tenant *t);
 bool vs_tenant_failed(const struct vs_tenant *t);
+/* The replica left its group in a reconfiguration and the new epoch holds the state (vr.h's
+ * vr_ready.stopped): the node may delete it. */
+bool vs_tenant_stopped(const struct vs_tenant *t);
+/* The node of the primary as of the replica's last status ("" when unknown). */
+const char *vs_tenant_primary(const struct vs_tenant *t);
+/* The root group's newer configuration of this tenant (the same id): where members are. */
+void vs_tenant_set_config(struct vs_tenant *t, const struct vs_tenant_config *c);
 
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb);
 void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);
