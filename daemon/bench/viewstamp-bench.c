@@ -33,6 +33,7 @@ enum kind { KIND_READ, KIND_WRITE, KIND_CAS, _KIND_MAX };
 
 struct config {
         const char *tenant;
+        const char *token; /* the tenant's access token, or NULL */
         const char **nodes;
         size_t n_nodes;
         unsigned connections, outstanding;
@@ -237,6 +238,8 @@ static int client_new(const struct config *cfg, unsigned sessions, vs_client **r
                 r = vs_client_set_max_sessions(c, sessions);
         if (r >= 0 && cfg->tls_ca)
                 r = vs_client_set_tls(c, cfg->tls_ca, cfg->tls_server_name);
+        if (r >= 0 && cfg->token && *cfg->token)
+                r = vs_client_set_token(c, cfg->token, strlen(cfg->token));
         if (r < 0) {
                 vs_client_free(c);
                 return r;
@@ -325,6 +328,7 @@ static void help(void) {
         printf("viewstamp-bench [OPTIONS...]\n\n"
                "  -t --tenant=NAME        tenant to load (required)\n"
                "  -n --node=ADDRESS       a node's client address, repeatable (default 127.0.0.1:7501)\n"
+               "  -a --token=TOKEN        the tenant's access token (default: $VIEWSTAMP_TOKEN)\n"
                "  -c --connections=N      clients, one thread each (default 1)\n"
                "  -o --outstanding=N      requests in flight per connection (default 16)\n"
                "  -m --mix=R:W:C          percent of reads, writes, cas (default 50:50:0)\n"
@@ -352,6 +356,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
+                { "token", required_argument, NULL, 'a' },
                 { "connections", required_argument, NULL, 'c' },
                 { "outstanding", required_argument, NULL, 'o' },
                 { "mix", required_argument, NULL, 'm' },
@@ -367,7 +372,7 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
         };
         int c;
         unsigned size;
-        while ((c = getopt_long(argc, argv, "t:n:c:o:m:s:k:d:p:H:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "t:n:a:c:o:m:s:k:d:p:H:h", options, NULL)) >= 0) {
                 int r = 0;
                 switch (c) {
                 case 't':
@@ -381,6 +386,10 @@ static int parse_args(int argc, char **argv, struct config *cfg) {
                         cfg->nodes = v;
                         break;
                 }
+                case 'a':
+                        cfg->token = optarg;
+                        r = strlen(optarg) > VS_TOKEN_MAX ? -EINVAL : 0;
+                        break;
                 case 'c':
                         r = parse_unsigned(optarg, 1, 4096, &cfg->connections);
                         break;
@@ -488,6 +497,7 @@ int main(int argc, char **argv) {
                 .keys = 1000,
                 .duration = 10,
                 .prefix = "/bench",
+                .token = getenv("VIEWSTAMP_TOKEN"),
         };
         int r = parse_args(argc, argv, &cfg);
         if (r < 0) {

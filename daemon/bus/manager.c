@@ -259,6 +259,11 @@ static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, struct v
         vs_tenant_config_number(c);
         if (vs_tenant_config_check(c, vs_node_members(mgr->node), why, sizeof why) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
+        size_t hosted, primary;
+        vs_node_count_tenants(mgr->node, &hosted, &primary);
+        if (vs_cluster_state_check_capacity(vs_node_cluster(mgr->node), mgr->conf->name, hosted, mgr->conf->max_tenants,
+                                            c, why, sizeof why) < 0)
+                return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "TooManyTenants", why);
         _cleanup_free_ uint8_t *value = NULL, *create = NULL;
         size_t value_len, create_len;
         char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];

@@ -34,10 +34,10 @@ struct vs_bus_manager {
 /*
  * Connects, publishes the Manager and tenant objects and requests the name.
  *
- * Methods that change the cluster (CreateTenant, InitCluster, JoinCluster, RemoveNode, DrainNode)
- * and GetJoinToken, whose answer lets a machine in, go through vs_bus_authorize() (bus/authorize.h:
- * root, or polkit's org.viewstamp1.manage); properties and the other methods are open to every
- * local user.
+ * Methods that change the cluster (CreateTenant, InitCluster, JoinCluster, RemoveNode, DrainNode,
+ * Tenant.SetAccessToken) and GetJoinToken, whose answer lets a machine in, go through
+ * vs_bus_authorize() (bus/authorize.h: root, or polkit's org.viewstamp1.manage); properties and
+ * the other methods are open to every local user.
  */
 int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);
 /* Flushes and closes the connection, dropping calls still waiting for polkit; returns NULL. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus/tenant.h"
+#include "bus/tenant_token.h"
 #include "node/node.h"
 #include "node/tenant.h"
 #include "util/cleanup.h"
@@ -72,6 +73,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "t", vr_replica_commit(vr));
         if (strcmp(property, "CheckpointOp") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_checkpoint(vr));
+        if (strcmp(property, "AccessTokenRequired") == 0)
+                return sd_bus_message_append(reply, "b", c->token.set);
         if (strcmp(property, "Replicas") == 0) {
                 int r = sd_bus_message_open_container(reply, 'a', "s");
                 for (uint32_t i = 0; r >= 0 && i < c->n_replicas; i++)
@@ -92,6 +95,9 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_PROPERTY("OpNumber", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("CommitNumber", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("CheckpointOp", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("AccessTokenRequired", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("SetAccessToken", SD_BUS_ARGS("s", token), SD_BUS_NO_RESULT,
+                                vs_bus_tenant_set_access_token, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };
 
@@ -121,5 +127,5 @@ void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added) {
                 (void) sd_bus_emit_object_added(bus, path);
         else
                 (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "View", "Status", "Primary",
-                                                      "Replicas", NULL);
+                                                      "Replicas", "AccessTokenRequired", NULL);
 }

@@ -159,12 +159,12 @@ static void complete_error(struct vs_client *c, struct request *r, int error, co
 
 /* Fails r; if r registers a session, the requests waiting for one would meet the same fate, so
  * they fail with it. */
-static void fail_and_dependents(struct vs_client *c, struct request *r, int error) {
+static void fail_and_dependents(struct vs_client *c, struct request *r, int error, const char *message) {
         bool registration = r->registration;
-        complete_error(c, r, error, NULL);
+        complete_error(c, r, error, message);
         if (registration)
                 while (c->pending.head)
-                        complete_error(c, c->pending.head, error, NULL);
+                        complete_error(c, c->pending.head, error, message);
 }
 
 void client_fail_all(struct vs_client *c, int error, const char *message) {
@@ -239,6 +239,19 @@ static void connection_lost(struct vs_client *c, int error) {
         }
 }
 
+static int queue_envelope(struct vs_client *c, const Viewstamp__Envelope *body);
+
+static int send_token(struct vs_client *c) {
+        if (!c->token || c->conn.fd < 0)
+                return 0;
+        Viewstamp__ClientAuth auth = VIEWSTAMP__CLIENT_AUTH__INIT;
+        auth.token = (ProtobufCBinaryData) { .len = c->token_len, .data = c->token };
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_AUTH;
+        env.client_auth = &auth;
+        return queue_envelope(c, &env);
+}
+
 static void connect_next(struct vs_client *c) {
         while (c->conn.fd < 0) {
                 const struct vs_address *a;
@@ -260,6 +273,10 @@ static void connect_next(struct vs_client *c) {
                 }
                 c->last_rx = client_now();
                 c->unavailable = 0;
+                /* Ahead of every request, so the node knows the token before it is asked. */
+                r = send_token(c);
+                if (r < 0)
+                        connection_lost(c, r);
         }
 }
 
@@ -399,7 +416,7 @@ static void follow_redirect(struct vs_client *c, struct request *r, const char *
         for (struct request *q = c->inflight.head, *next; q; q = next) {
                 next = q->next;
                 if (q->sent && ++q->redirects > c->max_redirects)
-                        fail_and_dependents(c, q, -ELOOP);
+                        fail_and_dependents(c, q, -ELOOP, NULL);
         }
         c->redirect = a;
         c->have_redirect = true;
@@ -468,6 +485,12 @@ static void handle_reply(struct vs_client *c, const Viewstamp__ClientReply *m) {
                         client_fail_all(c, -ENXIO, msg);
                 }
                 switch_node(c);
+                return;
+        case VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAUTHORIZED:
+                fail_and_dependents(c, r, -EACCES, msg);
+                return;
+        case VIEWSTAMP__CLIENT_STATUS__CLIENT_LIMIT:
+                fail_and_dependents(c, r, -EUSERS, msg);
                 return;
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE:
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_BUSY:
@@ -604,7 +627,34 @@ void vs_client_free(struct vs_client *c) {
         free(c->nodes);
         free(c->no_tenant);
         free(c->tenant);
+        if (c->token)
+                explicit_bzero(c->token, c->token_len);
+        free(c->token);
         free(c);
+}
+
+int vs_client_set_token(struct vs_client *c, const void *token, size_t len) {
+        if (!c || (len > 0 && !token) || len > VS_TOKEN_MAX)
+                return -EINVAL;
+        uint8_t *t = NULL;
+        if (len > 0) {
+                t = malloc(len);
+                if (!t)
+                        return -ENOMEM;
+                memcpy(t, token, len);
+        }
+        if (c->token)
+                explicit_bzero(c->token, c->token_len);
+        free(c->token);
+        c->token = t;
+        c->token_len = len;
+        /* The connection in use learns it now; a new one presents it first thing. */
+        int r = send_token(c);
+        if (r < 0)
+                connection_lost(c, r);
+        else if (c->callback_depth == 0)
+                client_kick(c);
+        return 0;
 }
 
 int vs_client_add_node(struct vs_client *c, const char *address) {

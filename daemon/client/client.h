@@ -45,6 +45,8 @@ struct request_list {
 
 struct vs_client {
         char *tenant;
+        uint8_t *token;              /* access token presented on every connection; NULL: none */
+        size_t token_len;
         struct vs_address *nodes;
         bool *no_tenant;             /* per node: said it hosts no replica of the tenant */
         size_t n_nodes, next_node;

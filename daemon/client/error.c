@@ -32,6 +32,10 @@ const char *vs_strerror(int error) {
                 return "no node contacted hosts the tenant";
         case EPROTO:
                 return "the server refused the request as malformed";
+        case EACCES:
+                return "the tenant requires an access token, and the one given is missing or wrong";
+        case EUSERS:
+                return "over a limit of the server; the request did not take effect";
         case ECANCELED:
                 return "canceled";
         case EKEYREJECTED:

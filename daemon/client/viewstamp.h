@@ -47,6 +47,11 @@
  *                     if an earlier send of it reached a primary (treat as unknown)
  *     -ENXIO          every node answered that it hosts no replica of the tenant
  *     -EPROTO         the server refused the request as malformed; it did not run
+ *     -EACCES         the tenant requires an access token and the one set with
+ *                     vs_client_set_token() is missing or wrong; the request did not run
+ *     -EUSERS         the request is over one of the server's limits (too many requests
+ *                     outstanding on one connection, ...; vs_result_message() names it); it
+ *                     did not run
  *     -EBADMSG        the server's reply did not decode; it may or may not have run
  *     -EMSGSIZE       the request is larger than a frame may be; it was not sent
  *     -ECANCELED      the client was freed while the request was outstanding (callback still runs)
@@ -120,6 +125,12 @@ int vs_client_set_max_redirects(vs_client *c, unsigned n);
  * reached a node fail with the last connect error (e.g. -ECONNREFUSED) instead of waiting for
  * their deadline. 0 (the default): keep trying until the deadline, as through a cluster restart. */
 int vs_client_set_connect_rounds(vs_client *c, unsigned rounds);
+/* The tenant's access token (1..VS_TOKEN_MAX bytes; len 0 forgets it), presented once on every
+ * connection before any request, also at once on the current one (after a rotation). A tenant
+ * that requires a token refuses requests without the right one with -EACCES. The library keeps
+ * a copy, wiped when replaced or freed. */
+#define VS_TOKEN_MAX 1024
+int vs_client_set_token(vs_client *c, const void *token, size_t len);
 /* Sessions, hence requests in flight at once; 1..65536. Lowering it retires idle sessions. */
 int vs_client_set_max_sessions(vs_client *c, unsigned n);
 

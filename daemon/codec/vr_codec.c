@@ -64,6 +64,19 @@ int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret) {
         return 0;
 }
 
+int vs_vr_msg_from_client_request(const Viewstamp__ClientRequest *req, struct vr_msg *ret) {
+        if (req->command.len > UINT32_MAX)
+                return -EBADMSG;
+        *ret = (struct vr_msg) {
+                .type = VR_MSG_REQUEST,
+                .client_id = req->client_id,
+                .request = req->request,
+                .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
+                .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
+        };
+        return 0;
+}
+
 void vs_vr_msg_view_done(struct vr_msg *m) {
         free(m->entries);
         *m = (struct vr_msg) {};

@@ -14,6 +14,7 @@
  */
 
 #include "vr/msg.h"
+#include "wire/client.pb-c.h"
 #include "wire/vr.pb-c.h"
 
 #define VS_VR_MAX_ENTRIES 65536u
@@ -21,6 +22,11 @@
 /* -EBADMSG for a message the core must not see; -ENOMEM. Release with vs_vr_msg_view_done(). */
 int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret);
 void vs_vr_msg_view_done(struct vr_msg *m);
+
+/* A client's request as the core's VR_MSG_REQUEST (a view: nothing to release). Request number 0
+ * opens a session, whatever the command says (client.proto): it carries VR_REGISTER_CMD.
+ * -EBADMSG for a command over 4 GiB. */
+int vs_vr_msg_from_client_request(const Viewstamp__ClientRequest *req, struct vr_msg *ret);
 
 /* -ENOMEM. Release with vs_vr_pb_view_done(). */
 int vs_vr_msg_to_pb(const struct vr_msg *m, Viewstamp__VrMessage *ret);

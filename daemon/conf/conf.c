@@ -26,6 +26,9 @@ void vs_conf_defaults(struct vs_conf *c) {
                 .max_value_bytes = 1u << 20,
                 .max_path_bytes = 4096,
                 .max_connections = 1024,
+                .max_connections_per_address = 64,
+                .max_requests_per_connection = 1024,
+                .max_tenants = 1024,
                 .max_clients_per_tenant = 4096,
         };
         strcpy(c->state_dir, VS_CONF_DEFAULT_STATE_DIR);
@@ -51,6 +54,7 @@ struct parse_ctx {
 
 typedef int (*key_parser)(struct parse_ctx *p, const char *value, void *field, uint32_t min, uint32_t max);
 
+__attribute__((format(printf, 2, 3)))
 static int fail(struct parse_ctx *p, const char *fmt, ...) {
         if (p->err)
                 return 0;
@@ -178,6 +182,9 @@ static const struct key {
         { "Limits", "MaxValueBytes", parse_u32, FIELD(max_value_bytes), 1, 256u << 20 },
         { "Limits", "MaxPathBytes", parse_u32, FIELD(max_path_bytes), 2, 65536 },
         { "Limits", "MaxConnections", parse_u32, FIELD(max_connections), 1, 1u << 20 },
+        { "Limits", "MaxConnectionsPerAddress", parse_u32, FIELD(max_connections_per_address), 1, 1u << 20 },
+        { "Limits", "MaxRequestsPerConnection", parse_u32, FIELD(max_requests_per_connection), 1, 1u << 20 },
+        { "Limits", "MaxTenants", parse_u32, FIELD(max_tenants), 1, 1u << 20 },
         { "Limits", "MaxClientsPerTenant", parse_u32, FIELD(max_clients_per_tenant), 1, 1u << 24 },
 };
 

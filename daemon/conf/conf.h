@@ -67,7 +67,10 @@ struct vs_conf {
         uint32_t max_frame_bytes;
         uint32_t max_value_bytes;
         uint32_t max_path_bytes;
-        uint32_t max_connections;
+        uint32_t max_connections;            /* per listener */
+        uint32_t max_connections_per_address; /* client connections from one source IP */
+        uint32_t max_requests_per_connection; /* client requests outstanding on one connection */
+        uint32_t max_tenants;                 /* user tenants hosted by this node */
         uint32_t max_clients_per_tenant;
 };
 

@@ -24,6 +24,7 @@
 #include "bus/tenant.h"
 #include "ctl/bus-props.h"
 #include "ctl/show.h"
+#include "ctl/token.h"
 #include "ctl/verb.h"
 #include "util/cleanup.h"
 
@@ -82,7 +83,7 @@ static int report(const struct admin *a, int r, const sd_bus_error *error) {
                                    VS_BUS_ERROR_PREFIX "JoinRefused", VS_BUS_ERROR_PREFIX "StaticCluster",
                                    VS_BUS_ERROR_PREFIX "NoSuchNode", VS_BUS_ERROR_PREFIX "NodeNotEmpty",
                                    VS_BUS_ERROR_PREFIX "NeedsReconfiguration", VS_BUS_ERROR_PREFIX "NotEnoughNodes",
-                                   VS_BUS_ERROR_PREFIX "StateNotEmpty"))
+                                   VS_BUS_ERROR_PREFIX "StateNotEmpty", VS_BUS_ERROR_PREFIX "TooManyTenants"))
                 return CTL_EXIT_REFUSED;
         if (r == -EACCES || r == -EPERM)
                 return CTL_EXIT_DENIED;
@@ -361,6 +362,48 @@ static int tenant_show_run(const struct admin *a, sd_bus_error *error) {
         return CTL_EXIT_OK;
 }
 
+/* Generates a token, or with "-" reads one from standard input (empty clears it), and sets it.
+ * A generated token is printed: the daemon keeps only its hash, so this is its one appearance. */
+static int tenant_token_run(const struct admin *a, sd_bus_error *error) {
+        bool from_stdin = a->n_args == 2;
+        if (from_stdin && strcmp(a->args[1], "-") != 0)
+                return usage_error("tenant token", "the only argument after NAME is '-' (read the token from standard input)");
+        _cleanup_free_ char *token = NULL;
+        int r = from_stdin ? ctl_token_read(stdin, &token) : ctl_token_generate(&token);
+        if (r < 0) {
+                fprintf(stderr, "viewstampctl tenant token: %s\n",
+                        r == -EMSGSIZE ? "the token is longer than a token may be" :
+                        r == -EINVAL ? "the token holds a NUL byte" : strerror(-r));
+                return r == -EMSGSIZE || r == -EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_LOCAL;
+        }
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        r = sd_bus_path_encode(VS_BUS_TENANT_PREFIX, a->args[0], &path);
+        if (r >= 0)
+                r = sd_bus_call_method(a->bus, VS_BUS_NAME, path, VS_BUS_TENANT_INTERFACE, "SetAccessToken", error,
+                                       &reply, "s", token);
+        if (r >= 0 && a->json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o)
+                        r = -ENOMEM;
+                else {
+                        json_object_object_add(o, "name", json_object_new_string(a->args[0]));
+                        json_object_object_add(o, "token", from_stdin ? NULL : json_object_new_string(token));
+                        json_object_object_add(o, "required", json_object_new_boolean(*token != '\0'));
+                        show_json(stdout, o, false);
+                }
+        } else if (r >= 0 && !from_stdin)
+                printf("%s\n", token);
+        explicit_bzero(token, strlen(token));
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+            sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                sd_bus_error_free(error);
+                (void) sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant", "no tenant '%s' is hosted on this node",
+                                         a->args[0]);
+        }
+        return r < 0 ? r : CTL_EXIT_OK;
+}
+
 static int run_admin(const struct admin_verb *v, int argc, char **argv) {
         _cleanup_(admin_done) struct admin a = {};
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -560,12 +603,18 @@ int vs_verb_node(int argc, char **argv) {
         return vs_verb_dispatch("viewstampctl node", verbs, ELEMENTSOF(verbs), argc, argv);
 }
 
+static int verb_tenant_token(int argc, char **argv) {
+        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run, 0 };
+        return run_admin(&v, argc, argv);
+}
+
 int vs_verb_tenant(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
                 { "create", "NAME --replicas=N | NAME NODE...",
                   "create a tenant placed by the cluster, or on the named nodes", verb_tenant_create },
                 { "delete", "NAME", "delete a tenant and its data everywhere", verb_tenant_delete },
                 { "show", "NAME", "print every property of a tenant hosted here", verb_tenant_show },
+                { "token", "NAME [-]", "set a new access token for a tenant (generated and printed, or - to read it from standard input; empty clears)", verb_tenant_token },
         };
         return vs_verb_dispatch("viewstampctl tenant", verbs, ELEMENTSOF(verbs), argc, argv);
 }

@@ -3,7 +3,8 @@
 /*
  * The data commands, over libviewstamp: get, set, cas, create, delete, ls, stat and multi (rows
  * of viewstampctl's table, declared in verb.h). Each takes the arguments from its own name on,
- * accepts the common options anywhere among them (--tenant, --node, --json, --timeout, --help)
+ * accepts the common options anywhere among them (--tenant, --node, --token, --token-file, --json,
+ * --timeout, --help)
  * and returns one of verb.h's exit statuses. Output goes to stdout (values raw, so "get" can
  * feed a pipe); errors to stderr as "viewstampctl COMMAND PATH: message", and with --json also as
  * a JSON error object on stdout, so a script always gets one document.
@@ -22,6 +23,7 @@
 #include "ctl/verb.h"
 #include "ctl/multi-input.h"
 #include "ctl/show.h"
+#include "ctl/token.h"
 #include "util/cleanup.h"
 
 #define DEFAULT_NODE "127.0.0.1:7501"
@@ -30,6 +32,9 @@
 void ctl_done(struct ctl *x) {
         free(x->nodes);
         free(x->input);
+        if (x->token_read)
+                explicit_bzero(x->token_read, strlen(x->token_read));
+        free(x->token_read);
         vs_client_free(x->client);
 }
 
@@ -64,6 +69,8 @@ static void help(const char *command, const char *synopsis) {
         printf("viewstampctl %s %s\n\n"
                "  -t --tenant=NAME      tenant to address (default: $VIEWSTAMP_TENANT)\n"
                "  -n --node=ADDRESS     a node's client address, repeatable (default " DEFAULT_NODE ")\n"
+               "     --token=TOKEN      the tenant's access token (default: $VIEWSTAMP_TOKEN)\n"
+               "     --token-file=FILE  read the access token from FILE's first line\n"
                "  -j --json             print JSON\n"
                "  -T --timeout=SECONDS  give up after this long (default 10)\n"
                "     --tls-ca=FILE      connect with TLS, trusting the CA certificates in FILE\n"
@@ -73,7 +80,8 @@ static void help(const char *command, const char *synopsis) {
 
 int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args, int max_args,
               const char *synopsis) {
-        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TLS_CA, OPT_TLS_SERVER_NAME };
+        enum { OPT_SEQUENTIAL = 0x100, OPT_RECURSIVE, OPT_VERSION, OPT_STAT, OPT_TOKEN, OPT_TOKEN_FILE, OPT_TLS_CA,
+               OPT_TLS_SERVER_NAME };
         static const struct option options[] = {
                 { "tenant", required_argument, NULL, 't' },
                 { "node", required_argument, NULL, 'n' },
@@ -84,6 +92,8 @@ int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args
                 { "recursive", no_argument, NULL, OPT_RECURSIVE },
                 { "version", required_argument, NULL, OPT_VERSION },
                 { "stat", no_argument, NULL, OPT_STAT },
+                { "token", required_argument, NULL, OPT_TOKEN },
+                { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
                 { "tls-ca", required_argument, NULL, OPT_TLS_CA },
                 { "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
                 {}
@@ -91,6 +101,7 @@ int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args
         *x = (struct ctl) {
                 .command = argv[0],
                 .tenant = getenv("VIEWSTAMP_TENANT"),
+                .token = getenv("VIEWSTAMP_TOKEN"),
                 .timeout_usec = DEFAULT_TIMEOUT_USEC,
                 .version = VS_VERSION_ANY,
         };
@@ -145,6 +156,20 @@ int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args
                                 return ctl_usage_error(x, "--version needs a version number");
                         break;
                 }
+                case OPT_TOKEN:
+                        x->token = optarg;
+                        break;
+                case OPT_TOKEN_FILE: {
+                        free(x->token_read);
+                        x->token_read = NULL;
+                        int r = ctl_token_read_file(optarg, &x->token_read);
+                        if (r < 0) {
+                                fprintf(stderr, "viewstampctl %s: cannot read a token from %s: %s\n", x->command, optarg,
+                                        r == -EMSGSIZE ? "longer than a token may be" : strerror(-r));
+                                return r == -ENOMEM ? CTL_EXIT_LOCAL : CTL_EXIT_USAGE;
+                        }
+                        break;
+                }
                 case ':':
                         return ctl_usage_error(x, "option needs an argument");
                 default:
@@ -157,6 +182,10 @@ int ctl_parse(struct ctl *x, int argc, char **argv, unsigned takes, int min_args
                 return ctl_usage_error(x, x->n_args < min_args ? "missing argument" : "too many arguments");
         if (!x->tenant || !*x->tenant)
                 return ctl_usage_error(x, "no tenant given (--tenant or $VIEWSTAMP_TENANT)");
+        if (x->token_read)
+                x->token = x->token_read;
+        if (x->token && strlen(x->token) > VS_TOKEN_MAX)
+                return ctl_usage_error(x, "the access token is longer than a token may be");
         if (x->tls_server_name && !x->tls_ca)
                 return ctl_usage_error(x, "--tls-server-name needs --tls-ca");
         return -1;
@@ -179,6 +208,8 @@ int ctl_connect(struct ctl *x) {
                         x->tls_ca);
                 return CTL_EXIT_LOCAL;
         }
+        if (x->token && *x->token && vs_client_set_token(x->client, x->token, strlen(x->token)) < 0)
+                return CTL_EXIT_LOCAL;
         (void) vs_client_set_timeout(x->client, x->timeout_usec);
         /* One request per command: one session is all it needs. Nothing listening anywhere is
          * said at once rather than after the whole timeout. */
@@ -190,8 +221,10 @@ int ctl_connect(struct ctl *x) {
 static int exit_for(int error) {
         if (error == 0)
                 return CTL_EXIT_OK;
-        if (error > 0)
+        if (error > 0 || error == -EUSERS)
                 return CTL_EXIT_REFUSED;
+        if (error == -EACCES)
+                return CTL_EXIT_DENIED;
         return error == -ENOMEM ? CTL_EXIT_LOCAL : CTL_EXIT_UNAVAILABLE;
 }
 

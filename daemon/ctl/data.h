@@ -27,6 +27,8 @@ struct ctl {
         const char *tenant;
         const char **nodes;
         size_t n_nodes;
+        const char *token;      /* --token or $VIEWSTAMP_TOKEN */
+        char *token_read;       /* --token-file's */
         const char *tls_ca, *tls_server_name; /* TLS when tls_ca is set */
         bool json;
         uint64_t timeout_usec;

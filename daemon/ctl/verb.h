@@ -12,12 +12,13 @@
 /* Exit statuses of every command, documented in viewstampctl(1); scripts rely on them. */
 enum {
         CTL_EXIT_OK = 0,
-        CTL_EXIT_REFUSED = 1,     /* data: the data model refused; journal: damage or unreadable;
+        CTL_EXIT_REFUSED = 1,     /* data: the data model or a limit of the server refused; journal: damage or unreadable;
                                    * admin: the daemon refused (tenant exists, no such tenant, bad name) */
         CTL_EXIT_USAGE = 2,       /* bad command line or input; nothing was done */
         CTL_EXIT_UNAVAILABLE = 3, /* not completed (unreachable, timed out, no daemon on the bus, ...) */
         CTL_EXIT_LOCAL = 4,       /* a local failure (reading input, out of memory) */
-        CTL_EXIT_DENIED = 5,      /* admin: the daemon denied the caller permission */
+        CTL_EXIT_DENIED = 5,      /* admin: the daemon denied the caller permission; data: the tenant's
+                                   * access token is missing or wrong */
 };
 
 struct vs_verb {

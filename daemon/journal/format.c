@@ -60,9 +60,17 @@ static size_t body_size(const struct vr_record *r) {
         }
 }
 
+static bool seq_ok(uint64_t seq) {
+        return seq > 0 && seq <= VS_FORMAT_MAX_SEQ;
+}
+
 static int record_check(const struct vr_record *r) {
+        if (!seq_ok(r->seq))
+                return -EINVAL;
         switch (r->kind) {
         case VR_RECORD_ENTRY:
+                if (r->entry.op == 0) /* ops are numbered from 1 */
+                        return -EINVAL;
                 if (r->entry.len > VS_FORMAT_MAX_COMMAND)
                         return -EMSGSIZE;
                 if (r->entry.len > 0 && !r->entry.data)
@@ -249,6 +257,9 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
                 .batch = vs_get_le64(p + 56),
         };
         it->rec.seq = vs_get_le64(p + 24);
+        /* A seq no writer reaches says nothing trustworthy about whose record this is. */
+        if (kind != VS_RECORD_SEAL && !seq_ok(it->rec.seq))
+                return PARSE_INVALID;
         const uint8_t *q = p + VS_FORMAT_RECORD_HEADER_SIZE;
         if (vs_get_le64(p + 64) != vs_checksum(q, blen)) {
                 it->damaged = true;
@@ -292,6 +303,13 @@ static enum parse_result parse_record(const uint8_t *buf, size_t len, size_t pos
         default:
                 /* MISSING: described by kind and arg alone. */
                 break;
+        }
+        /* Checksums that verify over content no writer produces (an ENTRY at op 0, a META with an
+         * unknown status): not a record to replay, so damage whose owner is known. */
+        if ((kind == VR_RECORD_ENTRY || kind == VR_RECORD_META) && record_check(&it->rec) < 0) {
+                it->damaged = true;
+                it->reason = VS_DAMAGE_BODY;
+                return PARSE_BODY_BAD;
         }
         return PARSE_VALID;
 }

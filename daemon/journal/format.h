@@ -59,7 +59,9 @@
  * log restarts after it; META replaces the metadata.
  *
  * Recovery contract (vs_scan_buffer()):
- *  - Only records whose header and body checksums verify are ever used.
+ *  - Only records whose header and body checksums verify are ever used; one whose content no
+ *    writer produces counts as damage: header damage for a seq outside 1..VS_FORMAT_MAX_SEQ,
+ *    body damage for an ENTRY at op 0 or a META with an unknown status.
  *  - Damage after the last valid record, or followed only by records of its own batch (batch 0, a
  *    rewritten image, excepted: it was durable as a whole), is a torn write of a batch that was
  *    never reported durable: it is cut with everything after it (valid_end tells where; the file
@@ -100,6 +102,10 @@
 /* Largest command an ENTRY may carry; bigger ones are refused with -EMSGSIZE. */
 #define VS_FORMAT_MAX_COMMAND (16u * 1024u * 1024u)
 
+/* Every record but SEAL carries a seq in 1..VS_FORMAT_MAX_SEQ (far beyond any real journal's
+ * lifetime), so that the next seq of a tenant never wraps around. */
+#define VS_FORMAT_MAX_SEQ ((uint64_t) INT64_MAX)
+
 /* Journal-internal record kinds, beside enum vr_record_kind. */
 #define VS_RECORD_MISSING 4
 /* A batch of its own, of no tenant, written when the journal goes idle: it proves the batches
@@ -132,8 +138,9 @@ struct vs_record_place {
 /* Bytes the record will occupy, padding included; 0 for an invalid record. */
 size_t vs_format_record_size(const struct vr_record *r);
 
-/* Appends one record to b. -EINVAL for an unknown kind or a META with an unknown status,
- * -EMSGSIZE for a command above VS_FORMAT_MAX_COMMAND, -ENOMEM; b is unchanged on error. */
+/* Appends one record to b. -EINVAL for an unknown kind, a seq outside 1..VS_FORMAT_MAX_SEQ, an
+ * ENTRY at op 0 or a META with an unknown status, -EMSGSIZE for a command above
+ * VS_FORMAT_MAX_COMMAND, -ENOMEM; b is unchanged on error. */
 int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, const struct vr_record *r);
 int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from);
 int vs_format_seal_encode(struct vs_buf *b, uint64_t generation, uint64_t batch);

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "log/log.h"
+#include "log/ratelimit.h"
 #include "net/conn.h"
 #include "net/tls.h"
 #include "util/cleanup.h"
@@ -62,6 +63,24 @@ struct vs_conn {
 
 static struct vs_log_ctx log_ctx(const struct vs_conn *c) {
         return (struct vs_log_ctx) { .peer = c->label ? c->label : c->remote_str };
+}
+
+#define CLOSE_LOG_INTERVAL_USEC (1000u * 1000u)
+#define CLOSE_LOG_BURST 10
+
+/* Whether this connection's close line may be logged (opts.close_log); the first line after a
+ * quiet spell is preceded by the count of the ones left out. */
+static bool close_log_allowed(struct vs_conn *c) {
+        if (!c->opts.close_log)
+                return true;
+        uint64_t now = 0;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        unsigned unlogged;
+        if (!vs_ratelimit_allow(c->opts.close_log, now, CLOSE_LOG_INTERVAL_USEC, CLOSE_LOG_BURST, &unlogged))
+                return false;
+        if (unlogged > 0)
+                log_warning(NULL, "%u more connections closed since the last report, not logged one by one", unlogged);
+        return true;
 }
 
 static void queue_clear(struct vs_conn *c) {
@@ -217,11 +236,12 @@ static int flush(struct vs_conn *c) {
 
 static void close_with_socket_error(struct vs_conn *c, int err) {
         struct vs_log_ctx ctx = log_ctx(c);
-        if (c->tls && (err == -EBADMSG || err == -EPROTO || err == -EKEYREJECTED))
+        bool log = close_log_allowed(c);
+        if (log && c->tls && (err == -EBADMSG || err == -EPROTO || err == -EKEYREJECTED))
                 log_warning(&ctx, "closing connection: %s", vs_tls_error(c->tls));
-        else if (err == -ECONNRESET)
+        else if (log && err == -ECONNRESET)
                 log_warning(&ctx, "closing connection: reset by peer");
-        else
+        else if (log)
                 log_warning_errno(&ctx, err, "closing connection: socket error");
         conn_close(c, err);
 }
@@ -273,7 +293,9 @@ int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
 
 static void close_bad_input(struct vs_conn *c, int err) {
         struct vs_log_ctx ctx = log_ctx(c);
-        switch (err) {
+        switch (close_log_allowed(c) ? err : 0) {
+        case 0:
+                break;
         case -EMSGSIZE:
                 log_warning(&ctx, "closing connection: oversize frame (limit %u bytes)", c->opts.max_frame);
                 break;
@@ -382,7 +404,8 @@ static void handshake(struct vs_conn *c) {
                 r = update_events(c);
         else {
                 struct vs_log_ctx ctx = log_ctx(c);
-                log_warning(&ctx, "closing connection: TLS handshake failed: %s", vs_tls_error(c->tls));
+                if (close_log_allowed(c))
+                        log_warning(&ctx, "closing connection: TLS handshake failed: %s", vs_tls_error(c->tls));
                 conn_close(c, r);
                 return;
         }
@@ -436,11 +459,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
 
         struct vs_log_ctx ctx = log_ctx(c);
-        if (!c->got_frame && c->opts.handshake_timeout_usec > 0 &&
+        bool log = close_log_allowed(c);
+        if (log && !c->got_frame && c->opts.handshake_timeout_usec > 0 &&
             c->start_usec + c->opts.handshake_timeout_usec <= usec)
                 log_warning(&ctx, "closing connection: no frame within %g s of connecting",
                             (double) c->opts.handshake_timeout_usec / 1e6);
-        else
+        else if (log)
                 log_warning(&ctx, "closing connection: nothing received for %g s",
                             (double) c->opts.idle_timeout_usec / 1e6);
         conn_close(c, -ETIMEDOUT);

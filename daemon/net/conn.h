@@ -22,7 +22,7 @@
  * error (reset, ...) or a timeout closes the connection: the socket is closed, exactly one log
  * line names the peer address and the reason, and on_close is called once with the reason as a
  * negative errno (0 for an orderly EOF on a frame boundary). on_close is never called from
- * inside vs_conn_send() or vs_conn_free(). A connection whose on_envelope returns a negative errno is closed the same way without
+ * inside vs_conn_send() or vs_conn_free(). (With opts.close_log, lines are rate-limited.) A connection whose on_envelope returns a negative errno is closed the same way without
  * a log line of its own (the handler knows why and says so).
  *
  * Lifetime: the owner frees the connection with vs_conn_free(), also from inside its own
@@ -49,6 +49,7 @@
 #include "wire/envelope.h"
 
 struct vs_conn;
+struct vs_ratelimit;
 struct vs_tls;
 
 struct vs_conn_options {
@@ -56,6 +57,10 @@ struct vs_conn_options {
         size_t max_send_queue;           /* unsent bytes allowed to wait; 0: VS_CONN_SEND_QUEUE_DEFAULT */
         uint64_t handshake_timeout_usec; /* first frame due within; 0: none */
         uint64_t idle_timeout_usec;      /* a frame due at least this often; 0: none */
+        /* Shared by the connections of one port: their close lines are rate-limited together
+         * (ten per second, then a count of those left out), so a flood of bad connections
+         * cannot flood the log. NULL: every close is logged. */
+        struct vs_ratelimit *close_log;
 };
 
 #define VS_CONN_SEND_QUEUE_DEFAULT (64u * 1024u * 1024u)

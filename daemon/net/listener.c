@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "log/log.h"
+#include "log/ratelimit.h"
 #include "net/listener.h"
 #include "util/cleanup.h"
 
@@ -23,8 +24,7 @@ struct vs_listener {
         vs_listener_accept_fn on_accept;
         void *userdata;
 
-        uint64_t last_refusal_log_usec;
-        unsigned refusals_unlogged;
+        struct vs_ratelimit refusal_log;
 };
 
 struct vs_listener *vs_listener_free(struct vs_listener *l) {
@@ -42,20 +42,17 @@ static void refuse_full(struct vs_listener *l, int fd, const struct vs_address *
         close(fd);
         uint64_t now = 0;
         (void) sd_event_now(l->event, CLOCK_MONOTONIC, &now);
-        if (l->last_refusal_log_usec != 0 && now - l->last_refusal_log_usec < REFUSAL_LOG_INTERVAL_USEC) {
-                l->refusals_unlogged++;
+        unsigned unlogged;
+        if (!vs_ratelimit_allow(&l->refusal_log, now, REFUSAL_LOG_INTERVAL_USEC, 1, &unlogged))
                 return;
-        }
         char buf[VS_ADDRESS_STRING_MAX];
         struct vs_log_ctx ctx = { .peer = vs_address_to_string(remote, buf) };
-        if (l->refusals_unlogged > 0)
+        if (unlogged > 0)
                 log_warning(&ctx, "refusing connection on %s: all %u connection slots in use (and %u more since the last report)",
-                            l->addr_str, l->max_connections, l->refusals_unlogged);
+                            l->addr_str, l->max_connections, unlogged);
         else
                 log_warning(&ctx, "refusing connection on %s: all %u connection slots in use",
                             l->addr_str, l->max_connections);
-        l->last_refusal_log_usec = now ? now : 1;
-        l->refusals_unlogged = 0;
 }
 
 static int on_pause_end(sd_event_source *s, uint64_t usec, void *userdata) {

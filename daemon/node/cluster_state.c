@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,21 @@ size_t vs_cluster_state_hosted(const struct vs_cluster_state *s, const char *nod
         for (size_t i = 0; i < s->n_tenants; i++)
                 n += vs_tenant_config_index(&s->tenants[i].config, node) >= 0;
         return n;
+}
+
+int vs_cluster_state_check_capacity(const struct vs_cluster_state *s, const char *self, size_t hosted_here,
+                                    size_t max_tenants, const struct vs_tenant_config *c, char *err, size_t errlen) {
+        for (uint32_t i = 0; i < c->n_replicas; i++) {
+                size_t n = vs_cluster_state_hosted(s, c->replicas[i]);
+                if (strcmp(c->replicas[i], self) == 0 && hosted_here > n)
+                        n = hosted_here;
+                if (n >= max_tenants) {
+                        snprintf(err, errlen, "node '%s' hosts %zu tenants, its limit (MaxTenants=%zu)", c->replicas[i], n,
+                                 max_tenants);
+                        return -EUSERS;
+                }
+        }
+        return 0;
 }
 
 void vs_cluster_state_done(struct vs_cluster_state *s) {

@@ -47,4 +47,12 @@ const struct vs_cluster_tenant *vs_cluster_state_find_tenant(const struct vs_clu
 /* Tenants with a replica on node. */
 size_t vs_cluster_state_hosted(const struct vs_cluster_state *s, const char *node);
 
+/*
+ * Whether creating c keeps every node it names within max_tenants tenants, counted in this state;
+ * this node (named self, hosting hosted_here) counts what it hosts when that is more than the
+ * state knows of (a creation not read back yet). 0, or -EUSERS with a reason naming the node in err.
+ */
+int vs_cluster_state_check_capacity(const struct vs_cluster_state *s, const char *self, size_t hosted_here,
+                                    size_t max_tenants, const struct vs_tenant_config *c, char *err, size_t errlen);
+
 void vs_cluster_state_done(struct vs_cluster_state *s);

@@ -12,10 +12,9 @@
 #include "auth/secret.h"
 #include "journal/journal.h"
 #include "log/log.h"
-#include "net/conn.h"
-#include "net/listener.h"
 #include "net/peer.h"
 #include "net/tls.h"
+#include "node/client_port.h"
 #include "node/node.h"
 #include "node/identity.h"
 #include "node/node_internal.h"
@@ -29,12 +28,6 @@
 #include "util/cleanup.h"
 #include "util/u64map.h"
 #include "vr/vr.h"
-
-struct client_conn {
-        struct vs_node *node;
-        struct vs_conn *conn;
-        uint64_t serial;
-};
 
 uint64_t vs_node_random(struct vs_node *n) {
         uint64_t z = (n->rng += 0x9e3779b97f4a7c15ULL);
@@ -138,15 +131,6 @@ static uint64_t cluster_id_of(const struct vs_conf *conf) {
 
 /* --- sending ------------------------------------------------------------------------------- */
 
-/* Ends a client connection and gives its slot back to the listener. */
-static void client_conn_free(struct client_conn *cc) {
-        u64map_remove(&cc->node->conns, cc->serial);
-        vs_conn_free(cc->conn);
-        if (cc->node->listener)
-                vs_listener_release(cc->node->listener);
-        free(cc);
-}
-
 void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m) {
         Viewstamp__VrMessage pb;
         if (vs_vr_msg_to_pb(m, &pb) < 0)
@@ -168,30 +152,23 @@ void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenan
 static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply);
 
 void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply) {
+        if (!(route & VS_ROUTE_PEER)) {
+                vs_client_port_send(n->clients, route, tenant, reply);
+                return;
+        }
+        uint64_t idx = route & ~VS_ROUTE_PEER;
+        if (idx >= n->n_routes)
+                return;
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.version = VS_WIRE_VERSION; /* peer links stamp their own; client connections do not */
         h.tenant = (char *) tenant;
         Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
         env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         env.client_reply = (Viewstamp__ClientReply *) reply;
-
-        if (route & VS_ROUTE_PEER) {
-                uint64_t idx = route & ~VS_ROUTE_PEER;
-                if (idx >= n->n_routes)
-                        return;
-                if (strcmp(n->routes[idx], n->conf.name) == 0)
-                        admin_reply(n, reply);
-                else
-                        (void) vs_peer_set_send(n->peers, n->routes[idx], &env);
-                return;
-        }
-        struct client_conn *cc = u64map_get(&n->conns, route);
-        if (cc && vs_conn_send(cc->conn, &env) == -ENOBUFS) {
-                struct vs_log_ctx c = { .tenant = tenant, .peer = vs_conn_remote_string(cc->conn) };
-                log_warning(&c, "client does not read its replies; closing its connection");
-                client_conn_free(cc);
-        }
+        if (strcmp(n->routes[idx], n->conf.name) == 0)
+                admin_reply(n, reply);
+        else
+                (void) vs_peer_set_send(n->peers, n->routes[idx], &env);
 }
 
 /* --- tenants ------------------------------------------------------------------------------- */
@@ -220,8 +197,17 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
 }
 
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
-        if (u64map_get(&n->by_id, c->id))
+        struct vs_tenant *t = u64map_get(&n->by_id, c->id);
+        if (t)
+                return vs_tenant_refresh_config(t, c);
+        size_t hosted, primary;
+        vs_node_count_tenants(n, &hosted, &primary);
+        if (hosted >= n->conf.max_tenants) {
+                struct vs_log_ctx lc = { .tenant = c->name };
+                log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
+                          hosted, n->conf.max_tenants);
                 return 0;
+        }
         /* The file first: a restart must bring back every replica this node ever acknowledged for. */
         int r = vs_tenant_config_save(n->state_fd, c);
         return r < 0 ? r : add_tenant(n, c, NULL, false);
@@ -291,6 +277,11 @@ static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int
                 *f = n->forgetting[--n->n_forgetting];
                 return;
         }
+}
+
+int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
+        struct vs_tenant *t = u64map_get(&n->by_id, c->id);
+        return t ? vs_tenant_refresh_config(t, c) : 0;
 }
 
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
@@ -500,67 +491,6 @@ static void on_peer_state(struct vs_peer_set *s, const char *node, bool up, void
                 admin_kick(n); /* an administrative request may have been waiting for this link */
 }
 
-static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
-                         const char *message) {
-        Viewstamp__ClientReply reply = VIEWSTAMP__CLIENT_REPLY__INIT;
-        reply.client_id = env->client_request->client_id;
-        reply.request = env->client_request->request;
-        reply.status = status;
-        reply.message = (char *) message;
-        Viewstamp__Envelope out = VIEWSTAMP__ENVELOPE__INIT;
-        out.header = env->header;
-        out.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
-        out.client_reply = &reply;
-        (void) vs_conn_send(c, &out);
-}
-
-static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
-        struct client_conn *cc = userdata;
-        if (env->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
-                return -EBADMSG; /* only requests belong on the client port */
-        struct vs_tenant *t = vs_node_find_tenant(cc->node, env->header->tenant);
-        if (!t || strcmp(env->header->tenant, VS_ROOT_TENANT_NAME) == 0) {
-                reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
-                return 0;
-        }
-        vs_tenant_client_request(t, cc->serial, env->client_request);
-        return 0;
-}
-
-static void on_client_close(struct vs_conn *c, int reason, void *userdata) {
-        client_conn_free(userdata);
-}
-
-static int on_client_accept(struct vs_listener *l, int fd, const struct vs_address *remote, void *userdata) {
-        struct vs_node *n = userdata;
-        struct client_conn *cc = calloc(1, sizeof *cc);
-        if (!cc) {
-                close(fd);
-                return -ENOMEM;
-        }
-        static const struct vs_conn_callbacks cb = { on_client_envelope, on_client_close };
-        struct vs_conn_options o = { .max_frame = n->conf.max_frame_bytes, .handshake_timeout_usec = CLIENT_HANDSHAKE_USEC };
-        cc->node = n;
-        cc->serial = ++n->next_serial;
-        struct vs_tls *tls = NULL;
-        int r = n->client_tls ? vs_tls_new_cert_server(n->client_tls, &tls) : 0;
-        if (r < 0) {
-                close(fd);
-                free(cc);
-                return r;
-        }
-        r = vs_conn_new_tls(n->event, fd, tls, &o, &cb, cc, &cc->conn);
-        if (r >= 0)
-                r = u64map_put(&n->conns, cc->serial, cc);
-        if (r < 0) {
-                vs_conn_free(cc->conn);
-                free(cc);
-                return r;
-        }
-        vs_conn_set_label(cc->conn, "client");
-        return 0;
-}
-
 static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
         struct vs_node *n = ctx;
         struct vs_tenant *t = u64map_get(&n->by_id, tenant);
@@ -610,12 +540,9 @@ void vs_node_rebind(struct vs_node *n) {
         int r = vs_peer_set_listen(n->peers);
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot listen for peers again");
-        if (!n->listener) {
-                const struct vs_conf_node *self = vs_node_find_member(n, n->conf.name);
-                r = vs_listener_new(n->event, &self->client, n->conf.max_connections, on_client_accept, n, &n->listener);
-                if (r < 0)
-                        log_warning_errno(NULL, r, "cannot listen for clients again");
-        }
+        r = vs_client_port_rebind(n->clients);
+        if (r < 0)
+                log_warning_errno(NULL, r, "cannot listen for clients again");
 }
 
 void vs_node_free(struct vs_node *n) {
@@ -629,16 +556,7 @@ void vs_node_free(struct vs_node *n) {
                 admin_complete(n, -ESHUTDOWN, NULL);
         vs_node_follow_done(n);
         vs_node_join_done(n);
-        size_t i = 0;
-        uint64_t key;
-        void *v;
-        while (u64map_next(&n->conns, &i, &key, &v)) {
-                struct client_conn *cc = v;
-                vs_conn_free(cc->conn);
-                free(cc);
-        }
-        u64map_done(&n->conns);
-        vs_listener_free(n->listener);
+        vs_client_port_free(n->clients);
         vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
         for (size_t k = 0; k < n->n_tenants; k++)
@@ -746,7 +664,7 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
                 snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
                 return r;
         }
-        r = vs_listener_new(e, &self->client, conf->max_connections, on_client_accept, n, &n->listener);
+        r = vs_client_port_new(e, n, &n->conf, &self->client, n->client_tls, &n->clients);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
                          strerror(-r));

@@ -40,6 +40,7 @@
 
 struct vs_node;
 struct vs_tenant;
+struct vs_tenant_config;
 struct vs_journal;
 
 struct vs_node_callbacks {
@@ -113,6 +114,17 @@ bool vs_node_member_reachable(const struct vs_node *n, const char *name);
 uint64_t vs_node_member_last_seen(const struct vs_node *n, const char *name);
 /* Hosted user tenants (the root tenant is not counted), and how many of them are primary here. */
 void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary);
+
+/*
+ * c is the root group's current copy of a tenant's configuration (its id as the root tree gives
+ * it). If this node hosts the tenant, what may change under a running replica (the access token)
+ * is taken from c and saved in the state directory; anything else is left to the cluster's
+ * membership work. The root's follower (follow.c) does this for every hosted tenant whenever
+ * the root's copy changed; the node that handled a change calls it at once, so that its own
+ * clients see it before the follower's next read. 0 also when the tenant is not hosted here;
+ * -errno (logged) when saving failed.
+ */
+int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c);
 
 /* done(userdata, 0, response) once the root group answered; done(userdata, -errno, NULL) when it
  * cannot be sent (the node is shutting down). command is copied. */

@@ -47,10 +47,8 @@ struct vs_node {
         sd_event_source *journal_src;
         sd_event_source *commit_src;
         struct vs_peer_set *peers;
-        struct vs_listener *listener;
         struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
-        struct u64map conns; /* serial -> struct client_conn */
-        uint64_t next_serial;
+        struct vs_client_port *clients;
         sd_event_source *tick;
 
         struct vs_tenant **tenants;
@@ -103,7 +101,8 @@ struct forgetting {
  * forgets it first, the configuration file and checkpoints go once that is durable. */
 void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why);
 int vs_node_start(struct vs_node *n, char *err, size_t errlen);
-/* Saves the configuration file, then starts the replica (nothing if it runs already). */
+/* Saves the configuration file, then starts the replica; one that runs already takes c's changes
+ * (vs_node_refresh_tenant). A node at its MaxTenants= starts nothing (logged). */
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c);
 /* A newer configuration of a hosted tenant (it moves to another epoch): saved, then routed by. An
  * older one than the replica's is ignored. */

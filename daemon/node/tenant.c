@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,7 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         reply.request = m->request;
         /* reply.primary points here until the reply is sent, after the switch. */
         char primary[VS_ADDRESS_STRING_MAX] = ""; // cppcheck-suppress variableScope
+        char expired[160];                         // cppcheck-suppress variableScope
         switch (m->reply_status) {
         case VR_REPLY_OK:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_OK;
@@ -97,7 +99,11 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         case VR_REPLY_SESSION_EXPIRED:
         default:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED;
-                reply.message = (char *) "unknown or expired client session: register a new client id";
+                snprintf(expired, sizeof expired,
+                         "unknown or expired client session (the tenant remembers its %u most recently active "
+                         "clients, MaxClientsPerTenant=): register a new client id",
+                         vs_node_conf(t->node)->max_clients_per_tenant);
+                reply.message = expired;
                 break;
         }
         vs_node_send_client(t->node, route, t->config.name, &reply);
@@ -303,6 +309,25 @@ const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t) {
         return &t->config;
 }
 
+int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c) {
+        if (vs_access_token_same(&t->config.token, &c->token))
+                return 0;
+        struct vs_tenant_config next = t->config;
+        next.token = c->token;
+        struct vs_log_ctx lc = log_ctx(t);
+        int r = vs_tenant_config_save(vs_node_state_fd(t->node), &next);
+        if (r < 0)
+                return log_error_errno(&lc, r, "cannot save the tenant's new access token");
+        t->config = next;
+        log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        vs_node_tenant_changed(t->node, t);
+        return 0;
+}
+
+struct vs_node *vs_tenant_node(const struct vs_tenant *t) {
+        return t->node;
+}
+
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t) {
         return t->vr;
 }
@@ -364,14 +389,10 @@ void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewsta
         if (r < 0)
                 return fail(t, r, "out of memory");
 
-        /* Registering is the core's register command with request number 0 (client.proto). */
-        struct vr_msg m = {
-                .type = VR_MSG_REQUEST,
-                .client_id = req->client_id,
-                .request = req->request,
-                .len = req->request == 0 ? VR_REGISTER_CMD_LEN : (uint32_t) req->command.len,
-                .data = req->request == 0 ? (uint8_t *) VR_REGISTER_CMD : req->command.data,
-        };
+        struct vr_msg m;
+        r = vs_vr_msg_from_client_request(req, &m);
+        if (r < 0)
+                return; /* cannot fit in a frame anyway */
         r = vr_receive(t->vr, &m);
         if (r < 0 && r != -EINVAL)
                 return fail(t, r, "cannot handle a client request");

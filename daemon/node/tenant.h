@@ -48,6 +48,9 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
 void vs_tenant_free(struct vs_tenant *t);
 
 const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
+struct vs_node *vs_tenant_node(const struct vs_tenant *t);
+/* Takes c's access token if it differs, saving the configuration file first (vs_node_refresh_tenant()). */
+int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c);
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t);
 struct tree *vs_tenant_tree(const struct vs_tenant *t);
 bool vs_tenant_failed(const struct vs_tenant *t);

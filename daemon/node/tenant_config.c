@@ -81,7 +81,7 @@ int vs_tenant_config_next_epoch(const struct vs_tenant_config *c, const char *co
                 return -EINVAL;
         struct vs_tenant_config x = { .id = c->id, .epoch = c->epoch + 1, .n_replicas = n,
                                       .next_member_id = c->next_member_id, .n_old = c->n_replicas,
-                                      .reconfiguring = true };
+                                      .reconfiguring = true, .token = c->token };
         strcpy(x.name, c->name);
         for (uint32_t i = 0; i < n; i++) {
                 if (strlen(nodes[i]) > VS_CONF_NAME_MAX)
@@ -133,6 +133,11 @@ void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantC
         pb->old_member_ids = (uint64_t *) c->old_member_ids;
         pb->n_old_member_ids = c->n_old;
         pb->reconfiguring = c->reconfiguring;
+        if (c->token.set) {
+                pb->token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
+                pb->token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
+                pb->token_iterations = c->token.iterations;
+        }
 }
 
 static int names_from_pb(char *const *names, size_t n, char out[][VS_CONF_NAME_MAX + 1]) {
@@ -165,6 +170,15 @@ int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant
         if (names_from_pb(pb->replicas, pb->n_replicas, c.replicas) < 0 ||
             names_from_pb(pb->old_replicas, pb->n_old_replicas, c.old_replicas) < 0)
                 return -EBADMSG;
+        if (pb->token_hash.len > 0) {
+                if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
+                    pb->token_iterations == 0)
+                        return -EBADMSG;
+                c.token.set = true;
+                c.token.iterations = pb->token_iterations;
+                memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
+                memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
+        }
         uint64_t next = 0;
         for (size_t i = 0; i < pb->n_replicas; i++) {
                 c.member_ids[i] = pb->n_member_ids ? pb->member_ids[i] : i;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "node/access_token.h"
 #include "node/member.h"
 #include "wire/cluster.pb-c.h"
 
@@ -38,6 +39,7 @@ struct vs_tenant_config {
         uint64_t epoch;
         uint32_t n_replicas;
         char replicas[VS_TENANT_REPLICAS_MAX][VS_CONF_NAME_MAX + 1];
+        struct vs_access_token token; /* what clients must present, if set */
         uint64_t member_ids[VS_TENANT_REPLICAS_MAX];
         uint64_t next_member_id;
         uint32_t n_old;

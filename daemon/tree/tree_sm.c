@@ -34,9 +34,12 @@ static int decode_request(struct vs_pb_arena *a, const uint8_t *cmd, size_t len,
 }
 
 /* A C string for the tree; a path with a NUL byte becomes "", which the tree refuses as a bad
- * path in the same order as its other path errors. */
+ * path in the same order as its other path errors. An absent path has no data pointer at all. */
 static int path_dup(const ProtobufCBinaryData *b, char **ret) {
-        *ret = memchr(b->data, 0, b->len) ? strdup("") : strndup((const char *) b->data, b->len);
+        if (b->len == 0 || memchr(b->data, 0, b->len))
+                *ret = strdup("");
+        else
+                *ret = strndup((const char *) b->data, b->len);
         return *ret ? 0 : -ENOMEM;
 }
 

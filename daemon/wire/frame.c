@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/unaligned.h"
 #include "wire/frame.h"
 
 void vs_frame_reader_init(struct vs_frame_reader *r, uint32_t max_body) {
@@ -12,10 +13,6 @@ void vs_frame_reader_init(struct vs_frame_reader *r, uint32_t max_body) {
 void vs_frame_reader_done(struct vs_frame_reader *r) {
         vs_buf_free(&r->b);
         *r = (struct vs_frame_reader) {};
-}
-
-static uint32_t read_be32(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
 }
 
 int vs_frame_reader_feed(struct vs_frame_reader *r, const void *data, size_t n) {
@@ -46,7 +43,7 @@ int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t
         if (avail < VS_FRAME_HEADER_SIZE)
                 return 0;
 
-        uint32_t n = read_be32(r->b.data + r->start);
+        uint32_t n = vs_get_be32(r->b.data + r->start);
         if (n == 0)
                 return (r->error = -EBADMSG);
         if (n > r->max_body)
@@ -71,9 +68,6 @@ int vs_frame_reader_eof(const struct vs_frame_reader *r) {
 int vs_frame_header(uint8_t hdr[VS_FRAME_HEADER_SIZE], size_t len, uint32_t max_body) {
         if (len == 0 || len > max_body)
                 return -EMSGSIZE;
-        hdr[0] = (uint8_t) (len >> 24);
-        hdr[1] = (uint8_t) (len >> 16);
-        hdr[2] = (uint8_t) (len >> 8);
-        hdr[3] = (uint8_t) len;
+        vs_put_be32(hdr, (uint32_t) len);
         return 0;
 }

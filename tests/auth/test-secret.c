@@ -11,6 +11,7 @@
 #include "auth/peer_key.h"
 #include "auth/secret.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static char dir[] = "/tmp/vs-secret-XXXXXX";
 static char path[256];
@@ -229,9 +230,5 @@ static Suite *secret_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(secret_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(secret_suite());
 }

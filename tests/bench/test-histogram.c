@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "bench/histogram.h"
+#include "../check-run.h"
 
 START_TEST(test_small_values_exact) {
         static struct histogram h;
@@ -58,9 +59,5 @@ static Suite *histogram_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(histogram_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(histogram_suite());
 }

@@ -36,6 +36,7 @@ struct fconn {
         struct vs_frame_reader reader;
         struct held *held;
         size_t n_held;
+        char token[64];       /* the last ClientAuth's token */
 };
 
 void fake_lock(struct fake *f) {
@@ -115,12 +116,30 @@ static bool serve(struct fake *f, struct fconn *cn, const Viewstamp__Envelope *e
                 f->pongs += e->pong->nonce >= 1000;
                 return true;
         }
+        if (e->body_case == VIEWSTAMP__ENVELOPE__BODY_CLIENT_AUTH) {
+                const ProtobufCBinaryData *t = &e->client_auth->token;
+                snprintf(cn->token, sizeof cn->token, "%.*s", (int) t->len, (const char *) t->data);
+                f->auths++;
+                return true;
+        }
         if (e->body_case != VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST)
                 return false;
         const Viewstamp__ClientRequest *m = e->client_request;
         const char *tenant = e->header->tenant;
         bool registration = m->request == 0 && m->command.len == 0;
         log_request(f, m, registration);
+
+        if (f->token[0] && strcmp(f->token, cn->token) != 0) {
+                send_reply(cn->fd, tenant, m->client_id, m->request, VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAUTHORIZED,
+                           NULL, 0, NULL, "wrong token");
+                return true;
+        }
+        if (f->limit > 0) {
+                f->limit--;
+                send_reply(cn->fd, tenant, m->client_id, m->request, VIEWSTAMP__CLIENT_STATUS__CLIENT_LIMIT, NULL, 0,
+                           NULL, "too many requests");
+                return true;
+        }
 
         if (f->redirect[0]) {
                 send_reply(cn->fd, tenant, m->client_id, m->request, VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT, NULL,

@@ -8,10 +8,10 @@
  * drop the connection after executing, execute without answering, stay silent, expire sessions,
  * answer unavailable, send
  * garbage or replies with wrong numbers, hold replies and release them in reverse order, probe
- * with Pings.
+ * with Pings, require an access token, refuse as over a limit.
  *
  * Every knob is a counter or flag set under fake_lock(); it applies to requests that arrive
- * afterwards. Registrations are only affected by redirect and no_tenant.
+ * afterwards. Registrations are only affected by redirect, no_tenant, token and limit.
  */
 
 #include <pthread.h>
@@ -48,6 +48,9 @@ struct fake {
         unsigned hold;        /* keep answers until this many are held, then send newest first */
         unsigned ping;        /* precede the answer by a Ping (nonce 1000 + count left) */
         unsigned mute;        /* execute, then answer nothing and keep the connection */
+        char token[64];       /* non-empty: requests on connections whose last ClientAuth was not
+                               * this token are answered UNAUTHORIZED (registrations too) */
+        unsigned limit;       /* answer LIMIT (registrations too) */
 
         /* What arrived (under lock). */
         struct fake_entry *log;
@@ -55,6 +58,7 @@ struct fake {
         unsigned executed;    /* user requests executed */
         unsigned connections; /* accepted so far */
         unsigned pongs;       /* Pongs that echoed one of our Pings */
+        unsigned auths;       /* ClientAuths received */
 
         /* The client table. */
         struct fake_session *sessions;

@@ -14,6 +14,7 @@
 #include "client/viewstamp.h"
 #include "fake.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static struct fake fa, fb;
 
@@ -542,6 +543,66 @@ START_TEST(test_sd_event) {
 }
 END_TEST
 
+START_TEST(test_access_token) {
+        fake_lock(&fa);
+        snprintf(fa.token, sizeof fa.token, "secret");
+        fake_unlock(&fa);
+
+        /* Without a token: refused with the node's reason, nothing ran. */
+        vs_client *c = client_for(fa.address, 5000000);
+        vs_result *r = NULL;
+        ck_assert_int_eq(vs_create(c, "/t", "0", 1, 0, &r), -EACCES);
+        ck_assert_str_eq(vs_result_message(r), "wrong token");
+        vs_result_free(r);
+        ck_assert_int_eq(vs_client_set_token(c, "wrong", 5), 0);
+        ck_assert_int_eq(vs_create(c, "/t", "0", 1, 0, NULL), -EACCES);
+
+        /* The right token, set on the connected client: presented at once on that connection. */
+        fake_lock(&fa);
+        unsigned connections = fa.connections, auths = fa.auths;
+        fake_unlock(&fa);
+        ck_assert_int_eq(vs_client_set_token(c, "secret", 6), 0);
+        ck_assert_int_eq(vs_create(c, "/t", "0", 1, 0, NULL), 0);
+        fake_lock(&fa);
+        ck_assert_uint_eq(fa.connections, connections);
+        ck_assert_uint_eq(fa.auths, auths + 1);
+        ck_assert_uint_eq(fa.executed, 1);
+        fake_unlock(&fa);
+        vs_client_free(c);
+
+        /* Set before connecting: presented first thing on the new connection. */
+        c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_client_set_token(c, "secret", 6), 0);
+        get_expect(c, "/t", "0");
+        /* Forgetting it: refused again. */
+        ck_assert_int_eq(vs_client_set_token(c, NULL, 0), 0);
+        vs_client_free(c);
+        c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_get(c, "/t", NULL), -EACCES);
+
+        static char big[VS_TOKEN_MAX + 1];
+        ck_assert_int_eq(vs_client_set_token(c, big, sizeof big), -EINVAL);
+        ck_assert_int_eq(vs_client_set_token(c, NULL, 1), -EINVAL);
+        ck_assert_int_eq(vs_client_set_token(NULL, "x", 1), -EINVAL);
+        vs_client_free(c);
+}
+END_TEST
+
+START_TEST(test_limit) {
+        vs_client *c = client_for(fa.address, 5000000);
+        ck_assert_int_eq(vs_create(c, "/l", "0", 1, 0, NULL), 0);
+        fake_lock(&fa);
+        fa.limit = 1;
+        fake_unlock(&fa);
+        vs_result *r = NULL;
+        ck_assert_int_eq(vs_set(c, "/l", "1", 1, VS_VERSION_ANY, &r), -EUSERS);
+        ck_assert_str_eq(vs_result_message(r), "too many requests");
+        vs_result_free(r);
+        get_expect(c, "/l", "0"); /* not run, and the client goes on */
+        vs_client_free(c);
+}
+END_TEST
+
 START_TEST(test_strerror) {
         ck_assert_str_eq(vs_strerror(0), "success");
         ck_assert_str_eq(vs_strerror(VS_ERR_NO_NODE), "no such node");
@@ -550,6 +611,8 @@ START_TEST(test_strerror) {
         ck_assert_ptr_null(vs_error_name(-ETIMEDOUT));
         ck_assert_str_eq(vs_strerror(-ESTALE), "session expired; the request did not take effect");
         ck_assert_str_eq(vs_strerror(-ECONNREFUSED), "Connection refused");
+        ck_assert_str_eq(vs_strerror(-EACCES), "the tenant requires an access token, and the one given is missing or wrong");
+        ck_assert_str_eq(vs_strerror(-EUSERS), "over a limit of the server; the request did not take effect");
         ck_assert_ptr_nonnull(vs_strerror(12345));
         ck_assert_ptr_nonnull(vs_strerror(-12345));
 }
@@ -576,15 +639,13 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_poll_driven_and_session_limit);
         tcase_add_test(tc, test_free_cancels);
         tcase_add_test(tc, test_sd_event);
+        tcase_add_test(tc, test_access_token);
+        tcase_add_test(tc, test_limit);
         tcase_add_test(tc, test_strerror);
         suite_add_tcase(s, tc);
         return s;
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(client_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(client_suite());
 }

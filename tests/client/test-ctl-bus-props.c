@@ -15,6 +15,7 @@
 #include "ctl/bus-props.h"
 #include "ctl/show.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static sd_bus *bus;
 static uint64_t cookie;
@@ -139,9 +140,5 @@ int main(void) {
         tcase_add_test(tc, labels);
         tcase_add_test(tc, texts);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return vs_check_run(s);
 }

@@ -22,6 +22,7 @@
 #include "ctl/show.h"
 #include "fake.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static const char *ctl_path;
 static struct fake node;
@@ -387,9 +388,5 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         ctl_path = argv[1];
-        SRunner *sr = srunner_create(ctl_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(ctl_suite());
 }

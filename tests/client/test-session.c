@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "client/session.h"
+#include "../check-run.h"
 
 START_TEST(test_against_model) {
         enum { N = 512, STEPS = 20000 };
@@ -55,9 +56,5 @@ static Suite *session_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(session_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(session_suite());
 }

@@ -6,6 +6,7 @@
 
 #include "codec/vr_codec.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 /* Packs m through the protobuf form and back; the result views *buf. */
 static void round_trip(const struct vr_msg *m, struct vr_msg *out, uint8_t **buf, Viewstamp__VrMessage **unpacked) {
@@ -115,6 +116,30 @@ START_TEST(test_too_many_entries_refused) {
 }
 END_TEST
 
+/* Request number 0 registers, whatever command came with it; any other carries its command. */
+START_TEST(test_client_request) {
+        Viewstamp__ClientRequest req = VIEWSTAMP__CLIENT_REQUEST__INIT;
+        req.client_id = 9;
+        req.command = (ProtobufCBinaryData) { 3, (uint8_t *) "cmd" };
+        struct vr_msg m;
+        ck_assert_int_eq(vs_vr_msg_from_client_request(&req, &m), 0);
+        ck_assert_int_eq(m.type, VR_MSG_REQUEST);
+        ck_assert_uint_eq(m.client_id, 9);
+        ck_assert_uint_eq(m.request, 0);
+        ck_assert_uint_eq(m.len, VR_REGISTER_CMD_LEN);
+        ck_assert(memcmp(m.data, VR_REGISTER_CMD, VR_REGISTER_CMD_LEN) == 0);
+
+        req.request = 5;
+        ck_assert_int_eq(vs_vr_msg_from_client_request(&req, &m), 0);
+        ck_assert_uint_eq(m.request, 5);
+        ck_assert_uint_eq(m.len, 3);
+        ck_assert_ptr_eq(m.data, req.command.data);
+
+        req.command.len = (size_t) UINT32_MAX + 1;
+        ck_assert_int_eq(vs_vr_msg_from_client_request(&req, &m), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_too_many_members_refused) {
         uint64_t ids[VR_MAX_REPLICAS + 1] = {};
         Viewstamp__VrMessage pb = VIEWSTAMP__VR_MESSAGE__INIT;
@@ -137,15 +162,12 @@ static Suite *codec_suite(void) {
         tcase_add_test(tc, test_empty_message);
         tcase_add_test(tc, test_unknown_types_refused);
         tcase_add_test(tc, test_too_many_entries_refused);
+        tcase_add_test(tc, test_client_request);
         tcase_add_test(tc, test_too_many_members_refused);
         suite_add_tcase(s, tc);
         return s;
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(codec_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(codec_suite());
 }

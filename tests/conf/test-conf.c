@@ -8,6 +8,7 @@
 
 #include "conf/conf.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static char path[] = "/tmp/test-conf-XXXXXX";
 
@@ -215,9 +216,5 @@ static Suite *conf_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(conf_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(conf_suite());
 }

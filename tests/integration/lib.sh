@@ -141,6 +141,24 @@ tenant_property() {
                 "/org/viewstamp1/tenant/$2" org.viewstamp1.Tenant "$3" 2>/dev/null
 }
 
+# ctl I ARGS...: viewstampctl ($VIEWSTAMPCTL) on node I's bus.
+ctl() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "${VIEWSTAMPCTL:?path to viewstampctl}" "$@"
+}
+
+# expect_rc RC DESCRIPTION COMMAND...: runs COMMAND, which must exit RC; its output (standard
+# output and error) is left in $out.
+expect_rc() {
+        local want=$1 what=$2 rc
+        shift 2
+        set +e
+        out=$("$@" 2>&1); rc=$?
+        set -e
+        ((rc == want)) || fail "$what: exit status $rc, expected $want: $out"
+}
+
 # create_tenant NAME: a tenant on every node of the cluster, created through node 1; returns once
 # each node hosts a normal replica of it.
 create_tenant() {

@@ -5,7 +5,8 @@
 # join without a token or with a wrong one is refused, named, logged with the joiner's address
 # (a wrong token fails the TLS handshake), and changes nothing. Every node ends with the cluster
 # secret InitCluster made. Removing and draining: refused for a node that hosts replicas (draining
-# needs VR reconfiguration, not there yet), done for an empty one. Identity survives a restart.
+# needs VR reconfiguration, not there yet), done for an empty one; a removed node is refused by
+# the members it dials, each logging its address. Identity survives a restart.
 source "$(dirname "$0")/lib.sh"
 
 start_unjoined 5
@@ -108,6 +109,18 @@ wait_until 20 gone || fail "node2 still listed: $(for i in 1 3 4 5; do node_name
 node_property 1 node2 Name >/dev/null 2>&1 && fail "node2's object is still on node1"
 for s in 'NodeAdded.*"node2"' 'NodeAdded.*"node5"' 'TenantAdded.*"accounts"' 'NodeRemoved.*"node2"'; do
         grep -A2 "member=${s%%.\**}" "$SCRATCH/signals" | grep -q "${s#*\*}" || fail "node1 sent no $s: $(cat "$SCRATCH/signals")"
+done
+
+# A removed node is refused: restarted with its identity and the cluster secret, it dials the
+# members it remembers (the higher names: node3 and up), whose TLS handshakes fail with a log line
+# naming its address.
+kill_node 2
+start_node 2
+refused() {
+        grep -q "\[peer=127\.0\.0\.1:[0-9]*\] .*PSK identity 'node2' is not a member of this cluster" "$SCRATCH/node$1.log"
+}
+for i in 3 4 5; do
+        wait_until 20 refused "$i" || fail "node$i did not refuse the removed node2: $(grep -i node2 "$SCRATCH/node$i.log" | tail -n 3)"
 done
 
 # The removed node, its identity forgotten but not its journal, may neither start nor join a

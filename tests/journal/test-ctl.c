@@ -19,6 +19,7 @@
 #include "journal/statedir.h"
 #include "log/log.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static const char *ctl;
 static char dir[] = "/tmp/vs-ctl-test-XXXXXX";
@@ -168,9 +169,5 @@ int main(int argc, char **argv) {
         }
         ctl = argv[1];
         vs_log_set_level(VS_LOG_ERR);
-        SRunner *sr = srunner_create(ctl_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(ctl_suite());
 }

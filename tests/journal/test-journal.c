@@ -24,6 +24,7 @@
 #include "journal/journal.h"
 #include "journal/statedir.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 #define CLUSTER 0xc1
 #define NODE 0x2
@@ -887,9 +888,5 @@ static Suite *journal_suite(void) {
 int main(void) {
         for (size_t i = 0; i < sizeof(payload); i++)
                 payload[i] = (uint8_t) (i * 7 + 1);
-        SRunner *sr = srunner_create(journal_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(journal_suite());
 }

@@ -24,6 +24,7 @@
 #include "journal/journal.h"
 #include "log/log.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 #define TENANTS 4
 #define META_EVERY 50
@@ -299,9 +300,5 @@ static Suite *sigkill_suite(void) {
 int main(void) {
         /* every reopen after a kill cuts a torn tail: expected here, not worth a line each */
         vs_log_set_level(VS_LOG_ERR);
-        SRunner *sr = srunner_create(sigkill_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(sigkill_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lincheck.h"
+#include "../check-run.h"
 
 static int read_text(const char *text, struct lc_history **ret, unsigned *line, const char **why) {
         FILE *f = fmemopen((void *) text, strlen(text), "r");
@@ -251,10 +252,5 @@ static Suite *jsonl_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(jsonl_suite());
-
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(jsonl_suite());
 }

@@ -6,6 +6,7 @@
 
 #include "gen.h"
 #include "lincheck.h"
+#include "../check-run.h"
 
 /* Builds a history from lines "PROCESS TYPE F KEY [ARGS]", ';'-separated, where ARGS is the
  * value (an integer or "nil"), or for cas "EXPECTED NEW". */
@@ -497,10 +498,5 @@ static Suite *lincheck_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(lincheck_suite());
-
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(lincheck_suite());
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 extern char **environ;
 
@@ -161,9 +162,5 @@ int main(int argc, char **argv) {
         }
         program = argv[1];
 
-        SRunner *sr = srunner_create(vs_lincheck_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(vs_lincheck_suite());
 }

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "link/link.h"
+#include "../check-run.h"
 
 static struct vs_address addr(const char *s) {
         struct vs_address a;
@@ -121,9 +122,5 @@ int main(void) {
                 fprintf(stderr, "cannot create a network namespace (%m); skipping\n");
                 return 77;
         }
-        SRunner *sr = srunner_create(link_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(link_suite());
 }

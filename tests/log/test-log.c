@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
+#include "../check-run.h"
 
 /* Runs the logging calls with stderr redirected to a file and returns what was written. */
 static char captured[4096];
@@ -95,9 +96,5 @@ static Suite *log_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(log_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(log_suite());
 }

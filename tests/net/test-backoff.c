@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "net/backoff.h"
+#include "../check-run.h"
 
 START_TEST(test_doubles_within_jitter_and_caps) {
         struct vs_backoff b;
@@ -93,9 +94,5 @@ static Suite *backoff_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(backoff_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(backoff_suite());
 }

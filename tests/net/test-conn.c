@@ -12,6 +12,7 @@
 #include "net/listener.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
+#include "../check-run.h"
 
 #define MAX_CONNS 8
 #define MAX_SEEN 20000
@@ -582,9 +583,5 @@ static Suite *conn_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(conn_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(conn_suite());
 }

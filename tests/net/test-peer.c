@@ -13,6 +13,7 @@
 #include "net/peer.h"
 #include "rogue.h"
 #include "wire/envelope.h"
+#include "../check-run.h"
 
 #define CLUSTER 0x5eed5eed5eed5eedULL
 #define N 3
@@ -995,9 +996,5 @@ static Suite *peer_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(peer_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(peer_suite());
 }

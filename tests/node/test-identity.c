@@ -11,6 +11,7 @@
 
 #include "node/identity.h"
 #include "util/consteq.h"
+#include "../check-run.h"
 
 START_TEST(test_new) {
         struct vs_identity a, b;
@@ -131,9 +132,5 @@ static Suite *identity_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(identity_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(identity_suite());
 }

@@ -13,6 +13,7 @@
 #include "node/member.h"
 #include "util/cleanup.h"
 #include "wire/cluster.pb-c.h"
+#include "../check-run.h"
 
 static struct vs_member member(const char *name, const char *peer, const char *client) {
         struct vs_member m = {};
@@ -172,6 +173,32 @@ START_TEST(test_cluster_state) {
 }
 END_TEST
 
+START_TEST(test_capacity) {
+        struct vs_cluster_state st = {};
+        static const struct vs_cluster_tenant held[] = {
+                { .config = { .name = "t1", .id = 1, .n_replicas = 3, .replicas = { "a", "b", "c" } } },
+                { .config = { .name = "t2", .id = 2, .n_replicas = 3, .replicas = { "a", "b", "d" } } },
+                { .config = { .name = "t3", .id = 3, .n_replicas = 1, .replicas = { "a" } } },
+        };
+        for (size_t i = 0; i < 3; i++)
+                ck_assert_int_eq(vs_cluster_state_keep_tenant(&st, &held[i]), 0);
+        struct vs_tenant_config c = { .name = "new", .n_replicas = 3, .replicas = { "b", "c", "d" } };
+        char err[256];
+        /* b hosts 2, c 1, d 1. */
+        ck_assert_int_eq(vs_cluster_state_check_capacity(&st, "b", 2, 3, &c, err, sizeof err), 0);
+        ck_assert_int_eq(vs_cluster_state_check_capacity(&st, "b", 2, 2, &c, err, sizeof err), -EUSERS);
+        ck_assert_str_eq(err, "node 'b' hosts 2 tenants, its limit (MaxTenants=2)");
+        /* a (3 tenants) is named only by the second. */
+        struct vs_tenant_config on_a = { .name = "x", .n_replicas = 1, .replicas = { "a" } };
+        ck_assert_int_eq(vs_cluster_state_check_capacity(&st, "b", 2, 3, &on_a, err, sizeof err), -EUSERS);
+        ck_assert_str_eq(err, "node 'a' hosts 3 tenants, its limit (MaxTenants=3)");
+        /* This node's own count wins when it hosts more than the state knows of. */
+        ck_assert_int_eq(vs_cluster_state_check_capacity(&st, "c", 5, 3, &c, err, sizeof err), -EUSERS);
+        ck_assert_str_eq(err, "node 'c' hosts 5 tenants, its limit (MaxTenants=3)");
+        vs_cluster_state_done(&st);
+}
+END_TEST
+
 static Suite *member_suite(void) {
         Suite *s = suite_create("member");
         TCase *tc = tcase_create("member");
@@ -179,14 +206,11 @@ static Suite *member_suite(void) {
         tcase_add_test(tc, test_set);
         tcase_add_test(tc, test_cache);
         tcase_add_test(tc, test_cluster_state);
+        tcase_add_test(tc, test_capacity);
         suite_add_tcase(s, tc);
         return s;
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(member_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(member_suite());
 }

@@ -8,6 +8,7 @@
 
 #include "node/tenant_config.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static struct vs_conf conf3(void) {
         struct vs_conf c;
@@ -235,9 +236,5 @@ static Suite *tenant_config_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(tenant_config_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(tenant_config_suite());
 }

@@ -17,6 +17,7 @@
 #include "snapbuf.h"
 #include "tree/tree.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 #define MAX_PATH 24
 #define MAX_VALUE 8
@@ -530,9 +531,5 @@ static Suite *model_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(model_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(model_suite());
 }

@@ -16,6 +16,7 @@
 #include "tree/tree.h"
 #include "tree/tree_sm.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static long countdown = -1; /* allocations left before the one that fails; -1: none fails */
 static unsigned injected;
@@ -244,9 +245,5 @@ static Suite *nomem_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(nomem_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(nomem_suite());
 }

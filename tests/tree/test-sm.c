@@ -7,6 +7,7 @@
 #include "snapbuf.h"
 #include "tree/tree_sm.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static const struct vr_sm_ops *ops = &tree_sm_ops;
 
@@ -164,6 +165,11 @@ START_TEST(test_bad_commands) {
         _cleanup_tree_response_ Viewstamp__TreeResponse *nul = apply_req(t, 3, &req);
         ck_assert_uint_eq(nul->error, TREE_ERR_BAD_PATH);
         ck_assert_int_eq(tree_exists(t, "/a", NULL), TREE_ERR_NO_NODE);
+        /* So is an absent one (no bytes at all: found by fuzz-vr, it reached memchr(NULL)). */
+        Viewstamp__TreeCreate no_path = VIEWSTAMP__TREE_CREATE__INIT;
+        req.create = &no_path;
+        _cleanup_tree_response_ Viewstamp__TreeResponse *none = apply_req(t, 4, &req);
+        ck_assert_uint_eq(none->error, TREE_ERR_BAD_PATH);
 
         ck_assert(snapbuf_same(t, &before));
         snapbuf_done(&before);
@@ -386,9 +392,5 @@ static Suite *sm_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(sm_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(sm_suite());
 }

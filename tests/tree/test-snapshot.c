@@ -9,6 +9,7 @@
 #include "tree/tree.h"
 #include "util/checksum.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static struct tree *sample_tree(uint64_t hash_seed) {
         struct tree_options o = { .limits = TREE_LIMITS_DEFAULT, .hash_seed = hash_seed };
@@ -350,9 +351,5 @@ static Suite *snapshot_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(snapshot_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(snapshot_suite());
 }

@@ -7,6 +7,7 @@
 #include "snapbuf.h"
 #include "tree/tree.h"
 #include "util/cleanup.h"
+#include "../check-run.h"
 
 static struct tree *new_tree(void) {
         struct tree *t;
@@ -533,9 +534,5 @@ static Suite *tree_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(tree_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(tree_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/arena.h"
+#include "../check-run.h"
 
 /* Allocations of assorted sizes, some far above a chunk, are aligned and never overlap: each is
  * filled with its own byte and all are checked at the end. */
@@ -77,9 +78,5 @@ int main(void) {
         tcase_add_test(tc, test_reset_reuses_memory);
         tcase_add_test(tc, test_refuses_huge);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return vs_check_run(s);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "util/u64map.h"
+#include "../check-run.h"
 
 /* Random puts and removes, checked against a plain array. Few keys keep the table small, so
  * probe runs often wrap around its end, where backward-shift deletion is easiest to get wrong. */
@@ -71,9 +72,5 @@ static Suite *u64map_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(u64map_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(u64map_suite());
 }

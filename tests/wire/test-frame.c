@@ -7,6 +7,7 @@
 #include "util/cleanup.h"
 #include "wire/envelope.h"
 #include "wire/frame.h"
+#include "../check-run.h"
 
 static void put_frame(struct vs_frame_reader *r, const void *body, size_t len, uint32_t max) {
         uint8_t hdr[VS_FRAME_HEADER_SIZE];
@@ -276,9 +277,5 @@ static Suite *frame_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(frame_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(frame_suite());
 }
