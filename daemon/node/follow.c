@@ -64,9 +64,8 @@ static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t appli
                 uint64_t id;
                 if (vs_tenant_config_member_id(c, n->conf.name, &id) < 0)
                         continue;
-                struct vs_tenant *t = u64map_get(&n->by_id, c->id);
-                int r = t ? vs_node_update_tenant(n, t, c)
-                          : vs_tenant_config_index(c, n->conf.name) >= 0 ? vs_node_host_tenant(n, c) : 0;
+                bool hosted = u64map_get(&n->by_id, c->id);
+                int r = hosted || vs_tenant_config_index(c, n->conf.name) >= 0 ? vs_node_host_tenant(n, c) : 0;
                 if (r < 0) {
                         struct vs_log_ctx lc = { .tenant = c->name };
                         log_error_errno(&lc, r, "cannot start the replica this node is named for");

@@ -224,19 +224,6 @@ static void remove_files(struct vs_node *n, uint64_t tenant) {
                 log_info(NULL, "removed the files of deleted tenant %016" PRIx64, tenant);
 }
 
-int vs_node_update_tenant(struct vs_node *n, struct vs_tenant *t, const struct vs_tenant_config *c) {
-        const struct vs_tenant_config *old = vs_tenant_config(t);
-        /* Within an epoch the only change is the group confirming it. */
-        if (c->epoch < old->epoch || (c->epoch == old->epoch && !(old->reconfiguring && !c->reconfiguring)))
-                return 0;
-        int r = vs_tenant_config_save(n->state_fd, c);
-        if (r < 0)
-                return r;
-        vs_tenant_set_config(t, c);
-        vs_node_tenant_changed(n, t);
-        return 0;
-}
-
 void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why) {
         uint64_t id = vs_tenant_config(t)->id;
         char name[VS_TENANT_NAME_MAX + 1];

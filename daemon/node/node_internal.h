@@ -104,9 +104,6 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen);
 /* Saves the configuration file, then starts the replica; one that runs already takes c's changes
  * (vs_node_refresh_tenant). A node at its MaxTenants= starts nothing (logged). */
 int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c);
-/* A newer configuration of a hosted tenant (it moves to another epoch): saved, then routed by. An
- * older one than the replica's is ignored. */
-int vs_node_update_tenant(struct vs_node *n, struct vs_tenant *t, const struct vs_tenant_config *c);
 uint64_t vs_node_peer_route(struct vs_node *n, const char *node);
 
 /* membership.c */

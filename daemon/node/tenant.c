@@ -310,16 +310,25 @@ const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t) {
 }
 
 int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c) {
-        if (vs_access_token_same(&t->config.token, &c->token))
+        const struct vs_tenant_config *old = &t->config;
+        /* Within an epoch the only change of members is the group confirming it. */
+        bool newer = c->epoch > old->epoch || (c->epoch == old->epoch && old->reconfiguring && !c->reconfiguring);
+        bool token = !vs_access_token_same(&old->token, &c->token);
+        if (!newer && !token)
                 return 0;
-        struct vs_tenant_config next = t->config;
+        struct vs_tenant_config next = newer ? *c : *old;
         next.token = c->token;
         struct vs_log_ctx lc = log_ctx(t);
         int r = vs_tenant_config_save(vs_node_state_fd(t->node), &next);
         if (r < 0)
-                return log_error_errno(&lc, r, "cannot save the tenant's new access token");
+                return log_error_errno(&lc, r, "cannot save the tenant's new configuration");
         t->config = next;
-        log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        vs_routes_learn_config(&t->peers, &next);
+        if (token)
+                log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        if (newer)
+                log_info(&lc, "configuration of epoch %" PRIu64 "%s", next.epoch,
+                         next.reconfiguring ? " (being entered)" : "");
         vs_node_tenant_changed(t->node, t);
         return 0;
 }
@@ -346,11 +355,6 @@ bool vs_tenant_stopped(const struct vs_tenant *t) {
 
 const char *vs_tenant_primary(const struct vs_tenant *t) {
         return t->primary;
-}
-
-void vs_tenant_set_config(struct vs_tenant *t, const struct vs_tenant_config *c) {
-        t->config = *c;
-        vs_routes_learn_config(&t->peers, c);
 }
 
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb) {

@@ -49,7 +49,8 @@ void vs_tenant_free(struct vs_tenant *t);
 
 const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
 struct vs_node *vs_tenant_node(const struct vs_tenant *t);
-/* Takes c's access token if it differs, saving the configuration file first (vs_node_refresh_tenant()). */
+/* Takes c's access token if it differs, and c's members if c is of a later epoch (or confirms the
+ * epoch being entered), saving the configuration file first (vs_node_refresh_tenant()). */
 int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c);
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t);
 struct tree *vs_tenant_tree(const struct vs_tenant *t);
@@ -59,8 +60,6 @@ bool vs_tenant_failed(const struct vs_tenant *t);
 bool vs_tenant_stopped(const struct vs_tenant *t);
 /* The node of the primary as of the replica's last status ("" when unknown). */
 const char *vs_tenant_primary(const struct vs_tenant *t);
-/* The root group's newer configuration of this tenant (the same id): where members are. */
-void vs_tenant_set_config(struct vs_tenant *t, const struct vs_tenant_config *c);
 
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb);
 void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);
