@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus/tenant.h"
+#include "bus/tenant_reconfig.h"
 #include "bus/tenant_token.h"
 #include "node/node.h"
 #include "node/tenant.h"
@@ -96,6 +97,10 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_PROPERTY("CommitNumber", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("CheckpointOp", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("AccessTokenRequired", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Reconfigure", SD_BUS_ARGS("as", nodes), SD_BUS_NO_RESULT, vs_bus_tenant_reconfigure,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MoveReplica", SD_BUS_ARGS("s", from, "s", to), SD_BUS_NO_RESULT,
+                                vs_bus_tenant_move_replica, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetAccessToken", SD_BUS_ARGS("s", token), SD_BUS_NO_RESULT,
                                 vs_bus_tenant_set_access_token, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,

@@ -16,21 +16,11 @@
 #include "node/tenant_config.h"
 #include "util/u64map.h"
 
-/* Ticks an administrative request waits for an answer before it is sent again (to the next
- * root replica, in case the one asked is down). */
-#define ADMIN_RETRY_TICKS 50
 /* A client connection must send its first frame within this time (half-open connections). */
 #define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
 /* A node hosting no root replica reads the root group's state this often. */
 #define FOLLOW_INTERVAL_MSEC 1000
 
-struct admin_op {
-        struct admin_op *next;
-        uint8_t *command;
-        size_t len;
-        vs_node_root_done_fn done;
-        void *userdata;
-};
 
 struct follow_read;
 
@@ -78,15 +68,12 @@ struct vs_node {
         struct vs_cluster_state *incoming; /* read remotely, applied on the next tick */
         uint32_t follow_wait;              /* ticks until the next remote read */
 
-        /* The node's own session with the root group. */
-        struct admin_op *admin_head, **admin_tail;
-        uint64_t admin_client;
-        uint64_t admin_request;   /* number of the request in flight (0: registering) */
-        bool admin_registered;
-        bool admin_in_flight;
-        uint32_t admin_target;    /* index into the root's replicas */
-        uint32_t admin_waited;
-        sd_event_source *admin_defer;
+        /* The node's own sessions (node/session.h): with the root group, and with the tenants
+         * whose reconfiguration it drives (node/reconfig.h). */
+        struct vs_session *admin;
+        struct vs_session **sessions;
+        size_t n_sessions;
+        struct vs_reconfig *reconfigs;
         struct vs_tenant_config root;
 };
 

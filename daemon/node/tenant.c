@@ -96,6 +96,10 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
                 }
                 break;
         }
+        case VR_REPLY_BAD_CONFIG:
+                reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_BAD_REQUEST;
+                reply.message = (char *) "not a usable member list for a reconfiguration";
+                break;
         case VR_REPLY_SESSION_EXPIRED:
         default:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED;

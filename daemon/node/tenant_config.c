@@ -99,6 +99,20 @@ int vs_tenant_config_next_epoch(const struct vs_tenant_config *c, const char *co
         return 0;
 }
 
+int vs_tenant_config_move(const struct vs_tenant_config *c, const char *from, const char *to,
+                          const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n) {
+        int i = vs_tenant_config_index(c, from);
+        bool has_to = vs_tenant_config_index(c, to) >= 0;
+        if (i >= 0 && has_to)
+                return -EEXIST;
+        if (i < 0 && !has_to)
+                return -ENOENT;
+        for (uint32_t k = 0; k < c->n_replicas; k++)
+                ret[k] = (int) k == i ? to : c->replicas[k];
+        *ret_n = c->n_replicas;
+        return 0;
+}
+
 bool vs_tenant_config_same_nodes(const struct vs_tenant_config *c, const char *const *nodes, uint32_t n) {
         if (n != c->n_replicas)
                 return false;

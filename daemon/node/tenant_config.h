@@ -69,6 +69,11 @@ void vs_tenant_config_number(struct vs_tenant_config *c);
  * -EINVAL for a count other than 1, 3, 5, a node named twice or too long a name. */
 int vs_tenant_config_next_epoch(const struct vs_tenant_config *c, const char *const *nodes, uint32_t n,
                                 struct vs_tenant_config *ret);
+/* The nodes c's group has with from's replica moved to `to`, into ret (pointing into c): 0, or
+ * -EEXIST when to holds a replica already, -ENOENT when from holds none. A group that holds one
+ * on to and none on from (the move recorded already, or done) gives its own nodes. */
+int vs_tenant_config_move(const struct vs_tenant_config *c, const char *from, const char *to,
+                          const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n);
 /* Whether c's replicas are exactly the nodes given, in any order. */
 bool vs_tenant_config_same_nodes(const struct vs_tenant_config *c, const char *const *nodes, uint32_t n);
 

@@ -11,17 +11,6 @@ source "$(dirname "$0")/lib.sh"
 
 start_unjoined 5
 
-error_name() { # error_name I METHOD DBUS-SEND-ARGS...: the D-Bus error name the call fails with, or "ok"
-        local i=$1 method=$2 out
-        shift 2
-        if out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") dbus-send --system --print-reply --reply-timeout=20000 \
-                --dest=org.viewstamp1 /org/viewstamp1 "org.viewstamp1.Manager.$method" "$@" 2>&1); then
-                echo ok
-        else
-                sed -n 's/^Error \([^:]*\):.*/\1/p' <<<"$out"
-        fi
-}
-
 [[ $(error_name 1 CreateTenant string:t array:string:node1) == org.viewstamp1.Error.NotInCluster ]] ||
         fail "CreateTenant on a node in no cluster: $(error_name 1 CreateTenant string:t array:string:node1)"
 [[ $(error_name 1 GetJoinToken) == org.viewstamp1.Error.NotInCluster ]] || fail "GetJoinToken before init"
