@@ -60,6 +60,8 @@ static const char *error_name(int error) {
                 return VS_BUS_ERROR_PREFIX "NodeNotEmpty";
         case -EOPNOTSUPP:
                 return VS_BUS_ERROR_PREFIX "NeedsReconfiguration";
+        case -ENOSPC:
+                return VS_BUS_ERROR_PREFIX "NotEnoughNodes";
         case -EINVAL:
                 return SD_BUS_ERROR_INVALID_ARGS;
         case -EEXIST:

@@ -62,6 +62,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", c->name);
         if (strcmp(property, "Id") == 0)
                 return sd_bus_message_append(reply, "t", c->id);
+        if (strcmp(property, "Epoch") == 0)
+                return sd_bus_message_append(reply, "t", vr_replica_epoch(vr));
         if (strcmp(property, "View") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_view(vr));
         if (strcmp(property, "Status") == 0)
@@ -90,6 +92,7 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Id", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Replicas", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Epoch", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("View", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Status", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Primary", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -131,6 +134,6 @@ void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added) {
         if (added)
                 (void) sd_bus_emit_object_added(bus, path);
         else
-                (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "View", "Status", "Primary",
-                                                      "Replicas", "AccessTokenRequired", NULL);
+                (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "Epoch", "View", "Status",
+                                                      "Primary", "Replicas", "AccessTokenRequired", NULL);
 }

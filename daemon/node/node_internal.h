@@ -98,6 +98,9 @@ int vs_node_members_init(struct vs_node *n, char *err, size_t errlen);
 int vs_node_members_start_peers(struct vs_node *n);
 /* Makes the static nodes plus root_members (the root group's /nodes) the membership. */
 void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_members);
+/* Marks the member draining, or removes it, through the root group: done(userdata, 0 or -errno,
+ * message). -ENOENT when it is no member. */
+int vs_node_member_submit(struct vs_node *n, const char *name, bool remove, vs_node_done_fn done, void *userdata);
 /* Records this node under /nodes through the admin session, until it is there as configured. */
 void vs_node_register(struct vs_node *n);
 

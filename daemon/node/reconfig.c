@@ -119,6 +119,7 @@ static void on_confirmed(void *userdata, int error, const Viewstamp__TreeRespons
         if (set_failed(r, error, resp))
                 return;
         (void) vs_node_refresh_tenant(r->node, &r->target);
+        vs_node_tenant_created(r->node, &r->target);
         finish(r, 0, "tenant '%s' entered epoch %" PRIu64 " on %u node(s)", r->tenant, r->target.epoch,
                r->target.n_replicas);
 }
@@ -182,6 +183,7 @@ static void on_recorded(void *userdata, int error, const Viewstamp__TreeResponse
         struct vs_log_ctx c = { .tenant = r->tenant };
         log_notice(&c, "epoch %" PRIu64 " recorded in the root group", r->target.epoch);
         (void) vs_node_refresh_tenant(r->node, &r->target);
+        vs_node_tenant_created(r->node, &r->target);
         int k = start_group(r);
         if (k < 0)
                 r->group_error = k;
@@ -269,6 +271,7 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
         if (resp->error != 0 || vs_tenant_config_decode(resp->value.data, resp->value.len, &c) < 0)
                 return finish(r, -EIO, "the root group holds no readable configuration for '%s'", r->tenant);
         c.id = resp->stat->created_op + 1; /* the id as the root tree gives it (cluster_state.h) */
+        vs_node_tenant_created(r->node, &c); /* what placement counts (a drain's next move) */
         if (r->step == STEP_CONFIRM)
                 confirm(r, &c, resp->stat->version);
         else
