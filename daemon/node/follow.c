@@ -44,10 +44,9 @@ static void drop_gone(struct vs_node *n, const struct vs_cluster_state *st, uint
                 if (c->id == VS_ROOT_TENANT_ID || c->id - 1 > applied)
                         continue;
                 const struct vs_cluster_tenant *now = vs_cluster_state_find_tenant(st, c->name);
-                uint64_t id;
                 if (!now || now->config.id != c->id)
                         vs_node_drop_tenant(n, t, "tenant deleted from the cluster");
-                else if (now->config.epoch > c->epoch && vs_tenant_config_member_id(&now->config, n->conf.name, &id) < 0)
+                else if (now->config.epoch > c->epoch && !vs_tenant_config_named(&now->config, n->conf.name))
                         vs_node_drop_tenant(n, t, "the tenant's group moved on without this node");
         }
 }
@@ -61,8 +60,7 @@ static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t appli
         drop_gone(n, st, applied);
         for (size_t i = 0; i < st->n_tenants; i++) {
                 const struct vs_tenant_config *c = &st->tenants[i].config;
-                uint64_t id;
-                if (vs_tenant_config_member_id(c, n->conf.name, &id) < 0)
+                if (!vs_tenant_config_named(c, n->conf.name))
                         continue;
                 bool hosted = u64map_get(&n->by_id, c->id);
                 int r = hosted || vs_tenant_config_index(c, n->conf.name) >= 0 ? vs_node_host_tenant(n, c) : 0;

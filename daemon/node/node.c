@@ -208,6 +208,14 @@ int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
         struct vs_tenant *t = u64map_get(&n->by_id, c->id);
         if (t)
                 return vs_tenant_refresh_config(t, c);
+        void *gone = u64map_get(&n->forgotten, c->id);
+        if (gone) {
+                struct vs_log_ctx lc = { .tenant = c->name };
+                if (gone == (void *) 1)
+                        log_error(&lc, "not starting the replica this node is named for: it held one of this tenant "
+                                       "before, and cannot hold one again in this version");
+                return u64map_put(&n->forgotten, c->id, (void *) 2);
+        }
         size_t hosted, primary;
         vs_node_count_tenants(n, &hosted, &primary);
         if (hosted >= n->conf.max_tenants) {
@@ -246,6 +254,7 @@ void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why
                         break;
                 }
         u64map_remove(&n->by_id, id);
+        (void) u64map_put(&n->forgotten, id, (void *) 1);
         vs_tenant_free(t);
         log_notice(&c, "%s: replica stopped", why);
 
@@ -281,13 +290,12 @@ int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) 
 
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
-        uint64_t id;
-        if (vs_tenant_config_member_id(c, n->conf.name, &id) < 0)
+        if (!vs_tenant_config_named(c, n->conf.name))
                 return 0; /* not ours */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
         if (vs_scan_forgotten(scan, c->id)) {
                 remove_files(n, c->id); /* deleted, and stopped before its files went */
-                return 0;
+                return u64map_put(&n->forgotten, c->id, (void *) 1);
         }
         const struct vs_scan_tenant *rec = vs_scan_find(scan, c->id);
         /* A configuration file without a journal: the journal was lost, not a new tenant (unless
@@ -466,6 +474,7 @@ void vs_node_free(struct vs_node *n) {
                 vs_tenant_free(n->tenants[k]);
         free(n->tenants);
         u64map_done(&n->by_id);
+        u64map_done(&n->forgotten);
         vs_members_done(&n->members);
         free(n->routes);
         free(n->forgetting);

@@ -46,6 +46,9 @@ struct vs_node {
         struct u64map by_id; /* tenant id -> struct vs_tenant */
         struct forgetting *forgetting;
         size_t n_forgetting;
+        /* Tenants whose replica this node deleted (id -> 1, 2 once refused): it cannot host them
+         * again, the journal taking no record of a tenant after its FORGET (journal.h). */
+        struct u64map forgotten;
         bool first_start; /* the state directory had no root configuration yet */
         bool started;     /* in a cluster: journal, links and tenants are up (vs_node_start) */
         bool has_identity; /* a cluster formed with InitCluster/JoinCluster: identity is set */

@@ -28,7 +28,7 @@ static size_t candidates(const struct vs_members *members, const struct vs_clust
         size_t k = 0;
         for (size_t i = 0; i < members->n; i++) {
                 const struct vs_member *m = &members->v[i];
-                if (m->state != VS_MEMBER_ACTIVE || (skip && vs_tenant_config_index(skip, m->node.name) >= 0))
+                if (m->state != VS_MEMBER_ACTIVE || (skip && vs_tenant_config_named(skip, m->node.name)))
                         continue;
                 struct vs_checksum_state h;
                 vs_checksum_init(&h);

@@ -21,7 +21,8 @@
 #include "node/tenant_config.h"
 
 /* Where a replica of t goes when it moves off one of t's nodes (a node being drained): the least
- * loaded active member that holds no replica of t, by the same order. -ENOSPC when there is none. */
+ * loaded active member that holds no replica of t and did not leave its group in its last
+ * reconfiguration (node/reconfig.h), by the same order. -ENOSPC when there is none. */
 int vs_placement_pick_move(const struct vs_members *members, const struct vs_cluster_state *st,
                            const struct vs_tenant_config *root, const struct vs_tenant_config *t,
                            char ret[VS_CONF_NAME_MAX + 1]);

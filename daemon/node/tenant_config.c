@@ -67,6 +67,11 @@ int vs_tenant_config_member_id(const struct vs_tenant_config *c, const char *nod
         return -ENOENT;
 }
 
+bool vs_tenant_config_named(const struct vs_tenant_config *c, const char *node) {
+        uint64_t id;
+        return vs_tenant_config_member_id(c, node, &id) >= 0;
+}
+
 void vs_tenant_config_number(struct vs_tenant_config *c) {
         for (uint32_t i = 0; i < c->n_replicas; i++)
                 c->member_ids[i] = i;

@@ -57,6 +57,8 @@ int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_mem
 
 /* This node's replica index in c, or -ENOENT. */
 int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node);
+/* Whether c names the node, in its epoch or the previous one. */
+bool vs_tenant_config_named(const struct vs_tenant_config *c, const char *node);
 /* The node's member id in c's epoch, else in the previous one; -ENOENT when it is in neither. */
 int vs_tenant_config_member_id(const struct vs_tenant_config *c, const char *node, uint64_t *ret);
 
