@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "node/routes.h"
+#include "../check-run.h"
 
 static struct vs_tenant_config three(void) {
         struct vs_tenant_config c = { .name = "t", .id = 9, .n_replicas = 3, .replicas = { "a", "b", "c" } };
@@ -107,9 +108,5 @@ static Suite *routes_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(routes_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return vs_check_run(routes_suite());
 }

@@ -217,6 +217,19 @@ START_TEST(test_next_epoch) {
         back = roundtrip(&z);
         ck_assert_int_eq(memcmp(&back, &z, sizeof z), 0);
 
+        /* The same move computed from the configuration, and asked again once recorded. */
+        const char *nodes[VS_TENANT_REPLICAS_MAX];
+        uint32_t n;
+        ck_assert_int_eq(vs_tenant_config_move(&y, "b", "a", nodes, &n), 0);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_str_eq(nodes[0], "e");
+        ck_assert_str_eq(nodes[1], "a");
+        ck_assert_str_eq(nodes[2], "d");
+        ck_assert_int_eq(vs_tenant_config_move(&z, "b", "a", nodes, &n), 0);
+        ck_assert(vs_tenant_config_same_nodes(&z, nodes, n));
+        ck_assert_int_eq(vs_tenant_config_move(&y, "b", "e", nodes, &n), -EEXIST);
+        ck_assert_int_eq(vs_tenant_config_move(&y, "x", "z", nodes, &n), -ENOENT);
+
         ck_assert_int_eq(vs_tenant_config_next_epoch(&y, moved, 2, &z), -EINVAL);
         ck_assert_int_eq(vs_tenant_config_next_epoch(&y, (const char *[]) { "a", "a", "b" }, 3, &z), -EINVAL);
 }
