@@ -140,10 +140,11 @@ static void reply_not_hosted(struct vs_client_port *p, struct vs_conn *c, const 
                 : vs_cluster_state_find_tenant(vs_node_cluster(p->node), env->header->tenant);
         for (uint32_t i = 0; ct && i < ct->config.n_replicas; i++) {
                 const struct vs_conf_node *n = vs_node_find_member(p->node, ct->config.replicas[i]);
-                char a[VS_ADDRESS_STRING_MAX];
-                if (n && strcmp(n->name, vs_node_conf(p->node)->name) != 0)
+                if (n && strcmp(n->name, vs_node_conf(p->node)->name) != 0) {
+                        char a[VS_ADDRESS_STRING_MAX];
                         return reply_redirect(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT,
                                               vs_address_to_string(&n->client, a), "the tenant is hosted elsewhere");
+                }
         }
         reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
 }

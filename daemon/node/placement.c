@@ -40,7 +40,8 @@ static size_t candidates(const struct vs_members *members, const struct vs_clust
                         .tiebreak = vs_checksum_final(&h),
                 };
         }
-        qsort(c, k, sizeof *c, compare);
+        if (k > 1)
+                qsort(c, k, sizeof *c, compare);
         return k;
 }
 

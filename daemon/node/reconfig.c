@@ -144,10 +144,8 @@ static void on_group(void *userdata, int error, const Viewstamp__ClientReply *re
 /* (b): see reconfig.h for why the client id is derived. */
 static int start_group(struct vs_reconfig *r) {
         const struct vs_tenant_config *t = &r->target;
-        struct {
-                uint64_t tenant, epoch;
-        } key = { t->id, t->epoch };
-        uint64_t client = vs_checksum(&key, sizeof key) | 1;
+        const uint64_t key[2] = { t->id, t->epoch };
+        uint64_t client = vs_checksum(key, sizeof key) | 1;
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;
         int k = vr_reconfigure_cmd(t->member_ids, t->n_replicas, &cmd, &len);

@@ -159,7 +159,7 @@ START_TEST(test_old_config_ids) {
         pb.n_member_ids = 3;
         len = viewstamp__tenant_config__pack(&pb, buf);
         ck_assert_int_eq(vs_tenant_config_decode(buf, len, &c), -EBADMSG);
-        ids[2] = 5;
+        pb.member_ids[2] = 5;
         pb.next_member_id = 9;
         len = viewstamp__tenant_config__pack(&pb, buf);
         ck_assert_int_eq(vs_tenant_config_decode(buf, len, &c), -EBADMSG);
