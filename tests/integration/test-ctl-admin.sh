@@ -48,7 +48,7 @@ for i in 1 2 3; do wait_until 20 normal_on "$i" || fail "node$i: accounts not no
 
 for i in 1 2 3; do
         doc=$(ctl "$i" tenant show --json accounts) || fail "tenant show --json on node$i"
-        [[ $(json 'sorted(d)' <<<"$doc") == "['access_token_required', 'checkpoint_op', 'commit_number', 'id', 'name', 'op_number', 'primary', 'replicas', 'status', 'view']" ]] ||
+        [[ $(json 'sorted(d)' <<<"$doc") == "['access_token_required', 'checkpoint_op', 'commit_number', 'epoch', 'id', 'name', 'op_number', 'primary', 'replicas', 'status', 'view']" ]] ||
                 fail "tenant show --json keys: $doc"
         [[ $(json 'd["name"], d["replicas"]' <<<"$doc") == "('accounts', ['node1', 'node2', 'node3'])" ]] ||
                 fail "tenant show --json values: $doc"
