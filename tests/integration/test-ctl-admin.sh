@@ -59,10 +59,11 @@ for i in 1 2 3; do
         out=$(ctl "$i" tenant show accounts) || fail "tenant show on node$i"
         for line in "                 Name: accounts" "               Status: normal" \
                 "             Replicas: node1, node2, node3" "            Op number: " "        Commit number: " \
-                "        Checkpoint op: " "              Primary: $primary" "Access token required: false"; do
+                "        Checkpoint op: " "              Primary: $primary" "Access token required: false" \
+                "                Epoch: 0"; do
                 [[ $out == *"$line"* ]] || fail "tenant show lacks '$line': $out"
         done
-        [[ $(ctl "$i" tenant show accounts | wc -l) == 10 ]] || fail "tenant show: not one line per property: $out"
+        [[ $(ctl "$i" tenant show accounts | wc -l) == 11 ]] || fail "tenant show: not one line per property: $out"
 
         out=$(ctl "$i" tenants) || fail "tenants on node$i"
         head=$(head -n1 <<<"$out")
