@@ -269,7 +269,9 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
         if (resp->error != 0 || vs_tenant_config_decode(resp->value.data, resp->value.len, &c) < 0)
                 return finish(r, -EIO, "the root group holds no readable configuration for '%s'", r->tenant);
         c.id = resp->stat->created_op + 1; /* the id as the root tree gives it (cluster_state.h) */
-        vs_node_tenant_created(r->node, &c); /* what placement counts (a drain's next move) */
+        /* What placement counts (a drain's next move); a read of the root under way may still
+         * predate it, which a drain survives (a move of a replica gone already is -ENOENT). */
+        (void) vs_cluster_state_keep_tenant(&r->node->cluster, &(struct vs_cluster_tenant) { .config = c });
         if (r->step == STEP_CONFIRM)
                 confirm(r, &c, resp->stat->version);
         else
