@@ -133,6 +133,13 @@ holders() { # on the four nodes left
         local i
         for i in "${rest[@]}"; do [[ " $(hosted "$i") " != *" $1 "* ]] || echo "$i"; done
 }
+settled() { # settled NAME: the nodes hosting NAME are the 3 its configuration names, on each of them
+        local i h
+        h=$(holders "$1" | sed 's/^/node/' | sort | xargs)
+        [[ $(wc -w <<<"$h") == 3 ]] || return 1
+        for i in $(holders "$1"); do [[ $(replicas "$i" "$1" | tr ' ' '\n' | sort | xargs) == "$h" ]] || return 1; done
+}
+for k in 2 4; do wait_until 30 settled "t$k" || fail "t$k not settled after the drain: $(for i in "${rest[@]}"; do hosted "$i"; done)"; done
 free_of() { # free_of NAME: the node left that holds no replica of NAME
         local i
         for i in "${rest[@]}"; do [[ " $(hosted "$i") " == *" $1 "* ]] || echo "$i"; done
@@ -150,8 +157,7 @@ tenant_call "${from[1]}" t2 MoveReplica ss "node${from[0]}" "node$to" >/dev/null
 # An interrupted reconfiguration: the node driving a move of its own replica of t4 dies at once;
 # asking again through another node finishes it, and the group ends on the nodes asked for.
 mapfile -t t4 < <(holders t4)
-driver=${t4[1]}
-((driver != 1)) || { driver=${t4[0]}; t4=("${t4[1]}" "${t4[0]}" "${t4[2]}"); } # node1 holds the root group
+driver=${t4[1]} # holders are in node order: never node1, whose root group the cluster needs
 other=$(free_of t4)
 want=("node${t4[0]}" "node$other" "node${t4[2]}")
 tenant_call "$driver" t4 MoveReplica ss "node$driver" "node$other" >/dev/null 2>&1 &
