@@ -47,6 +47,16 @@ int vs_cluster_state_add_tenant(struct vs_cluster_state *s, const char *name, ui
         return vs_cluster_state_keep_tenant(s, &t);
 }
 
+int vs_cluster_state_set_root(struct vs_cluster_state *s, const uint8_t *value, size_t len) {
+        struct vs_tenant_config c;
+        if (vs_tenant_config_decode(value, len, &c) < 0 || strcmp(c.name, VS_ROOT_TENANT_NAME) != 0)
+                return -EBADMSG;
+        c.id = VS_ROOT_TENANT_ID;
+        s->root = c;
+        s->has_root = true;
+        return 0;
+}
+
 void vs_cluster_state_forget_tenant(struct vs_cluster_state *s, const char *name) {
         size_t i = tenant_lower_bound(s, name);
         if (i < s->n_tenants && strcmp(s->tenants[i].config.name, name) == 0)

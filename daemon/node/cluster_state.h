@@ -3,8 +3,8 @@
 
 /*
  * What the root group says about the cluster, as this node last read it: the members
- * (/nodes/NAME, member.h) and every tenant's configuration (/tenants/NAME), each tenant with the
- * root op that last changed it so that a reader fetches again only what changed. Pure data:
+ * (/nodes/NAME, member.h), every tenant's configuration (/tenants/NAME) and the root group's own
+ * (/root, node/root_group.h), each tenant with the root op that last changed it so that a reader fetches again only what changed. Pure data:
  * filled from the root tree's entries (name, stat, value) by whoever reads them (follow.c).
  *
  * An entry whose value does not decode, or names another node or tenant than its path, is
@@ -20,6 +20,7 @@
 
 #define VS_NODES_PATH "/nodes"
 #define VS_TENANTS_PATH "/tenants"
+#define VS_ROOT_PATH "/root"
 
 struct vs_cluster_tenant {
         struct vs_tenant_config config;
@@ -31,6 +32,8 @@ struct vs_cluster_state {
         struct vs_cluster_tenant *tenants; /* sorted by name */
         size_t n_tenants;
         bool incomplete; /* an entry was refused: absence from this state proves nothing */
+        bool has_root;   /* /root was there: root holds it (id VS_ROOT_TENANT_ID) */
+        struct vs_tenant_config root;
 };
 
 /* created_op: the op that created the tree node, which is the member's joined_op. */
@@ -39,6 +42,8 @@ int vs_cluster_state_add_member(struct vs_cluster_state *s, const char *name, ui
 /* The tenant's id is created_op + 1 (node.h). */
 int vs_cluster_state_add_tenant(struct vs_cluster_state *s, const char *name, uint64_t created_op,
                                 uint64_t modified_op, const uint8_t *value, size_t len);
+/* /root's value; -EBADMSG unless it is the root group's configuration. */
+int vs_cluster_state_set_root(struct vs_cluster_state *s, const uint8_t *value, size_t len);
 /* Adds a copy of an entry read before (unchanged since). */
 int vs_cluster_state_keep_tenant(struct vs_cluster_state *s, const struct vs_cluster_tenant *t);
 

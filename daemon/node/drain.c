@@ -8,11 +8,13 @@
 #include "node/node_internal.h"
 #include "node/placement.h"
 #include "node/reconfig.h"
+#include "util/cleanup.h"
 
 /*
  * Draining a node: it is marked draining in the root group (placement leaves it out), then its
  * replicas move off one tenant at a time (vs_node_move_replica), each to the least loaded active
- * member without a replica of that tenant (node/placement.h); removing it with drain=true then
+ * member without a replica of that tenant (node/placement.h), then the root group's if it has
+ * one (node/root_group.h); removing it with drain=true then
  * takes it out of /nodes. Each step is a call any node can make again: a drain that stopped
  * halfway (an error, a crash) is resumed by draining again, which moves what is left.
  */
@@ -49,6 +51,37 @@ static void on_moved(void *userdata, int error, const char *message) {
         next_move(d);
 }
 
+/* The root group's replica on the node moves like a tenant's: the root goes where it would go
+ * without that node (node/root_group.h), which this node may not know is draining yet. */
+static void move_root(struct drain *d) {
+        struct vs_node *n = d->node;
+        char msg[512];
+        _cleanup_(vs_members_done) struct vs_members members = {};
+        int r = vs_members_copy(&n->members, &members);
+        if (r < 0)
+                return finish(d, r, "out of memory");
+        const struct vs_member *m = vs_members_find(&members, d->name);
+        if (m) {
+                struct vs_member draining = *m;
+                draining.state = VS_MEMBER_DRAINING;
+                r = vs_members_put(&members, &draining);
+                if (r < 0)
+                        return finish(d, r, "out of memory");
+        }
+        const char *nodes[VS_TENANT_REPLICAS_MAX];
+        uint32_t k;
+        r = vs_placement_root(&members, &n->cluster, &n->root, nodes, &k);
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "no active node to move the cluster's root group to off node '%s'", d->name);
+                return finish(d, -ENOSPC, msg);
+        }
+        log_notice(&(struct vs_log_ctx) { .tenant = VS_ROOT_TENANT_NAME }, "draining %s: moving the root group's replica",
+                   d->name);
+        r = vs_node_reconfigure(n, VS_ROOT_TENANT_NAME, nodes, k, on_moved, d, msg, sizeof msg);
+        if (r < 0)
+                finish(d, r, msg);
+}
+
 static void next_move(struct drain *d) {
         struct vs_node *n = d->node;
         char msg[256];
@@ -79,12 +112,8 @@ static void next_move(struct drain *d) {
                         finish(d, r, why);
                 return;
         }
-        if (vs_tenant_config_index(&n->root, d->name) >= 0) {
-                snprintf(msg, sizeof msg,
-                         "%u replica(s) moved off node '%s', but its replica of the cluster's root group cannot move yet",
-                         d->moved, d->name);
-                return finish(d, -EOPNOTSUPP, msg);
-        }
+        if (vs_tenant_config_index(&n->root, d->name) >= 0)
+                return move_root(d);
         if (d->remove) {
                 int r = vs_node_member_submit(n, d->name, true, on_removed, d);
                 if (r < 0)
@@ -116,12 +145,7 @@ static int change(struct vs_node *n, const char *name, bool remove, bool drain, 
                 snprintf(err, errlen, "a node cannot remove itself: remove '%s' through another member", name);
                 return -EINVAL;
         }
-        bool root = vs_tenant_config_index(&n->root, name) >= 0;
-        size_t hosted = vs_cluster_state_hosted(&n->cluster, name) + root;
-        if (remove && root) {
-                snprintf(err, errlen, "node '%s' hosts a replica of the cluster's root group, which cannot move yet", name);
-                return -EOPNOTSUPP;
-        }
+        size_t hosted = vs_cluster_state_hosted(&n->cluster, name) + (vs_tenant_config_index(&n->root, name) >= 0);
         if (remove && !drain && hosted > 0) {
                 snprintf(err, errlen, "node '%s' hosts %zu replicas: drain it first", name, hosted);
                 return -EBUSY;

@@ -5,6 +5,7 @@
 
 #include "log/log.h"
 #include "node/node_internal.h"
+#include "node/root_group.h"
 #include "node/tenant.h"
 #include "tree/error.h"
 #include "tree/tree.h"
@@ -13,10 +14,12 @@
 #include "vr/vr.h"
 
 /*
- * Every node follows the root group's /nodes and /tenants. A node hosting a root replica reads
- * its replica's applied state whenever it moved; the others read the root through their admin
+ * Every node follows the root group's /nodes, /tenants and /root. A node hosting a root replica
+ * that has applied something (not one still joining the group) reads its replica's applied
+ * state whenever it moved; the others read the root through their admin
  * session (linearizable reads at the root primary) every FOLLOW_INTERVAL_MSEC: a list of each
- * folder with stats, then a get of every entry that changed since the last read. What was read is
+ * folder with stats and a get of /root, then a get of every entry that changed since the last
+ * read. What was read is
  * applied on the next tick, outside any peer link's callback (applying may remove a peer).
  */
 
@@ -57,6 +60,8 @@ static void drop_gone(struct vs_node *n, const struct vs_cluster_state *st, uint
  * (UINT64_MAX: a linearizable read). */
 static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t applied) {
         vs_node_members_apply(n, &st->members);
+        if (st->has_root)
+                vs_node_root_learn(n, &st->root);
         drop_gone(n, st, applied);
         for (size_t i = 0; i < st->n_tenants; i++) {
                 const struct vs_tenant_config *c = &st->tenants[i].config;
@@ -119,6 +124,10 @@ static void follow_local(struct vs_node *n, struct vs_tenant *root) {
         (void) tree_list(l.tree, VS_NODES_PATH, local_entry, &l);
         l.tenants = true;
         (void) tree_list(l.tree, VS_TENANTS_PATH, local_entry, &l);
+        const void *value;
+        struct tree_stat vst;
+        if (tree_get(l.tree, VS_ROOT_PATH, &value, &vst) == 0 && vs_cluster_state_set_root(&st, value, vst.value_len) < 0)
+                bad_entry(&st, "", VS_ROOT_PATH + 1);
         if (l.error < 0) {
                 log_error_errno(NULL, l.error, "cannot read the cluster's state");
                 vs_cluster_state_done(&st);
@@ -230,6 +239,17 @@ static void on_list(struct follow_read *f, bool tenants, int error, const Viewst
         read_unref(f);
 }
 
+static void on_root(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
+        struct follow_read *f = userdata;
+        if (error < 0)
+                f->error = error;
+        else if (resp->error == 0 && vs_cluster_state_set_root(&f->st, resp->value.data, resp->value.len) < 0)
+                bad_entry(&f->st, "", VS_ROOT_PATH + 1);
+        else if (resp->error != 0 && resp->error != TREE_ERR_NO_NODE)
+                f->error = -EIO;
+        read_unref(f);
+}
+
 static void on_list_nodes(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
         on_list(userdata, false, error, resp);
 }
@@ -246,7 +266,7 @@ static void follow_remote(struct vs_node *n) {
         if (!f)
                 return (void) log_warning_errno(NULL, -ENOMEM, "cannot read the cluster's state");
         f->node = n;
-        f->pending = 1; /* held until both lists are submitted */
+        f->pending = 1; /* held until every read is submitted */
         n->reading = f;
         static const struct {
                 const char *path;
@@ -255,11 +275,13 @@ static void follow_remote(struct vs_node *n) {
         } lists[] = {
                 { VS_NODES_PATH, false, on_list_nodes },
                 { VS_TENANTS_PATH, true, on_list_tenants },
+                { VS_ROOT_PATH, false, on_root }, /* a get */
         };
-        for (size_t i = 0; i < 2 && f->error == 0; i++) {
+        for (size_t i = 0; i < 3 && f->error == 0; i++) {
                 _cleanup_free_ uint8_t *cmd = NULL;
                 size_t len;
-                int r = tree_sm_encode_list(lists[i].path, lists[i].with_stats, &cmd, &len);
+                int r = lists[i].done == on_root ? tree_sm_encode_get(lists[i].path, &cmd, &len)
+                                                 : tree_sm_encode_list(lists[i].path, lists[i].with_stats, &cmd, &len);
                 if (r >= 0)
                         r = vs_node_root_submit(n, cmd, len, lists[i].done, f);
                 if (r < 0) {
@@ -273,7 +295,7 @@ static void follow_remote(struct vs_node *n) {
 
 void vs_node_follow_tick(struct vs_node *n) {
         struct vs_tenant *root = vs_node_find_tenant(n, VS_ROOT_TENANT_NAME);
-        if (root)
+        if (root && vr_replica_applied(vs_tenant_replica(root)) > 0)
                 follow_local(n, root);
         else {
                 follow_remote(n);
@@ -284,6 +306,7 @@ void vs_node_follow_tick(struct vs_node *n) {
                 }
         }
         vs_node_register(n);
+        vs_node_root_tick(n);
 }
 
 void vs_node_tenant_created(struct vs_node *n, const struct vs_tenant_config *c) {

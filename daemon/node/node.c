@@ -20,6 +20,7 @@
 #include "node/node_internal.h"
 #include "node/placement.h"
 #include "node/reconfig.h"
+#include "node/root_group.h"
 #include "node/session.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
@@ -515,10 +516,7 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
                 return r;
         r = vs_session_new(n, VS_ROOT_TENANT_NAME, &n->admin);
         if (r >= 0) {
-                const char *nodes[VS_TENANT_REPLICAS_MAX];
-                for (uint32_t i = 0; i < n->root.n_replicas; i++)
-                        nodes[i] = n->root.replicas[i];
-                vs_session_set_nodes(n->admin, nodes, n->root.n_replicas);
+                vs_node_root_session_nodes(n);
                 r = sd_event_add_io(e, &n->journal_src, vs_journal_fd(n->journal), EPOLLIN, on_journal, n);
         }
         if (r >= 0)

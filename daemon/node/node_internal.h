@@ -77,7 +77,10 @@ struct vs_node {
         struct vs_session **sessions;
         size_t n_sessions;
         struct vs_reconfig *reconfigs;
+        /* Where the root group is (node/root_group.h), and whether this node is moving it. */
         struct vs_tenant_config root;
+        bool root_moving;
+        uint32_t root_wait; /* ticks until the next attempt */
 };
 
 /* A deleted tenant whose FORGET record (journal.h) is not durable yet: its files go after. */

@@ -69,3 +69,33 @@ int vs_placement_pick_move(const struct vs_members *members, const struct vs_clu
         strcpy(ret, c[0].name);
         return 0;
 }
+
+int vs_placement_root(const struct vs_members *members, const struct vs_cluster_state *st,
+                      const struct vs_tenant_config *root, const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n) {
+        size_t active = 0;
+        for (size_t i = 0; i < members->n; i++)
+                active += members->v[i].state == VS_MEMBER_ACTIVE;
+        if (active == 0)
+                return -ENOSPC;
+        uint32_t want = active >= 5 ? 5 : active >= 3 ? 3 : 1;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < root->n_replicas; i++) {
+                const struct vs_member *m = vs_members_find(members, root->replicas[i]);
+                if (m && m->state == VS_MEMBER_ACTIVE)
+                        ret[k++] = m->node.name;
+        }
+        uint32_t kept = k;
+        if (kept == root->n_replicas && kept >= want)
+                return -EALREADY;
+        if (k > want)
+                k = want;
+        struct candidate c[VS_CONF_NODES_MAX];
+        size_t n = candidates(members, st, root, root->name, root, c);
+        for (size_t i = 0; i < n && k < want; i++)
+                ret[k++] = c[i].name;
+        /* Fewer than wanted when nodes left the group just now: the largest odd count there is. */
+        *ret_n = k >= 5 ? 5 : k >= 3 ? 3 : k;
+        if (*ret_n == 0)
+                return -ENOSPC;
+        return *ret_n == root->n_replicas && kept == root->n_replicas ? -EALREADY : 0;
+}

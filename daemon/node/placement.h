@@ -32,3 +32,13 @@ int vs_placement_pick_move(const struct vs_members *members, const struct vs_clu
 int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_state *st,
                       const struct vs_tenant_config *root, const char *tenant, uint32_t n,
                       struct vs_tenant_config *ret);
+
+/* The nodes the root group should be on (for the cluster's growth, node/root_group.c): as many as
+ * the active members allow (the largest odd number of them, at most 5), never fewer than it has
+ * while all of its nodes are active. Its active nodes stay (in their order); the others are the
+ * least loaded active members that hold none of its replicas and did not leave it in its last
+ * reconfiguration. 0 with the nodes in ret (pointing into members and root) when they differ
+ * from the root's; -EALREADY when the root is where it should be; -ENOSPC when no active
+ * member is left to hold it. */
+int vs_placement_root(const struct vs_members *members, const struct vs_cluster_state *st,
+                      const struct vs_tenant_config *root, const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n);

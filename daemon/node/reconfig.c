@@ -10,6 +10,7 @@
 #include "node/cluster_state.h"
 #include "node/node_internal.h"
 #include "node/reconfig.h"
+#include "node/root_group.h"
 #include "node/session.h"
 #include "tree/error.h"
 #include "tree/tree_sm.h"
@@ -46,8 +47,25 @@ struct vs_reconfig {
         void *userdata;
 };
 
-static void tenant_path(const char *tenant, char path[static sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX]) {
-        snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_TENANTS_PATH "/%s", tenant);
+static bool is_root(const struct vs_reconfig *r) {
+        return strcmp(r->tenant, VS_ROOT_TENANT_NAME) == 0;
+}
+
+/* Where the root group records the tenant's configuration: the root group's own is /root. */
+static void tenant_path(const struct vs_reconfig *r, char path[static sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX]) {
+        if (is_root(r))
+                snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_ROOT_PATH);
+        else
+                snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_TENANTS_PATH "/%s", r->tenant);
+}
+
+/* The root group recorded r->target: this node takes it in at once (before the follower's next
+ * read), so that its placement counts it and its own replica, if any, knows the epoch. */
+static void learned(struct vs_reconfig *r) {
+        if (is_root(r))
+                return vs_node_root_learn(r->node, &r->target);
+        (void) vs_node_refresh_tenant(r->node, &r->target);
+        vs_node_tenant_created(r->node, &r->target);
 }
 
 /* Ends the reconfiguration: never from inside its session's callback (the session goes too). */
@@ -80,7 +98,7 @@ static int set_entry(struct vs_reconfig *r, uint64_t version, vs_node_root_done_
         _cleanup_free_ uint8_t *value = NULL, *set = NULL;
         size_t value_len, set_len;
         char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r->tenant, path);
+        tenant_path(r, path);
         int k = vs_tenant_config_encode(&r->target, &value, &value_len);
         if (k >= 0)
                 k = tree_sm_encode_set(path, value, value_len, version, &set, &set_len);
@@ -118,8 +136,7 @@ static void on_confirmed(void *userdata, int error, const Viewstamp__TreeRespons
         struct vs_reconfig *r = userdata;
         if (set_failed(r, error, resp))
                 return;
-        (void) vs_node_refresh_tenant(r->node, &r->target);
-        vs_node_tenant_created(r->node, &r->target);
+        learned(r);
         finish(r, 0, "tenant '%s' entered epoch %" PRIu64 " on %u node(s)", r->tenant, r->target.epoch,
                r->target.n_replicas);
 }
@@ -180,8 +197,7 @@ static void on_recorded(void *userdata, int error, const Viewstamp__TreeResponse
                 return;
         struct vs_log_ctx c = { .tenant = r->tenant };
         log_notice(&c, "epoch %" PRIu64 " recorded in the root group", r->target.epoch);
-        (void) vs_node_refresh_tenant(r->node, &r->target);
-        vs_node_tenant_created(r->node, &r->target);
+        learned(r);
         int k = start_group(r);
         if (k < 0)
                 r->group_error = k;
@@ -268,10 +284,15 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
         struct vs_tenant_config c;
         if (resp->error != 0 || vs_tenant_config_decode(resp->value.data, resp->value.len, &c) < 0)
                 return finish(r, -EIO, "the root group holds no readable configuration for '%s'", r->tenant);
-        c.id = resp->stat->created_op + 1; /* the id as the root tree gives it (cluster_state.h) */
-        /* What placement counts (a drain's next move); a read of the root under way may still
-         * predate it, which a drain survives (a move of a replica gone already is -ENOENT). */
-        (void) vs_cluster_state_keep_tenant(&r->node->cluster, &(struct vs_cluster_tenant) { .config = c });
+        if (is_root(r))
+                c.id = VS_ROOT_TENANT_ID;
+        else {
+                c.id = resp->stat->created_op + 1; /* the id as the root tree gives it (cluster_state.h) */
+                /* What placement counts (a drain's next move); a read of the root under way may
+                 * still predate it, which a drain survives (a move of a replica gone already is
+                 * -ENOENT). */
+                (void) vs_cluster_state_keep_tenant(&r->node->cluster, &(struct vs_cluster_tenant) { .config = c });
+        }
         if (r->step == STEP_CONFIRM)
                 confirm(r, &c, resp->stat->version);
         else
@@ -280,7 +301,7 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
 
 static int read_entry(struct vs_reconfig *r) {
         char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r->tenant, path);
+        tenant_path(r, path);
         r->attempts++;
         return vs_node_root_get(r->node, path, on_read, r);
 }
@@ -290,7 +311,7 @@ static int start(struct vs_node *n, struct vs_reconfig *r, char *err, size_t err
                 snprintf(err, errlen, "this node is in no cluster");
                 return -ENOTCONN;
         }
-        if (!vs_tenant_name_valid(r->tenant, false)) {
+        if (!vs_tenant_name_valid(r->tenant, false) && !is_root(r)) {
                 snprintf(err, errlen, "invalid tenant name '%s'", r->tenant);
                 return -EINVAL;
         }

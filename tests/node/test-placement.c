@@ -2,6 +2,7 @@
 /* Where replicas go: a new tenant's, and a replica moving off a node being drained. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,11 +82,73 @@ START_TEST(test_pick_new) {
 }
 END_TEST
 
+static void assert_nodes(const char *const *got, uint32_t n, const char *want) {
+        char list[VS_TENANT_REPLICAS_MAX * (VS_CONF_NAME_MAX + 1) + 1] = "";
+        for (uint32_t i = 0; i < n; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "", got[i]);
+        ck_assert_str_eq(list, want);
+}
+
+/* The root group grows to 3 then 5 active members, keeps its nodes, never shrinks while they
+ * are active, and leaves a draining node. */
+START_TEST(test_root) {
+        struct vs_members members = {};
+        struct vs_cluster_state st = {};
+        struct vs_tenant_config root = { .name = ".root", .n_replicas = 1, .replicas = { "a" } };
+        vs_tenant_config_number(&root);
+        const char *nodes[VS_TENANT_REPLICAS_MAX];
+        uint32_t n;
+        ck_assert_int_eq(vs_placement_root(&members, &st, &root, nodes, &n), -ENOSPC);
+        add_member(&members, "a", VS_MEMBER_ACTIVE);
+        add_member(&members, "b", VS_MEMBER_ACTIVE);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &root, nodes, &n), -EALREADY);
+
+        /* Three members: b and c join a (in the order of their hash); once c is the more loaded
+         * and d is there, d and b. */
+        add_member(&members, "c", VS_MEMBER_ACTIVE);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &root, nodes, &n), 0);
+        ck_assert_uint_eq(n, 3);
+        ck_assert_str_eq(nodes[0], "a");
+        add_member(&members, "d", VS_MEMBER_ACTIVE);
+        struct vs_cluster_tenant t1 = { .config = tenant("t1", "b", "c", "x") };
+        ck_assert_int_eq(vs_cluster_state_keep_tenant(&st, &t1), 0);
+        struct vs_cluster_tenant t2 = { .config = tenant("t2", "c", "y", "z") };
+        ck_assert_int_eq(vs_cluster_state_keep_tenant(&st, &t2), 0);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &root, nodes, &n), 0);
+        assert_nodes(nodes, n, "a d b");
+
+        struct vs_tenant_config three;
+        ck_assert_int_eq(vs_tenant_config_next_epoch(&root, (const char *[]) { "a", "d", "b" }, 3, &three), 0);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &three, nodes, &n), -EALREADY);
+        /* Five members: the two others join the three. */
+        add_member(&members, "e", VS_MEMBER_ACTIVE);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &three, nodes, &n), 0);
+        assert_nodes(nodes, n, "a d b e c");
+
+        /* a draining with four active left: the root goes to 3 of them, without a. */
+        struct vs_tenant_config five;
+        ck_assert_int_eq(vs_tenant_config_next_epoch(&three, (const char *[]) { "a", "d", "b", "e", "c" }, 5, &five), 0);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &five, nodes, &n), -EALREADY);
+        add_member(&members, "a", VS_MEMBER_DRAINING);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &five, nodes, &n), 0);
+        assert_nodes(nodes, n, "d b e");
+
+        /* A draining node alone holding the root, and nobody else: nowhere to go. */
+        struct vs_members alone = {};
+        add_member(&alone, "a", VS_MEMBER_DRAINING);
+        ck_assert_int_eq(vs_placement_root(&alone, &st, &root, nodes, &n), -ENOSPC);
+        vs_members_done(&alone);
+        vs_members_done(&members);
+        vs_cluster_state_done(&st);
+}
+END_TEST
+
 static Suite *placement_suite(void) {
         Suite *s = suite_create("placement");
         TCase *tc = tcase_create("placement");
         tcase_add_test(tc, test_pick_move);
         tcase_add_test(tc, test_pick_new);
+        tcase_add_test(tc, test_root);
         suite_add_tcase(s, tc);
         return s;
 }
