@@ -36,6 +36,16 @@ static int property_nodes(sd_bus *bus, const char *path, const char *interface, 
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+/* as: the nodes of the root group's epoch, as this node last learned them. */
+static int property_root_nodes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const struct vs_tenant_config *root = vs_node_root_config(((const struct vs_bus_manager *) userdata)->node);
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (uint32_t i = 0; r >= 0 && i < root->n_replicas; i++)
+                r = sd_bus_message_append(reply, "s", root->replicas[i]);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 /* The named error for what the node's lifecycle calls return (node.h). */
 static const char *error_name(int error) {
         switch (error) {
@@ -427,6 +437,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("NodeName", "s", property_node_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Nodes", "a(sss)", property_nodes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RootNodes", "as", property_root_nodes, 0, 0),
         SD_BUS_METHOD_WITH_ARGS("CreateTenant", SD_BUS_ARGS("s", name, "as", replicas), SD_BUS_RESULT("o", tenant),
                                 method_create_tenant, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("PlaceTenant", SD_BUS_ARGS("s", name, "u", replicas), SD_BUS_RESULT("o", tenant),

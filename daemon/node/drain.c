@@ -112,8 +112,14 @@ static void next_move(struct drain *d) {
                         finish(d, r, why);
                 return;
         }
-        if (vs_tenant_config_index(&n->root, d->name) >= 0)
+        if (vs_tenant_config_index(&n->root, d->name) >= 0 && n->has_identity)
                 return move_root(d);
+        if (vs_tenant_config_index(&n->root, d->name) >= 0) {
+                snprintf(msg, sizeof msg,
+                         "%u replica(s) moved off node '%s', but the root group of a static cluster does not move",
+                         d->moved, d->name);
+                return finish(d, -EOPNOTSUPP, msg);
+        }
         if (d->remove) {
                 int r = vs_node_member_submit(n, d->name, true, on_removed, d);
                 if (r < 0)
@@ -145,7 +151,13 @@ static int change(struct vs_node *n, const char *name, bool remove, bool drain, 
                 snprintf(err, errlen, "a node cannot remove itself: remove '%s' through another member", name);
                 return -EINVAL;
         }
-        size_t hosted = vs_cluster_state_hosted(&n->cluster, name) + (vs_tenant_config_index(&n->root, name) >= 0);
+        bool root = vs_tenant_config_index(&n->root, name) >= 0;
+        size_t hosted = vs_cluster_state_hosted(&n->cluster, name) + root;
+        if (remove && root && !n->has_identity) {
+                snprintf(err, errlen, "node '%s' hosts a replica of the root group of a static cluster, which does not move",
+                         name);
+                return -EOPNOTSUPP;
+        }
         if (remove && !drain && hosted > 0) {
                 snprintf(err, errlen, "node '%s' hosts %zu replicas: drain it first", name, hosted);
                 return -EBUSY;

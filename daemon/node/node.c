@@ -388,6 +388,9 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
                 session_reply(n, tenant, env->client_reply);
                 return;
+        case VIEWSTAMP__ENVELOPE__BODY_ROOT_CONFIG:
+                vs_node_root_heard(n, env->root_config);
+                return;
         default:
                 return;
         }

@@ -9,7 +9,9 @@
  *  - Peer links (net/peer.h) carrying every tenant's replica messages, and the client listener
  *    (net/listener.h, net/conn.h) carrying client requests (wire/client.proto).
  *  - One tick timer for all tenants.
- *  - The root tenant ".root", hosted on the first 1, 3 or 5 configured nodes: a tree whose
+ *  - The root tenant ".root", hosted on the first 1, 3 or 5 configured nodes of a static cluster,
+ *    and in a cluster formed at run time on 1, 3 or 5 nodes as the members allow
+ *    (node/root_group.h): a tree whose
  *    /tenants/NAME nodes hold every tenant's configuration and /nodes/NAME every member's
  *    addresses and state (wire/cluster.proto). Creating a tenant is creating that tree node, a
  *    replicated operation, so two administrators racing on two nodes get exactly one success and
@@ -85,17 +87,22 @@ int vs_node_join_token(const struct vs_node *n, char buf[VS_JOIN_TOKEN_MAX]);
  * Membership changes through the root group (node/drain.c); done(userdata, 0 or -errno, message).
  * Refused at once (returned, err says why): -ENOENT no such member, -EBUSY the node hosts
  * replicas (and remove was not told to drain), -EOPNOTSUPP removing a node that hosts a replica
- * of the root group (which cannot move yet), -EINVAL this node itself (remove it from another
- * member), -ENOTCONN in no cluster. Drain marks the node draining (placement leaves it out), then
- * moves its replicas one tenant at a time (node/reconfig.h) to the least loaded active members
- * without one of that tenant; it ends with -EOPNOTSUPP when the root group's replica is left,
- * -ENOSPC when a tenant has nowhere to go, or a move's error (draining again resumes). Removing a
- * node (after draining it, with drain) takes it out of /nodes; every member drops its link.
+ * of a static cluster's root group (which does not move), -EINVAL this node itself (remove it
+ * from another member), -ENOTCONN in no cluster. Drain marks the node draining (placement leaves
+ * it out), then moves its replicas one tenant at a time (node/reconfig.h) to the least loaded
+ * active members without one of that tenant, then the root group's replica, if it has one, to
+ * where the root would go without it (node/root_group.h); it ends with -EOPNOTSUPP when that is
+ * a static cluster's root, -ENOSPC when a replica has nowhere to go, or a move's error (draining
+ * again resumes). Removing a node (after draining it, with drain) takes it out of /nodes; every
+ * member drops its link.
  */
 int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
                           char *err, size_t errlen);
 int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
                          size_t errlen);
+
+/* The root group's configuration as this node last learned it (node/root_group.h). */
+const struct vs_tenant_config *vs_node_root_config(const struct vs_node *n);
 
 /* Picks the nodes of a new tenant of `count` replicas (node/placement.h) into ret->replicas. */
 int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tenant_config *ret);

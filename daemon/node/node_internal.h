@@ -81,6 +81,8 @@ struct vs_node {
         struct vs_tenant_config root;
         bool root_moving;
         uint32_t root_wait; /* ticks until the next attempt */
+        bool root_heard;    /* a peer sent root_told: learned on the next tick */
+        struct vs_tenant_config root_told;
 };
 
 /* A deleted tenant whose FORGET record (journal.h) is not durable yet: its files go after. */

@@ -18,6 +18,9 @@
 #include "util/cleanup.h"
 #include "vr/msg.h"
 
+/* How often the root's new nodes are told of its next epoch while it is being entered. */
+#define ROOT_ANNOUNCE_TICKS 20
+
 /* Compare-and-set rounds lost to concurrent changes of the entry before giving up. */
 #define MAX_ATTEMPTS 5
 
@@ -188,6 +191,8 @@ static int start_group(struct vs_reconfig *r) {
         r->ticks_left = RECONFIG_TIMEOUT_MSEC / r->node->conf.tick_ms;
         struct vs_log_ctx c = { .tenant = r->tenant };
         log_info(&c, "asking the group to enter epoch %" PRIu64, t->epoch);
+        if (is_root(r))
+                vs_node_root_announce(r->node, &r->target);
         return vs_session_submit(r->session, cmd, len, on_group, r);
 }
 
@@ -401,12 +406,20 @@ void vs_node_reconfig_tick(struct vs_node *n) {
         struct vs_reconfig *next;
         for (struct vs_reconfig *r = n->reconfigs; r; r = next) {
                 next = r->next;
-                if (r->group_error == -EINVAL)
+                if (r->group_error == -EINVAL) {
                         finish(r, -EINVAL, "the group of tenant '%s' refused the member list", r->tenant);
-                else if (r->group_error < 0)
+                        continue;
+                }
+                if (r->group_error < 0) {
                         finish(r, r->group_error, "cannot ask the group of tenant '%s': %s", r->tenant,
                                strerror(-r->group_error));
-                else if (r->step == STEP_GROUP && r->ticks_left > 0 && --r->ticks_left == 0)
+                        continue;
+                }
+                if (r->step != STEP_GROUP)
+                        continue;
+                if (is_root(r) && r->ticks_left % ROOT_ANNOUNCE_TICKS == 0)
+                        vs_node_root_announce(r->node, &r->target); /* root_group.h: the new nodes must hear of it */
+                if (r->ticks_left > 0 && --r->ticks_left == 0)
                         finish(r, -ETIMEDOUT,
                                "the group of tenant '%s' did not enter epoch %" PRIu64
                                " in time (are its replicas up?); ask again with the same nodes to finish",

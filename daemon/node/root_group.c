@@ -15,6 +15,10 @@
 #include "util/cleanup.h"
 #include "vr/vr.h"
 
+const struct vs_tenant_config *vs_node_root_config(const struct vs_node *n) {
+        return &n->root;
+}
+
 void vs_node_root_session_nodes(struct vs_node *n) {
         const struct vs_tenant_config *c = &n->root;
         const char *nodes[2 * VS_TENANT_REPLICAS_MAX];
@@ -53,6 +57,30 @@ void vs_node_root_learn(struct vs_node *n, const struct vs_tenant_config *c) {
         }
 }
 
+void vs_node_root_announce(struct vs_node *n, const struct vs_tenant_config *c) {
+        Viewstamp__TenantConfig pb;
+        struct vs_tenant_config_pb_buf buf;
+        vs_tenant_config_to_pb(c, &pb, &buf);
+        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+        h.tenant = (char *) VS_ROOT_TENANT_NAME;
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        env.header = &h;
+        env.body_case = VIEWSTAMP__ENVELOPE__BODY_ROOT_CONFIG;
+        env.root_config = &pb;
+        for (uint32_t i = 0; i < c->n_replicas; i++)
+                if (strcmp(c->replicas[i], n->conf.name) != 0)
+                        (void) vs_peer_set_send(n->peers, c->replicas[i], &env); /* sent again until entered */
+}
+
+void vs_node_root_heard(struct vs_node *n, const Viewstamp__TenantConfig *pb) {
+        struct vs_tenant_config c;
+        if (!n->has_identity || vs_tenant_config_from_pb(pb, &c) < 0 || strcmp(c.name, VS_ROOT_TENANT_NAME) != 0)
+                return;
+        c.id = VS_ROOT_TENANT_ID;
+        n->root_told = c;
+        n->root_heard = true;
+}
+
 static void on_moved(void *userdata, int error, const char *message) {
         struct vs_node *n = userdata;
         n->root_moving = false;
@@ -72,6 +100,10 @@ static int record_root(struct vs_node *n) {
 }
 
 void vs_node_root_tick(struct vs_node *n) {
+        if (n->root_heard) {
+                n->root_heard = false;
+                vs_node_root_learn(n, &n->root_told);
+        }
         if (!n->has_identity || n->root_moving)
                 return;
         if (n->root_wait > 0) {

@@ -13,7 +13,11 @@
  * The root grows with the cluster: the node hosting the root's primary records /root once, then
  * moves the root (node/placement.h's vs_placement_root) whenever the active members allow more
  * replicas (3, then 5) or one of its nodes is no longer active (draining), and resumes a
- * reconfiguration of the root left unfinished. A drain moves the root off the drained node itself
+ * reconfiguration of the root left unfinished. A node new in the root's next epoch cannot read
+ * it from a root group that needs that very node to answer: the node driving the move sends the
+ * recorded configuration to the new epoch's nodes over the peer links until the group entered
+ * it (vs_node_root_announce); a node that missed it (down meanwhile) reads it from the old or
+ * new nodes its cached configuration names. A drain moves the root off the drained node itself
  * (node/drain.c). A static cluster's root stays where its configuration puts it.
  */
 
@@ -27,5 +31,9 @@
 void vs_node_root_learn(struct vs_node *n, const struct vs_tenant_config *c);
 /* Points the admin session at the root's nodes: those of its epoch, then those it is leaving. */
 void vs_node_root_session_nodes(struct vs_node *n);
+/* Sends c, the root's configuration, to the other nodes of its epoch. */
+void vs_node_root_announce(struct vs_node *n, const struct vs_tenant_config *c);
+/* A peer sent the root's configuration: learned on the next tick (outside the link's callback). */
+void vs_node_root_heard(struct vs_node *n, const Viewstamp__TenantConfig *pb);
 /* On the root's primary: grows or moves the root when it should (see above). */
 void vs_node_root_tick(struct vs_node *n);
