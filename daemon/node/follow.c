@@ -14,13 +14,14 @@
 #include "vr/vr.h"
 
 /*
- * Every node follows the root group's /nodes, /tenants and /root. A node hosting a root replica
- * that has applied something (not one still joining the group) reads its replica's applied
- * state whenever it moved; the others read the root through their admin
- * session (linearizable reads at the root primary) every FOLLOW_INTERVAL_MSEC: a list of each
- * folder with stats and a get of /root, then a get of every entry that changed since the last
- * read. What was read is
- * applied on the next tick, outside any peer link's callback (applying may remove a peer).
+ * Every node follows the root group's /nodes, /tenants and /root. A node hosting the root's
+ * primary reads its replica's applied state whenever it moved; the others read the root through
+ * their admin session (linearizable reads at the root primary) every FOLLOW_INTERVAL_MSEC: a list
+ * of each folder with stats and a get of /root, then a get of every entry that changed since the
+ * last read. A backup's applied state may be far behind (a replica restarted from its journal,
+ * one still joining the group): read as the cluster's state, it would bring back replicas the
+ * cluster moved or deleted since. What was read is applied on the next tick, outside any peer
+ * link's callback (applying may remove a peer).
  */
 
 const struct vs_cluster_state *vs_node_cluster(const struct vs_node *n) {
@@ -295,7 +296,7 @@ static void follow_remote(struct vs_node *n) {
 
 void vs_node_follow_tick(struct vs_node *n) {
         struct vs_tenant *root = vs_node_find_tenant(n, VS_ROOT_TENANT_NAME);
-        if (root && vr_replica_applied(vs_tenant_replica(root)) > 0)
+        if (root && vr_replica_is_primary(vs_tenant_replica(root)))
                 follow_local(n, root);
         else {
                 follow_remote(n);

@@ -17,8 +17,8 @@
  *    replicated operation, so two administrators racing on two nodes get exactly one success and
  *    one NodeExists; the tenant's id is the op number that created it, plus one (never reused,
  *    never 1, which is the root's).
- *  - Every node follows the root (follow.c): a node hosting a root replica reads its applied
- *    state, any other reads the root through its admin session once a second. From it the node
+ *  - Every node follows the root (follow.c): a node hosting the root's primary reads its
+ *    replica's applied state, any other reads the root through its admin session once a second. From it the node
  *    learns the members (node/member.h: the peer set gains and loses nodes at run time, the
  *    static [Cluster] nodes always stay, and the membership is cached in the state directory for
  *    the next start) and starts the replicas it is named for. It keeps each hosted tenant's

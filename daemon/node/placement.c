@@ -93,9 +93,10 @@ int vs_placement_root(const struct vs_members *members, const struct vs_cluster_
         size_t n = candidates(members, st, root, root->name, root, c);
         for (size_t i = 0; i < n && k < want; i++)
                 ret[k++] = c[i].name;
-        /* Fewer than wanted when nodes left the group just now: the largest odd count there is. */
+        /* Fewer than wanted when nodes that left the group cannot come back: the largest odd
+         * count there is, but never a shrink the member count does not force. */
         *ret_n = k >= 5 ? 5 : k >= 3 ? 3 : k;
-        if (*ret_n == 0)
+        if (*ret_n == 0 || (*ret_n < want && *ret_n < root->n_replicas))
                 return -ENOSPC;
         return *ret_n == root->n_replicas && kept == root->n_replicas ? -EALREADY : 0;
 }

@@ -39,6 +39,8 @@ int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_
  * least loaded active members that hold none of its replicas and did not leave it in its last
  * reconfiguration. 0 with the nodes in ret (pointing into members and root) when they differ
  * from the root's; -EALREADY when the root is where it should be; -ENOSPC when no active
- * member is left to hold it. */
+ * member is left to hold it, or when the members that could take its replicas held it before
+ * (node/reconfig.h) and moving would shrink it below both its size and what the members allow
+ * (the root's metadata is not put on fewer nodes to let one node go). */
 int vs_placement_root(const struct vs_members *members, const struct vs_cluster_state *st,
                       const struct vs_tenant_config *root, const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n);

@@ -7,7 +7,7 @@
  * stays the source of truth, and every step is one that any node can redo:
  *
  *  (a) The root group records the next epoch in the tenant's configuration (/tenants/NAME,
- *      node/tenant_config.h): its nodes with their member ids (kept for nodes that stay, fresh
+ *      node/tenant_config.h; the root group's own is /root, node/root_group.h): its nodes with their member ids (kept for nodes that stay, fresh
  *      for new ones), the previous epoch's as the old ones, and `reconfiguring`. A compare-and-set
  *      on the entry's version, so that two drivers cannot record two different next epochs.
  *      Every node follows the root: a node new in the epoch starts its replica joining (it holds

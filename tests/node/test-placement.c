@@ -133,6 +133,13 @@ START_TEST(test_root) {
         ck_assert_int_eq(vs_placement_root(&members, &st, &five, nodes, &n), 0);
         assert_nodes(nodes, n, "d b e");
 
+        /* d draining too: b, c and e are active, but c left the root when it went to 3 and
+         * cannot come back yet; the root does not shrink to 1 for d to go. */
+        struct vs_tenant_config three_again;
+        ck_assert_int_eq(vs_tenant_config_next_epoch(&five, nodes, n, &three_again), 0);
+        add_member(&members, "d", VS_MEMBER_DRAINING);
+        ck_assert_int_eq(vs_placement_root(&members, &st, &three_again, nodes, &n), -ENOSPC);
+
         /* A draining node alone holding the root, and nobody else: nowhere to go. */
         struct vs_members alone = {};
         add_member(&alone, "a", VS_MEMBER_DRAINING);
