@@ -59,6 +59,8 @@ for i in 2 3 4 5; do
         wait_until 30 eval '[[ $(root_nodes '"$i"' | wc -w) == 3 && " $(root_nodes '"$i"') " != *" node1 "* ]]' ||
                 fail "after the drain: $(show "$i")"
 done
+# node1's root replica stopped once the root's new epoch was confirmed, and its files went.
+wait_until 30 eval '! holds_root 1' || fail "node1 keeps the root's files: $(ls "$SCRATCH/state1")"
 first=$(root_nodes 2)
 root_on "$first" 3 4 5 || fail "the nodes disagree: $(show 2 3 4 5)"
 # The metadata is where the root now is: another tenant, through a node of it.
