@@ -32,7 +32,8 @@
  *  - vs_journal_append() only encodes into memory (never blocks on I/O). Records of one tenant must
  *    come with increasing seqs; they are written in append order. The caller ends each event-loop
  *    turn with vs_journal_commit(): everything appended since the last batch goes to disk with one
- *    write and one fdatasync, across tenants, while the caller keeps running.
+ *    write and one fdatasync, across tenants, while the caller keeps running (or, with
+ *    vs_journal_commit_here() and an idle I/O thread, on the caller's thread).
  *  - When a batch is durable the journal's eventfd (vs_journal_fd()) becomes readable; then
  *    vs_journal_dispatch() calls back "tenant T durable up to seq S", once per tenant per batch, in
  *    order. Only after that callback may the core act on those records.
@@ -91,6 +92,16 @@ void vs_journal_recovery_done(struct vs_journal *j);
  * on error. */
 int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r);
 void vs_journal_commit(struct vs_journal *j);
+/* Whether records or checkpoints were appended since the last commit. */
+bool vs_journal_batch_pending(struct vs_journal *j);
+/* As vs_journal_commit(), but when the I/O thread is idle and the batch is only records, writes
+ * and syncs it on the calling thread (blocking it for one write and one fdatasync), then signals
+ * the eventfd exactly as the I/O thread would: completions still come through
+ * vs_journal_dispatch(). For a caller with nothing else to do meanwhile: it saves the hand-off
+ * to the I/O thread and back, two thread wake-ups per batch. Whatever else is in progress (a batch
+ * in flight, a retry for space, a rewrite's switch, checkpoints) makes it hand the batch over
+ * like vs_journal_commit(). Returns 1 if it wrote the batch itself, 0 if it handed it over. */
+int vs_journal_commit_here(struct vs_journal *j);
 
 int vs_journal_fd(const struct vs_journal *j);
 

@@ -5,7 +5,9 @@
  * The node: everything one viewstampd hosts, on one sd-event loop.
  *  - The journal (journal/journal.h), shared by every tenant: records appended while an event is
  *    handled are group-committed once per loop iteration (a post source), and durability
- *    completions come back through the journal's eventfd.
+ *    completions come back through the journal's eventfd. When no other source is ready the loop
+ *    writes and syncs the batch itself (vs_journal_commit_here()) instead of waking the I/O
+ *    thread; frames queued meanwhile (a primary's Prepares) have left before it blocks.
  *  - Peer links (net/peer.h) carrying every tenant's replica messages, and the client listener
  *    (net/listener.h, net/conn.h) carrying client requests (wire/client.proto).
  *  - One tick timer for all tenants.
