@@ -517,9 +517,9 @@ static struct timespec deadline_in(long ns) {
 }
 
 /* Called with the lock held by the writer (the I/O thread, or the loop in vs_journal_commit_here()):
- * takes the pending batch, writes and syncs it, records its completions and signals the loop.
- * Returns with the lock held; true if the journal is still healthy. */
-static bool write_batch(struct vs_journal *j) {
+ * takes the pending batch, writes and syncs it, records its completions and, if signal, signals
+ * the loop. Returns with the lock held; true if the journal is still healthy. */
+static bool write_batch(struct vs_journal *j, bool signal) {
         int r = batch_move(&j->flushing, &j->pending);
         if (r >= 0)
                 place(j);
@@ -561,9 +561,11 @@ static bool write_batch(struct vs_journal *j) {
                 (void) complete(j, &j->flushing, r);
         }
         bool healthy = !j->failed && !j->nospace;
-        pthread_mutex_unlock(&j->lock);
-        signal_loop(j);
-        pthread_mutex_lock(&j->lock);
+        if (signal) {
+                pthread_mutex_unlock(&j->lock);
+                signal_loop(j);
+                pthread_mutex_lock(&j->lock);
+        }
         return healthy;
 }
 
@@ -650,7 +652,7 @@ static void *io_thread(void *arg) {
                 }
                 bool healthy = true;
                 if (!j->maintenance)
-                        healthy = write_batch(j);
+                        healthy = write_batch(j, true);
                 j->maintenance = false;
                 uint64_t max_bytes = j->opt.max_bytes;
                 pthread_mutex_unlock(&j->lock);
@@ -963,47 +965,8 @@ bool vs_journal_batch_pending(struct vs_journal *j) {
         return pending;
 }
 
-/* Called with the lock held: whether the caller may write the pending batch itself. Only a plain
- * batch of records on a healthy journal whose I/O thread waits with nothing else to do: whatever
- * else is going on (a batch in flight, retries for space, a rewrite to switch to, checkpoint files
- * to write, maintenance) stays on the I/O thread, in its order. */
-static bool may_write_here(struct vs_journal *j) {
-        bool seal_due;
-        return !batch_empty(&j->pending) && j->pending.n_ckpts == 0 && batch_empty(&j->flushing) &&
-               j->io_wait != IO_RUNNING && !j->writing && !j->nospace && !io_work(j, &seal_due);
-}
-
-int vs_journal_commit_here(struct vs_journal *j) {
-        pthread_mutex_lock(&j->lock);
-        if (!may_write_here(j)) {
-                pthread_mutex_unlock(&j->lock);
-                vs_journal_commit(j);
-                return 0;
-        }
-        j->writing = true;
-        bool healthy = write_batch(j);
-        j->writing = false;
-        if (healthy && maintenance_due(j))
-                j->maintenance = true;
-        /* The I/O thread slept through the write: wake it only if it has work now, or a seal or
-         * retry timer it did not arm (once per idle period, not per batch). */
-        bool seal_due;
-        bool wake = io_work(j, &seal_due) || (j->io_wait == IO_WAIT_UNTIMED && (j->unsealed || j->nospace));
-        pthread_mutex_unlock(&j->lock);
-        if (wake)
-                pthread_cond_signal(&j->wake);
-        return 1;
-}
-
-int vs_journal_fd(const struct vs_journal *j) {
-        return j->event_fd;
-}
-
-int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
-                        void *ctx) {
-        uint64_t n;
-        (void) !read(j->event_fd, &n, sizeof(n));
-
+/* Reports the completions recorded so far, in order. */
+static int report(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn, void *ctx) {
         pthread_mutex_lock(&j->lock);
         struct completion *done = TAKE_PTR(j->done);
         size_t n_done = j->n_done;
@@ -1017,6 +980,51 @@ int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journ
                         checkpoint_fn(ctx, done[i].tenant, done[i].checkpoint_op, done[i].error);
         free(done);
         return (int) n_done;
+}
+
+/* Called with the lock held: whether the caller may write the pending batch itself. Only a plain
+ * batch of records on a healthy journal whose I/O thread waits with nothing else to do: whatever
+ * else is going on (a batch in flight, retries for space, a rewrite to switch to, checkpoint files
+ * to write, maintenance) stays on the I/O thread, in its order. */
+static bool may_write_here(struct vs_journal *j) {
+        bool seal_due;
+        return !batch_empty(&j->pending) && j->pending.n_ckpts == 0 && batch_empty(&j->flushing) &&
+               j->io_wait != IO_RUNNING && !j->writing && !j->nospace && !io_work(j, &seal_due);
+}
+
+int vs_journal_commit_here(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                           void *ctx) {
+        pthread_mutex_lock(&j->lock);
+        if (!may_write_here(j)) {
+                pthread_mutex_unlock(&j->lock);
+                vs_journal_commit(j);
+                return 0;
+        }
+        j->writing = true;
+        bool healthy = write_batch(j, false);
+        j->writing = false;
+        if (healthy && maintenance_due(j))
+                j->maintenance = true;
+        /* The I/O thread slept through the write: wake it only if it has work now, or a seal or
+         * retry timer it did not arm (once per idle period, not per batch). */
+        bool seal_due;
+        bool wake = io_work(j, &seal_due) || (j->io_wait == IO_WAIT_UNTIMED && (j->unsealed || j->nospace));
+        pthread_mutex_unlock(&j->lock);
+        if (wake)
+                pthread_cond_signal(&j->wake);
+        (void) report(j, fn, checkpoint_fn, ctx);
+        return 1;
+}
+
+int vs_journal_fd(const struct vs_journal *j) {
+        return j->event_fd;
+}
+
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                        void *ctx) {
+        uint64_t n;
+        (void) !read(j->event_fd, &n, sizeof(n));
+        return report(j, fn, checkpoint_fn, ctx);
 }
 
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes) {

@@ -92,16 +92,6 @@ void vs_journal_recovery_done(struct vs_journal *j);
  * on error. */
 int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r);
 void vs_journal_commit(struct vs_journal *j);
-/* Whether records or checkpoints were appended since the last commit. */
-bool vs_journal_batch_pending(struct vs_journal *j);
-/* As vs_journal_commit(), but when the I/O thread is idle and the batch is only records, writes
- * and syncs it on the calling thread (blocking it for one write and one fdatasync), then signals
- * the eventfd exactly as the I/O thread would: completions still come through
- * vs_journal_dispatch(). For a caller with nothing else to do meanwhile: it saves the hand-off
- * to the I/O thread and back, two thread wake-ups per batch. Whatever else is in progress (a batch
- * in flight, a retry for space, a rewrite's switch, checkpoints) makes it hand the batch over
- * like vs_journal_commit(). Returns 1 if it wrote the batch itself, 0 if it handed it over. */
-int vs_journal_commit_here(struct vs_journal *j);
 
 int vs_journal_fd(const struct vs_journal *j);
 
@@ -123,6 +113,19 @@ typedef void (*vs_journal_checkpoint_fn)(void *ctx, uint64_t tenant, uint64_t op
  * before its records). checkpoint_fn may be NULL. Returns how many were reported. */
 int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
                         void *ctx);
+
+/* Whether records or checkpoints were appended since the last commit. */
+bool vs_journal_batch_pending(struct vs_journal *j);
+/* As vs_journal_commit(), but when the I/O thread is idle and the batch is only records, writes
+ * and syncs it on the calling thread (blocking it for one write and one fdatasync) and reports
+ * its completions (and any others ready) through the callbacks before returning, as
+ * vs_journal_dispatch() would, without the eventfd. For a caller with nothing else to do
+ * meanwhile: it saves the hand-off to the I/O thread and back, two thread wake-ups per batch, and
+ * a loop iteration. Whatever else is in progress (a batch in flight, a retry for space, a
+ * rewrite's switch, checkpoints) makes it hand the batch over like vs_journal_commit(), and then
+ * it calls nothing. Returns 1 if it wrote the batch itself, 0 if it handed it over. */
+int vs_journal_commit_here(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                           void *ctx);
 
 /* Raises or lowers max_bytes (0: no limit); a batch waiting for space is retried at once. */
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes);

@@ -53,8 +53,9 @@ struct vs_node {
 
         struct vs_journal *journal;
         sd_event_source *journal_src;
-        sd_event_source *commit_src;
-        sd_event_source *commit_again;
+        sd_event_source *commit_src;   /* defer: a batch was appended */
+        sd_event_source *commit_post;  /* post, while a batch waits for ready sources */
+        sd_event_source *commit_again; /* defer at idle priority, likewise */
         unsigned commit_waited; /* sources handled first while a batch waits */
         struct vs_peer_set *peers;
         struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
@@ -485,34 +486,37 @@ static bool loop_idle(struct vs_node *n) {
         return epoll_wait(sd_event_get_fd(n->event), &ev, 1, 0) == 0;
 }
 
-/* After every loop iteration: everything appended meanwhile goes to disk as one batch. With
- * nothing else ready the loop would only sleep until the I/O thread is done, so it writes the
- * batch itself and saves two thread wake-ups per batch. When something is ready (typically the
- * slower backup's PrepareOk for an op already committed) it is handled first, for up to
- * COMMIT_WAIT_SOURCES sources, and then the batch goes to the I/O thread, which syncs while the
- * loop goes on. The idle-priority defer source only guarantees that this post source runs
- * again while a batch waits. */
+/* Everything appended while the loop handles what is ready goes to disk as one batch, from a
+ * defer source that appends enable (vs_node_commit_soon()): it runs after the frames queued
+ * meanwhile have left (net/conn.h), and costs no loop iteration when nothing was appended.
+ * With nothing else ready the loop would only sleep until the I/O thread is done, so it writes
+ * the batch itself and handles its completions at once, saving two thread wake-ups and an
+ * iteration per batch. When something is ready (typically the slower backup's PrepareOk for an
+ * op already committed) it is handled first, up to COMMIT_WAIT_SOURCES sources, from the post
+ * source, enabled only meanwhile; then the batch goes to the I/O thread, which syncs while the
+ * loop goes on. The idle-priority defer makes sure the wait ends even if no source runs. */
 static void commit(struct vs_node *n) {
-        if (!vs_journal_batch_pending(n->journal))
-                return;
-        if (loop_idle(n))
-                vs_journal_commit_here(n->journal);
-        else if (n->commit_waited < COMMIT_WAIT_SOURCES) {
-                n->commit_waited++;
-                (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_ONESHOT);
-                return;
-        } else
-                vs_journal_commit(n->journal);
+        if (vs_journal_batch_pending(n->journal)) {
+                if (loop_idle(n))
+                        vs_journal_commit_here(n->journal, on_durable, on_checkpoint, n);
+                else if (n->commit_waited < COMMIT_WAIT_SOURCES) {
+                        n->commit_waited++;
+                        (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_ON);
+                        (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_ONESHOT);
+                        return;
+                } else
+                        vs_journal_commit(n->journal);
+        }
         n->commit_waited = 0;
+        (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_OFF);
 }
 
-static int on_post(sd_event_source *s, void *userdata) {
-        commit(userdata);
-        return 0;
+void vs_node_commit_soon(struct vs_node *n) {
+        (void) sd_event_source_set_enabled(n->commit_src, SD_EVENT_ONESHOT);
 }
 
-static int on_commit_again(sd_event_source *s, void *userdata) {
+static int on_commit(sd_event_source *s, void *userdata) {
         commit(userdata);
         return 0;
 }
@@ -543,6 +547,7 @@ void vs_node_free(struct vs_node *n) {
         sd_event_source_disable_unref(n->tick);
         n->admin_defer = sd_event_source_disable_unref(n->admin_defer);
         sd_event_source_disable_unref(n->commit_src);
+        sd_event_source_disable_unref(n->commit_post);
         sd_event_source_disable_unref(n->commit_again);
         sd_event_source_disable_unref(n->journal_src);
         while (n->admin_head)
@@ -616,9 +621,15 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
         if (r >= 0)
                 r = sd_event_add_io(e, &n->journal_src, vs_journal_fd(n->journal), EPOLLIN, on_journal, n);
         if (r >= 0)
-                r = sd_event_add_post(e, &n->commit_src, on_post, n);
+                r = sd_event_add_defer(e, &n->commit_src, on_commit, n);
         if (r >= 0)
-                r = sd_event_add_defer(e, &n->commit_again, on_commit_again, n);
+                r = sd_event_source_set_enabled(n->commit_src, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_post(e, &n->commit_post, on_commit, n);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->commit_post, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &n->commit_again, on_commit, n);
         if (r >= 0)
                 r = sd_event_source_set_priority(n->commit_again, SD_EVENT_PRIORITY_IDLE);
         if (r >= 0)
@@ -627,8 +638,6 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 snprintf(err, errlen, "event loop: %s", strerror(-r));
                 goto fail;
         }
-        /* sd-event disables a post source after it ran once; keep it armed for every iteration. */
-        sd_event_source_set_enabled(n->commit_src, SD_EVENT_ON);
 
         struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
         static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };

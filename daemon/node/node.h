@@ -4,7 +4,7 @@
 /*
  * The node: everything one viewstampd hosts, on one sd-event loop.
  *  - The journal (journal/journal.h), shared by every tenant: records appended while an event is
- *    handled are group-committed once per loop iteration (a post source), and durability
+ *    handled are group-committed once per loop iteration (vs_node_commit_soon()), and durability
  *    completions come back through the journal's eventfd. When no other source is ready the loop
  *    writes and syncs the batch itself (vs_journal_commit_here()) instead of waking the I/O
  *    thread; frames queued meanwhile (a primary's Prepares) have left before it blocks.
@@ -79,6 +79,9 @@ int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, v
 /* For tenants (node/tenant.c). */
 const struct vs_conf *vs_node_conf(const struct vs_node *n);
 struct vs_journal *vs_node_journal(const struct vs_node *n);
+/* Records or checkpoints were appended to the node's journal: they are committed as one batch
+ * once the loop has handled what is ready. Every append must be followed by this call. */
+void vs_node_commit_soon(struct vs_node *n);
 int vs_node_state_fd(const struct vs_node *n);
 uint64_t vs_node_cluster_id(const struct vs_node *n);
 uint64_t vs_node_random(struct vs_node *n);
