@@ -958,11 +958,11 @@ void vs_journal_commit(struct vs_journal *j) {
                 pthread_cond_signal(&j->wake);
 }
 
-bool vs_journal_batch_pending(struct vs_journal *j) {
+size_t vs_journal_batch_size(struct vs_journal *j) {
         pthread_mutex_lock(&j->lock);
-        bool pending = !batch_empty(&j->pending);
+        size_t n = j->pending.n_recs + j->pending.n_ckpts;
         pthread_mutex_unlock(&j->lock);
-        return pending;
+        return n;
 }
 
 /* Reports the completions recorded so far, in order. */

@@ -114,8 +114,8 @@ typedef void (*vs_journal_checkpoint_fn)(void *ctx, uint64_t tenant, uint64_t op
 int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
                         void *ctx);
 
-/* Whether records or checkpoints were appended since the last commit. */
-bool vs_journal_batch_pending(struct vs_journal *j);
+/* How many records and checkpoints were appended since the last commit. */
+size_t vs_journal_batch_size(struct vs_journal *j);
 /* As vs_journal_commit(), but when the I/O thread is idle and the batch is only records, writes
  * and syncs it on the calling thread (blocking it for one write and one fdatasync) and reports
  * its completions (and any others ready) through the callbacks before returning, as

@@ -30,6 +30,10 @@
 
 /* Ready sources handled before the batch, at most, before the I/O thread takes it instead. */
 #define COMMIT_WAIT_SOURCES 4
+/* Larger batches go to the I/O thread at once: they come from concurrent work, whose next batch
+ * is likely on its way and would wait behind a sync on the loop; and the wake-ups saved per
+ * batch are worth little per record. */
+#define COMMIT_HERE_MAX 8
 /* Ticks an administrative request waits for an answer before it is sent again (to the next
  * root replica, in case the one asked is down). */
 #define ADMIN_RETRY_TICKS 50
@@ -489,14 +493,17 @@ static bool loop_idle(struct vs_node *n) {
 /* Everything appended while the loop handles what is ready goes to disk as one batch, from a
  * defer source that appends enable (vs_node_commit_soon()): it runs after the frames queued
  * meanwhile have left (net/conn.h), and costs no loop iteration when nothing was appended.
- * With nothing else ready the loop would only sleep until the I/O thread is done, so it writes
- * the batch itself and handles its completions at once, saving two thread wake-ups and an
+ * With nothing else ready and a small batch, the loop would only sleep until the I/O thread is
+ * done, so it writes the batch itself and handles its completions at once, saving two thread wake-ups and an
  * iteration per batch. When something is ready (typically the slower backup's PrepareOk for an
  * op already committed) it is handled first, up to COMMIT_WAIT_SOURCES sources, from the post
  * source, enabled only meanwhile; then the batch goes to the I/O thread, which syncs while the
  * loop goes on. The idle-priority defer makes sure the wait ends even if no source runs. */
 static void commit(struct vs_node *n) {
-        if (vs_journal_batch_pending(n->journal)) {
+        size_t size = vs_journal_batch_size(n->journal);
+        if (size > COMMIT_HERE_MAX)
+                vs_journal_commit(n->journal);
+        else if (size > 0) {
                 if (loop_idle(n))
                         vs_journal_commit_here(n->journal, on_durable, on_checkpoint, n);
                 else if (n->commit_waited < COMMIT_WAIT_SOURCES) {
