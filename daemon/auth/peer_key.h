@@ -19,6 +19,9 @@
 #include "auth/secret.h"
 
 #define VS_PEER_KEY_SIZE 32
+/* The PSK identity of a node joining with a token, keyed from the join secret instead of the
+ * cluster secret: a name no node can have (names never start with a dot). */
+#define VS_PEER_JOIN_IDENTITY ".join"
 
 /* 0, or -EINVAL (name too long), -EIO (the library failed). */
 int vs_peer_key(const struct vs_secret *secret, uint64_t cluster_id, const char *node,

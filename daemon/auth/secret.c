@@ -133,7 +133,7 @@ int vs_secret_load_conf(const struct vs_conf *conf, struct vs_secret *ret, char 
                              "cluster secret path too long");
         char why[4096 + 128];
         r = vs_secret_load(path, ret, why, sizeof why);
-        if (r == -ENOENT && conf->n_nodes <= 1) {
+        if (r == -ENOENT && conf->n_nodes == 1) {
                 *ret = (struct vs_secret) {};
                 return 0;
         }

@@ -45,8 +45,9 @@ int vs_secret_save(const char *path, const struct vs_secret *s, char *err, size_
 int vs_secret_path(const struct vs_conf *conf, char *buf, size_t size);
 
 /*
- * The secret of the cluster conf describes, from vs_secret_path(). A node alone in its cluster
- * has no peer to authenticate: without a file it gets an all-zero secret and 0. err as above.
+ * The secret of the cluster conf describes, from vs_secret_path(). A static cluster of one node
+ * has no peer to authenticate: without a file it gets an all-zero secret and 0. A cluster formed
+ * at run time (no node list) always has its file. err as above.
  */
 int vs_secret_load_conf(const struct vs_conf *conf, struct vs_secret *ret, char *err, size_t errlen);
 

@@ -11,6 +11,7 @@
  * administrator must never talk to a stale instance.
  */
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -33,10 +34,17 @@ struct vs_bus_manager {
 /*
  * Connects, publishes the Manager and tenant objects and requests the name.
  *
- * Methods that change the cluster (CreateTenant, Tenant.SetAccessToken) go through vs_bus_authorize() (bus/authorize.h:
- * root, or polkit's org.viewstamp1.manage); properties and the other methods are open to every
- * local user.
+ * Methods that change the cluster (CreateTenant, InitCluster, JoinCluster, RemoveNode, DrainNode,
+ * Tenant.SetAccessToken) and GetJoinToken, whose answer lets a machine in, go through
+ * vs_bus_authorize() (bus/authorize.h: root, or polkit's org.viewstamp1.manage); properties and
+ * the other methods are open to every local user.
  */
 int vs_bus_open(sd_event *e, struct vs_bus_manager *m, sd_bus **ret);
 /* Flushes and closes the connection, dropping calls still waiting for polkit; returns NULL. */
 sd_bus *vs_bus_close(sd_bus *bus);
+
+/* Announces a member's arrival (change > 0), departure (< 0) or update (0): the Nodes property,
+ * the node object, NodeAdded/NodeRemoved. And a tenant created or deleted in the cluster:
+ * TenantAdded/TenantRemoved. bus may be NULL (not open yet): nothing is sent. */
+void vs_bus_manager_member_changed(sd_bus *bus, const char *name, int change);
+void vs_bus_manager_tenant_changed(sd_bus *bus, const char *name, bool present);

@@ -111,6 +111,13 @@ int vs_bus_tenant_register(sd_bus *bus, struct vs_node *node) {
         return r;
 }
 
+void vs_bus_tenant_removed(sd_bus *bus, struct vs_tenant *t) {
+        const char *name = vs_tenant_config(t)->name;
+        _cleanup_free_ char *path = NULL;
+        if (bus && strcmp(name, VS_ROOT_TENANT_NAME) != 0 && vs_bus_tenant_path(name, &path) >= 0)
+                (void) sd_bus_emit_object_removed(bus, path);
+}
+
 void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added) {
         const char *name = vs_tenant_config(t)->name;
         _cleanup_free_ char *path = NULL;

@@ -21,3 +21,5 @@ int vs_bus_tenant_register(sd_bus *bus, struct vs_node *node);
 /* Path of a tenant's object (malloc()ed). */
 int vs_bus_tenant_path(const char *name, char **ret);
 void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added);
+/* InterfacesRemoved for a tenant about to be removed from the node (call while it still is). */
+void vs_bus_tenant_removed(sd_bus *bus, struct vs_tenant *t);

@@ -9,7 +9,7 @@
 #include "bus/tenant_token.h"
 #include "log/log.h"
 #include "node/node.h"
-#include "node/root_tree.h"
+#include "node/cluster_state.h"
 #include "node/tenant.h"
 #include "tree/error.h"
 #include "tree/tree_sm.h"
@@ -86,15 +86,15 @@ static void get_done(void *userdata, int error, const Viewstamp__TreeResponse *r
         c.token = p->token;
         _cleanup_free_ uint8_t *value = NULL, *set = NULL;
         size_t value_len, set_len;
-        char path[sizeof VS_ROOT_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_ROOT_TENANTS_PATH "/%s", p->name);
+        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", p->name);
         int r = vs_tenant_config_encode(&c, &value, &value_len);
         if (r >= 0)
                 r = tree_sm_encode_set(path, value, value_len, resp->stat->version, &set, &set_len);
         if (r < 0)
                 return finish_errno(p, r);
         p->config = c;
-        p->config.id = resp->stat->created_op + 1; /* the id as the root tree gives it (root_tree.h) */
+        p->config.id = resp->stat->created_op + 1; /* the id as the root tree gives it (cluster_state.h) */
         r = vs_node_root_submit(p->node, set, set_len, set_done, p);
         if (r < 0)
                 finish_errno(p, r);
@@ -103,8 +103,8 @@ static void get_done(void *userdata, int error, const Viewstamp__TreeResponse *r
 static int read_config(struct pending_token *p) {
         _cleanup_free_ uint8_t *get = NULL;
         size_t get_len;
-        char path[sizeof VS_ROOT_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_ROOT_TENANTS_PATH "/%s", p->name);
+        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", p->name);
         p->attempts++;
         int r = tree_sm_encode_get(path, &get, &get_len);
         if (r < 0)

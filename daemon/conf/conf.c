@@ -102,6 +102,12 @@ static int parse_u32(struct parse_ctx *p, const char *v, void *field, uint32_t m
         return 1;
 }
 
+static int parse_address(struct parse_ctx *p, const char *v, void *field, uint32_t min, uint32_t max) {
+        if (vs_address_parse(v, field) < 0)
+                return fail(p, "invalid address '%s' (IPV4:PORT or [IPV6]:PORT)", v);
+        return 1;
+}
+
 static int parse_level(struct parse_ctx *p, const char *v, void *field, uint32_t min, uint32_t max) {
         if (vs_log_level_from_string(v, field) < 0)
                 return fail(p, "unknown log level '%s' (err, warning, notice, info, debug)", v);
@@ -158,6 +164,8 @@ static const struct key {
         { "Node", "Name", parse_name, FIELD(name), 0, 0 },
         { "Node", "StateDirectory", parse_path, FIELD(state_dir), 0, 0 },
         { "Node", "LogLevel", parse_level, FIELD(log_level), 0, 0 },
+        { "Node", "PeerAddress", parse_address, FIELD(peer_address), 0, 0 },
+        { "Node", "ClientAddress", parse_address, FIELD(client_address), 0, 0 },
         { "Cluster", "Node", parse_node, 0, 0, 0 },
         { "Cluster", "SecretFile", parse_path, FIELD(secret_file), 0, 0 },
         { "Client", "CertificateFile", parse_path, FIELD(client_cert_file), 0, 0 },
@@ -211,6 +219,16 @@ static int validate(struct parse_ctx *p) {
                 return fail(p, "[Node] Name= is not set");
         if (c->n_nodes > 0 && !vs_conf_find_node(c, c->name))
                 return fail(p, "this node '%s' is not in the [Cluster] Node= list", c->name);
+        if (!c->peer_address.len != !c->client_address.len)
+                return fail(p, "[Node] PeerAddress= and ClientAddress= are set together or not at all");
+        if (c->peer_address.len) {
+                const struct vs_conf_node *listed = vs_conf_find_node(c, c->name);
+                if (vs_address_equal(&c->peer_address, &c->client_address))
+                        return fail(p, "[Node] PeerAddress= and ClientAddress= are the same address");
+                if (listed && (!vs_address_equal(&listed->peer, &c->peer_address) ||
+                               !vs_address_equal(&listed->client, &c->client_address)))
+                        return fail(p, "[Node] PeerAddress= and ClientAddress= differ from this node's [Cluster] Node= entry");
+        }
         if (!c->client_cert_file[0] != !c->client_key_file[0])
                 return fail(p, "[Client] CertificateFile= and KeyFile= go together: set both for TLS, or neither");
         if (c->lease_ticks >= c->view_change_ticks)
@@ -256,6 +274,19 @@ int vs_conf_load(struct vs_conf *c, const char *path, char **error) {
                 return line < 0 ? -ENOMEM : -EINVAL;
         }
         *c = p->conf;
+        return 0;
+}
+
+int vs_conf_self(const struct vs_conf *c, struct vs_conf_node *ret) {
+        const struct vs_conf_node *listed = vs_conf_find_node(c, c->name);
+        if (listed) {
+                *ret = *listed;
+                return 0;
+        }
+        if (!c->peer_address.len)
+                return -ENOENT;
+        *ret = (struct vs_conf_node) { .peer = c->peer_address, .client = c->client_address };
+        strcpy(ret->name, c->name);
         return 0;
 }
 

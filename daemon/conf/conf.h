@@ -39,6 +39,10 @@ struct vs_conf {
         char name[VS_CONF_NAME_MAX + 1];
         char state_dir[4096];
         enum vs_log_level log_level;
+        /* This node's own addresses, for a cluster without a static node list (formed with
+         * InitCluster/JoinCluster); len 0 when unset. With a list they must match its entry. */
+        struct vs_address peer_address;
+        struct vs_address client_address;
 
         /* [Cluster]: static membership (one Node= line per node, this one included) */
         struct vs_conf_node nodes[VS_CONF_NODES_MAX];
@@ -82,6 +86,15 @@ int vs_conf_load(struct vs_conf *c, const char *path, char **error);
 /* Node names end up in D-Bus object paths, file names and log fields, so they are plain:
  * 1..VS_CONF_NAME_MAX of A-Z a-z 0-9 . _ -, not starting with . or -. */
 bool vs_conf_name_valid(const char *s);
+
+/* This node's name and addresses: its [Cluster] Node= entry, or [Node] PeerAddress= and
+ * ClientAddress=. -ENOENT when the file gives neither. */
+int vs_conf_self(const struct vs_conf *c, struct vs_conf_node *ret);
+
+/* true for a static cluster: the file lists the cluster's nodes. */
+static inline bool vs_conf_is_static(const struct vs_conf *c) {
+        return c->n_nodes > 0;
+}
 
 /* The entry of the named node in c->nodes, or NULL. */
 const struct vs_conf_node *vs_conf_find_node(const struct vs_conf *c, const char *name);

@@ -2,8 +2,8 @@
 
 /*
  * The admin commands, over the node daemon's D-Bus API (org.viewstamp1(5)) on the system bus
- * ($DBUS_SYSTEM_BUS_ADDRESS overrides it): status, tenants, tenant create NAME NODE... and tenant
- * show NAME. Each accepts --json and --help anywhere among its arguments and returns one of
+ * ($DBUS_SYSTEM_BUS_ADDRESS overrides it): status, tenants, tenant create|delete|show, cluster
+ * init|join|token and node ls|drain|remove. Each accepts --json and --help anywhere among its arguments and returns one of
  * verb.h's exit statuses. Errors go to stderr as "viewstampctl: <the daemon's message>", and with
  * --json also as {"error":{"name":...,"message":...}} on stdout, so a script always gets one
  * document. Tenant properties are read generically (ctl/bus-props.h), so the JSON keys are the
@@ -13,14 +13,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "bus/manager.h"
+#include "bus/node.h"
 #include "bus/tenant.h"
 #include "ctl/bus-props.h"
+#include "ctl/polkit-agent.h"
 #include "ctl/show.h"
 #include "ctl/token.h"
 #include "ctl/verb.h"
@@ -28,13 +32,36 @@
 
 struct admin {
         bool json;
+        bool drain;
+        bool no_ask_password;
+        pid_t agent; /* polkit agent started for this command (polkit-agent.h), 0: none */
+        uint32_t replicas; /* 0: not given */
         char **args;
         int n_args;
         sd_bus *bus;
 };
 
+/* Options beyond --json and --help a command takes. */
+#define OPT_REPLICAS (1u << 0)
+#define OPT_DRAIN (1u << 1)
+/* Changes the cluster: the daemon may need polkit to authenticate the caller (--no-ask-password). */
+#define OPT_AUTH (1u << 2)
+/* How long a call may wait while polkit asks for a password. */
+#define INTERACTIVE_CALL_USEC (5ULL * 60 * 1000 * 1000)
+
+/* An admin command: its name for messages, how its arguments are checked, and what it does once
+ * connected: returns an exit status, or a negative errno with the D-Bus error (if any) in error. */
+struct admin_verb {
+        const char *command;
+        int min_args, max_args;
+        const char *synopsis;
+        int (*run)(const struct admin *a, sd_bus_error *error);
+        unsigned options;
+};
+
 static void admin_done(struct admin *a) {
         sd_bus_flush_close_unref(a->bus);
+        ctl_polkit_agent_close(&a->agent);
 }
 
 static int usage_error(const char *command, const char *what) {
@@ -60,7 +87,12 @@ static int report(const struct admin *a, int r, const sd_bus_error *error) {
                         json_object_put(e);
         }
         if (sd_bus_error_has_names(error, VS_BUS_ERROR_PREFIX "TenantExists", VS_BUS_ERROR_PREFIX "NoSuchTenant",
-                                   VS_BUS_ERROR_PREFIX "TooManyTenants", SD_BUS_ERROR_INVALID_ARGS))
+                                   SD_BUS_ERROR_INVALID_ARGS, VS_BUS_ERROR_PREFIX "AlreadyInCluster",
+                                   VS_BUS_ERROR_PREFIX "NotInCluster", VS_BUS_ERROR_PREFIX "BadToken",
+                                   VS_BUS_ERROR_PREFIX "JoinRefused", VS_BUS_ERROR_PREFIX "StaticCluster",
+                                   VS_BUS_ERROR_PREFIX "NoSuchNode", VS_BUS_ERROR_PREFIX "NodeNotEmpty",
+                                   VS_BUS_ERROR_PREFIX "NeedsReconfiguration", VS_BUS_ERROR_PREFIX "NotEnoughNodes",
+                                   VS_BUS_ERROR_PREFIX "StateNotEmpty", VS_BUS_ERROR_PREFIX "TooManyTenants"))
                 return CTL_EXIT_REFUSED;
         if (r == -EACCES || r == -EPERM)
                 return CTL_EXIT_DENIED;
@@ -70,13 +102,16 @@ static int report(const struct admin *a, int r, const sd_bus_error *error) {
 }
 
 /* Returns -1 to go on (connected), or an exit status. */
-static int admin_start(struct admin *a, const char *command, int argc, char **argv, int min_args, int max_args,
-                       const char *synopsis) {
+static int admin_start(struct admin *a, const struct admin_verb *v, int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "help", no_argument, NULL, 'h' },
+                { "replicas", required_argument, NULL, 'r' },
+                { "drain", no_argument, NULL, 'd' },
+                { "no-ask-password", no_argument, NULL, 'n' },
                 {}
         };
+        const char *command = v->command;
         *a = (struct admin) {};
         optind = 0; /* GNU getopt: rescan from scratch, argv is new */
         opterr = 0;
@@ -86,22 +121,48 @@ static int admin_start(struct admin *a, const char *command, int argc, char **ar
                         a->json = true;
                 else if (c == 'h') {
                         printf("viewstampctl %s %s\n\n"
-                               "  -j --json  print JSON\n",
-                               command, synopsis);
+                               "  -j --json       print JSON\n%s%s%s",
+                               command, v->synopsis,
+                               v->options & OPT_REPLICAS ? "     --replicas=N  let the cluster place N replicas\n" : "",
+                               v->options & OPT_DRAIN ? "     --drain       move the node's replicas first\n" : "",
+                               v->options & OPT_AUTH ? "     --no-ask-password\n"
+                                                       "                   never ask for a password (polkit)\n" : "");
                         return CTL_EXIT_OK;
-                } else
+                } else if (c == 'r' && (v->options & OPT_REPLICAS)) {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || n == 0 || n > UINT32_MAX)
+                                return usage_error(command, "--replicas takes a number");
+                        a->replicas = (uint32_t) n;
+                } else if (c == 'd' && (v->options & OPT_DRAIN))
+                        a->drain = true;
+                else if (c == 'n' && (v->options & OPT_AUTH))
+                        a->no_ask_password = true;
+                else
                         return usage_error(command, "unknown option");
         }
         a->args = argv + optind;
         a->n_args = argc - optind;
-        if (a->n_args < min_args || a->n_args > max_args)
-                return usage_error(command, a->n_args < min_args ? "missing argument" : "too many arguments");
+        if (a->n_args < v->min_args || a->n_args > v->max_args)
+                return usage_error(command, a->n_args < v->min_args ? "missing argument" : "too many arguments");
 
         int r = sd_bus_open_system_with_description(&a->bus, "viewstampctl");
         if (r < 0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 (void) sd_bus_error_set_errnof(&error, r, "cannot connect to the system bus: %m");
                 return report(a, r, &error);
+        }
+        /* Like systemctl: on a terminal, polkit may ask the caller for a password. */
+        if ((v->options & OPT_AUTH) && !a->no_ask_password && ctl_polkit_can_ask()) {
+                r = sd_bus_set_allow_interactive_authorization(a->bus, true);
+                if (r >= 0)
+                        r = sd_bus_set_method_call_timeout(a->bus, INTERACTIVE_CALL_USEC);
+                if (r >= 0)
+                        r = ctl_polkit_agent_open(&a->agent);
+                if (r < 0) {
+                        fprintf(stderr, "viewstampctl %s: cannot prepare for authentication: %s\n", command, strerror(-r));
+                        return CTL_EXIT_LOCAL;
+                }
         }
         return -1;
 }
@@ -180,23 +241,29 @@ static const struct column tenant_columns[] = {
         { "REPLICAS", "replicas", false },
 };
 
-static int tenants_run(const struct admin *a, sd_bus_error *error) {
-        _cleanup_(json_object_putp) json_object *list = NULL;
-        int r = list_tenants(a->bus, error, &list);
-        if (r < 0)
-                return r;
+/* A list command's output: {"<noun>s": list} in JSON, else a table and a count. */
+static int print_list(const struct admin *a, json_object *list, const char *noun, const struct column *cols,
+                      size_t n_cols) {
+        char key[32];
+        snprintf(key, sizeof key, "%ss", noun);
         if (a->json) {
                 _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-                if (!o || json_object_object_add(o, "tenants", json_object_get(list)) < 0)
+                if (!o || json_object_object_add(o, key, json_object_get(list)) < 0)
                         return CTL_EXIT_LOCAL;
                 show_json(stdout, o, false);
                 return CTL_EXIT_OK;
         }
         size_t n = json_object_array_length(list);
-        if (n > 0 && print_table(list, tenant_columns, ELEMENTSOF(tenant_columns)) < 0)
+        if (n > 0 && print_table(list, cols, n_cols) < 0)
                 return CTL_EXIT_LOCAL;
-        printf("%s%zu tenant%s listed.\n", n > 0 ? "\n" : "", n, n == 1 ? "" : "s");
+        printf("%s%zu %s%s listed.\n", n > 0 ? "\n" : "", n, noun, n == 1 ? "" : "s");
         return CTL_EXIT_OK;
+}
+
+static int tenants_run(const struct admin *a, sd_bus_error *error) {
+        _cleanup_(json_object_putp) json_object *list = NULL;
+        int r = list_tenants(a->bus, error, &list);
+        return r < 0 ? r : print_list(a, list, "tenant", tenant_columns, ELEMENTSOF(tenant_columns));
 }
 
 /* Nodes is a(sss); as objects it reads better in JSON and prints through print_table(). */
@@ -263,12 +330,16 @@ static int status_run(const struct admin *a, sd_bus_error *error) {
 static int tenant_create_run(const struct admin *a, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
         const char *path;
+        /* --replicas N: the cluster places it; otherwise on the named nodes. */
+        if ((a->replicas > 0) == (a->n_args > 1))
+                return usage_error("tenant create", "give either --replicas=N or the nodes");
         int r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
-                                           "CreateTenant");
+                                               a->replicas > 0 ? "PlaceTenant" : "CreateTenant");
         if (r >= 0)
                 r = sd_bus_message_append(call, "s", a->args[0]);
         if (r >= 0)
-                r = sd_bus_message_append_strv(call, a->args + 1); /* argv ends with NULL */
+                r = a->replicas > 0 ? sd_bus_message_append(call, "u", a->replicas)
+                                    : sd_bus_message_append_strv(call, a->args + 1); /* argv ends with NULL */
         if (r >= 0)
                 r = sd_bus_call(a->bus, call, 0, error, &reply);
         if (r >= 0)
@@ -359,19 +430,10 @@ static int tenant_token_run(const struct admin *a, sd_bus_error *error) {
         return r < 0 ? r : CTL_EXIT_OK;
 }
 
-/* An admin command: its name for messages, how its arguments are checked, and what it does once
- * connected: returns an exit status, or a negative errno with the D-Bus error (if any) in error. */
-struct admin_verb {
-        const char *command;
-        int min_args, max_args;
-        const char *synopsis;
-        int (*run)(const struct admin *a, sd_bus_error *error);
-};
-
 static int run_admin(const struct admin_verb *v, int argc, char **argv) {
         _cleanup_(admin_done) struct admin a = {};
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = admin_start(&a, v->command, argc, argv, v->min_args, v->max_args, v->synopsis);
+        int r = admin_start(&a, v, argc, argv);
         if (r >= 0)
                 return r;
         r = v->run(&a, &error);
@@ -379,34 +441,204 @@ static int run_admin(const struct admin_verb *v, int argc, char **argv) {
 }
 
 int vs_verb_status(int argc, char **argv) {
-        static const struct admin_verb v = { "status", 0, 0, "", status_run };
+        static const struct admin_verb v = { "status", 0, 0, "", status_run, 0 };
         return run_admin(&v, argc, argv);
 }
 
 int vs_verb_tenants(int argc, char **argv) {
-        static const struct admin_verb v = { "tenants", 0, 0, "", tenants_run };
+        static const struct admin_verb v = { "tenants", 0, 0, "", tenants_run, 0 };
         return run_admin(&v, argc, argv);
 }
 
 static int verb_tenant_create(int argc, char **argv) {
         /* The daemon checks the number of replicas, with the reason. */
-        static const struct admin_verb v = { "tenant create", 2, INT_MAX, "NAME NODE...", tenant_create_run };
+        static const struct admin_verb v = { "tenant create", 1, INT_MAX, "NAME --replicas=N | NAME NODE...",
+                                             tenant_create_run, OPT_REPLICAS | OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
 static int verb_tenant_show(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant show", 1, 1, "NAME", tenant_show_run };
+        static const struct admin_verb v = { "tenant show", 1, 1, "NAME", tenant_show_run, 0 };
         return run_admin(&v, argc, argv);
 }
 
+/* Calls a Manager method whose only answer is done or an error; prints `done` (or {"key": arg}). */
+static int simple_call(const struct admin *a, sd_bus_error *error, const char *method, const char *key,
+                       const char *done, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
+                                               method);
+        if (r >= 0 && types) {
+                va_list ap;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_call(a->bus, call, 0, error, &reply);
+        if (r < 0)
+                return r;
+        if (a->json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o)
+                        return CTL_EXIT_LOCAL;
+                json_object_object_add(o, key, json_object_new_string(a->args[0]));
+                show_json(stdout, o, false);
+        } else
+                printf("%s\n", done);
+        return CTL_EXIT_OK;
+}
+
+static int tenant_delete_run(const struct admin *a, sd_bus_error *error) {
+        return simple_call(a, error, "DeleteTenant", "deleted", "Tenant deleted.", "s", a->args[0]);
+}
+
+static int verb_tenant_delete(int argc, char **argv) {
+        static const struct admin_verb v = { "tenant delete", 1, 1, "NAME", tenant_delete_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+/* A Manager method answering one string: printed, or as {"key": value}. */
+static int string_call(const struct admin *a, sd_bus_error *error, const char *method, const char *key) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *s;
+        int r = sd_bus_call_method(a->bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, method, error, &reply,
+                                   NULL);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &s);
+        if (r < 0)
+                return r;
+        if (a->json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                if (!o)
+                        return CTL_EXIT_LOCAL;
+                json_object_object_add(o, key, json_object_new_string(s));
+                show_json(stdout, o, false);
+        } else
+                printf("%s\n", s);
+        return CTL_EXIT_OK;
+}
+
+static int cluster_init_run(const struct admin *a, sd_bus_error *error) {
+        return string_call(a, error, "InitCluster", "cluster_id");
+}
+
+static int cluster_token_run(const struct admin *a, sd_bus_error *error) {
+        return string_call(a, error, "GetJoinToken", "token");
+}
+
+static int cluster_join_run(const struct admin *a, sd_bus_error *error) {
+        return simple_call(a, error, "JoinCluster", "joined", "Joined the cluster.", "ss", a->args[0], a->args[1]);
+}
+
+static int verb_cluster_init(int argc, char **argv) {
+        static const struct admin_verb v = { "cluster init", 0, 0, "", cluster_init_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_cluster_join(int argc, char **argv) {
+        static const struct admin_verb v = { "cluster join", 2, 2, "ADDRESS TOKEN", cluster_join_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_cluster_token(int argc, char **argv) {
+        static const struct admin_verb v = { "cluster token", 0, 0, "", cluster_token_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+int vs_verb_cluster(int argc, char **argv) {
+        static const struct vs_verb verbs[] = {
+                { "init", "", "start a new cluster on this node", verb_cluster_init },
+                { "join", "ADDRESS TOKEN", "join the cluster of the member at ADDRESS (its peer port)", verb_cluster_join },
+                { "token", "", "print the token new nodes join with", verb_cluster_token },
+        };
+        return vs_verb_dispatch("viewstampctl cluster", verbs, ELEMENTSOF(verbs), argc, argv);
+}
+
+/* Every member's org.viewstamp1.Node properties, in the Nodes property's order (by name). */
+static int list_nodes(sd_bus *bus, sd_bus_error *error, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *list = json_object_new_array();
+        if (!list)
+                return -ENOMEM;
+        int r = sd_bus_get_property(bus, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE, "Nodes", error, &reply,
+                                    "a(sss)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+        const char *name, *peer, *client;
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &name, &peer, &client)) > 0) {
+                _cleanup_free_ char *path = NULL;
+                json_object *o = NULL;
+                r = sd_bus_path_encode(VS_BUS_NODE_PREFIX, name, &path);
+                if (r >= 0)
+                        r = bus_get_all_json(bus, path, VS_BUS_NODE_INTERFACE, error, &o);
+                if (r >= 0 && json_object_array_add(list, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static int node_ls_run(const struct admin *a, sd_bus_error *error) {
+        static const struct column columns[] = {
+                { "NODE", "name", false },
+                { "STATE", "state", false },
+                { "REACHABLE", "reachable", false },
+                { "PEER", "peer_address", false },
+                { "CLIENT", "client_address", false },
+                { "TENANTS", "tenants", false },
+        };
+        _cleanup_(json_object_putp) json_object *list = NULL;
+        int r = list_nodes(a->bus, error, &list);
+        return r < 0 ? r : print_list(a, list, "node", columns, ELEMENTSOF(columns));
+}
+
+static int node_drain_run(const struct admin *a, sd_bus_error *error) {
+        return simple_call(a, error, "DrainNode", "draining", "Node draining.", "s", a->args[0]);
+}
+
+static int node_remove_run(const struct admin *a, sd_bus_error *error) {
+        return simple_call(a, error, "RemoveNode", "removed", "Node removed.", "sb", a->args[0], (int) a->drain);
+}
+
+static int verb_node_ls(int argc, char **argv) {
+        static const struct admin_verb v = { "node ls", 0, 0, "", node_ls_run, 0 };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_node_drain(int argc, char **argv) {
+        static const struct admin_verb v = { "node drain", 1, 1, "NAME", node_drain_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_node_remove(int argc, char **argv) {
+        static const struct admin_verb v = { "node remove", 1, 1, "NAME [--drain]", node_remove_run, OPT_DRAIN | OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+int vs_verb_node(int argc, char **argv) {
+        static const struct vs_verb verbs[] = {
+                { "ls", "", "list the cluster's nodes", verb_node_ls },
+                { "drain", "NAME", "stop placing replicas on a node", verb_node_drain },
+                { "remove", "NAME", "remove a node that hosts no replica (--drain: move them first)", verb_node_remove },
+        };
+        return vs_verb_dispatch("viewstampctl node", verbs, ELEMENTSOF(verbs), argc, argv);
+}
+
 static int verb_tenant_token(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run };
+        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run, OPT_AUTH };
         return run_admin(&v, argc, argv);
 }
 
 int vs_verb_tenant(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
-                { "create", "NAME NODE...", "create a tenant replicated on the named nodes", verb_tenant_create },
+                { "create", "NAME --replicas=N | NAME NODE...",
+                  "create a tenant placed by the cluster, or on the named nodes", verb_tenant_create },
+                { "delete", "NAME", "delete a tenant and its data everywhere", verb_tenant_delete },
                 { "show", "NAME", "print every property of a tenant hosted here", verb_tenant_show },
                 { "token", "NAME [-]", "set a new access token for a tenant (generated and printed, or - to read it from standard input; empty clears)", verb_tenant_token },
         };

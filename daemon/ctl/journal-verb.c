@@ -33,6 +33,8 @@ static const char *kind_name(unsigned kind) {
                 return "missing";
         case VS_RECORD_SEAL:
                 return "seal";
+        case VS_RECORD_FORGET:
+                return "forget";
         default:
                 return "?";
         }
@@ -80,6 +82,8 @@ static int dump_item(void *ctx, const struct vs_walk_item *it) {
                 break;
         case VS_RECORD_SEAL:
                 printf("batch=%" PRIu64, it->batch);
+                break;
+        case VS_RECORD_FORGET:
                 break;
         default:
                 printf("from=%" PRIu64, it->arg);

@@ -35,6 +35,8 @@ int vs_verb_dispatch(const char *prefix, const struct vs_verb *table, size_t n, 
 /* Subcommand families. */
 int vs_verb_journal(int argc, char **argv);
 int vs_verb_tenant(int argc, char **argv);
+int vs_verb_cluster(int argc, char **argv);
+int vs_verb_node(int argc, char **argv);
 
 /* The admin commands over D-Bus (ctl/bus-verb.c). */
 int vs_verb_status(int argc, char **argv);

@@ -18,7 +18,9 @@ static const struct vs_verb commands[] = {
         { "import", "< FILE", "create the nodes of an export", vs_verb_import },
         { "status", "", "this node, its cluster and the tenants hosted here", vs_verb_status },
         { "tenants", "", "list the tenants hosted here with their replica's state", vs_verb_tenants },
-        { "tenant", "create|show|token NAME ...", "create a tenant, print one's properties, or set its access token", vs_verb_tenant },
+        { "tenant", "create|delete|show|token NAME ...", "create or delete a tenant, print one's properties, or set its access token", vs_verb_tenant },
+        { "cluster", "init|join|token ...", "start a cluster, join one, or print its join token", vs_verb_cluster },
+        { "node", "ls|drain|remove ...", "list the cluster's nodes, drain or remove one", vs_verb_node },
         { "journal", "verify|dump DIR", "check or print a state directory's journal and checkpoints", vs_verb_journal },
 };
 

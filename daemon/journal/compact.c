@@ -120,8 +120,10 @@ int vs_compaction_build(struct vs_compaction *c, uint64_t cut) {
                 if (!ch)
                         r = -ENOMEM;
                 else
+                        /* A forgotten tenant needs no checkpoint at all. */
                         *ch = (struct chain) { .tenant = t->tenant, .seq = t->chain_seq,
-                                               .checkpoint_op = t->has_meta ? t->meta.checkpoint_op : 0 };
+                                               .checkpoint_op = t->forgotten ? UINT64_MAX
+                                                                : t->has_meta ? t->meta.checkpoint_op : 0 };
         }
         vs_scan_done(&s);
         if (r < 0)

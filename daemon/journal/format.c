@@ -176,6 +176,14 @@ int vs_format_seal_encode(struct vs_buf *b, uint64_t generation, uint64_t batch)
         return 0;
 }
 
+int vs_format_forget_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq) {
+        uint8_t *p = record_begin(b, 0);
+        if (!p)
+                return -ENOMEM;
+        record_seal(b, p, VS_RECORD_FORGET, at, seq, 0, 0);
+        return 0;
+}
+
 int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from) {
         uint8_t *p = record_begin(b, 0);
         if (!p)
@@ -218,6 +226,7 @@ static bool body_len_ok(unsigned kind, uint32_t len) {
         case VR_RECORD_TRUNCATE:
         case VS_RECORD_MISSING:
         case VS_RECORD_SEAL:
+        case VS_RECORD_FORGET:
                 return len == 0;
         default:
                 return false;
@@ -362,7 +371,12 @@ static struct vs_scan_tenant *tenant_get(struct vs_scan *s, uint64_t tenant, siz
 
 const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tenant) {
         size_t i = tenant_lower_bound(s, tenant);
-        return i < s->n_tenants && s->tenants[i].tenant == tenant ? &s->tenants[i] : NULL;
+        return i < s->n_tenants && s->tenants[i].tenant == tenant && !s->tenants[i].forgotten ? &s->tenants[i] : NULL;
+}
+
+bool vs_scan_forgotten(const struct vs_scan *s, uint64_t tenant) {
+        size_t i = tenant_lower_bound(s, tenant);
+        return i < s->n_tenants && s->tenants[i].tenant == tenant && s->tenants[i].forgotten;
 }
 
 /* Index of the first entry with op >= `op`. */
@@ -449,7 +463,14 @@ static struct vs_scan_tenant *chain(struct scan_state *st, const struct vs_walk_
 }
 
 static int apply(struct vs_scan_tenant *t, const struct vs_walk_item *it) {
+        t->forgotten = it->kind == VS_RECORD_FORGET;
         switch (it->kind) {
+        case VS_RECORD_FORGET:
+                t->n_entries = 0;
+                t->has_meta = false;
+                t->missing_from = 0;
+                t->log_base = 0;
+                return 0;
         case VR_RECORD_ENTRY:
                 /* The lost records changed nothing below the hole; an entry at or below it drops
                  * everything from there on, their effect included, and so heals the hole. Above
@@ -614,6 +635,10 @@ int vs_scan_tenant_replay(const struct vs_scan_tenant *t, struct vr_record **ret
 int vs_format_image_encode(struct vs_buf *b, uint64_t generation, struct vs_scan *s) {
         for (size_t i = 0; i < s->n_tenants; i++) {
                 struct vs_scan_tenant *t = &s->tenants[i];
+                if (t->forgotten) {
+                        t->chain_seq = 0;
+                        continue;
+                }
                 struct vr_record *recs;
                 size_t n;
                 int r = vs_scan_tenant_replay(t, &recs, &n);

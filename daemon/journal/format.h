@@ -46,6 +46,9 @@
  * accepted for that tenant proves that records of that tenant were lost in between, even when the
  * damaged bytes did not say whose they were.
  *
+ * FORGET (no body) is written by the journal when its tenant is deleted: the scan then knows
+ * nothing of the tenant (vs_scan_find() gives NULL) and a rewritten image leaves it out.
+ *
  * MISSING is written by the journal itself (never by the core) when it rewrites a file that still
  * has an unrepaired hole, so that the hole is not forgotten by the rewrite. SEAL (tenant 0, seq 0,
  * no body) is a batch the journal writes when it goes idle and when it closes; the scan uses it
@@ -108,6 +111,9 @@
 /* A batch of its own, of no tenant, written when the journal goes idle: it proves the batches
  * before it durable, so that rot in them is told from a torn write (see the recovery contract). */
 #define VS_RECORD_SEAL 5
+/* The tenant is deleted: everything before it of that tenant is void, and a rewrite drops the
+ * tenant (tenant ids are never reused, so nothing of it follows). */
+#define VS_RECORD_FORGET 6
 
 struct vs_file_header {
         uint32_t version;
@@ -138,6 +144,7 @@ size_t vs_format_record_size(const struct vr_record *r);
 int vs_format_record_encode(struct vs_buf *b, const struct vs_record_place *at, const struct vr_record *r);
 int vs_format_missing_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq, uint64_t from);
 int vs_format_seal_encode(struct vs_buf *b, uint64_t generation, uint64_t batch);
+int vs_format_forget_encode(struct vs_buf *b, const struct vs_record_place *at, uint64_t seq);
 /* Moves an encoded record to another place (file, batch, tenant, chain), resealing its header. */
 void vs_format_record_place(uint8_t *rec, const struct vs_record_place *at);
 
@@ -186,6 +193,7 @@ struct vs_scan_tenant {
         uint64_t chain_seq;    /* seq of the tenant's last record in this file: next prev_seq */
         uint64_t missing_from; /* 0, or the first op that must be repaired from peers */
         uint64_t log_base;     /* the op the log last restarted after (TRUNCATE beyond its end) */
+        bool forgotten;        /* its last record is a FORGET: deleted, of no further use */
         size_t n_entries;      /* sorted by op, no duplicates; data points into the scanned buffer */
         size_t cap_entries;
         struct vr_entry *entries;
@@ -210,7 +218,10 @@ struct vs_scan {
  * the file header's decode error, or -ENOMEM. */
 int vs_scan_buffer(const uint8_t *buf, size_t len, struct vs_scan *ret);
 void vs_scan_done(struct vs_scan *s);
+/* NULL for a tenant the scan never saw, or saw forgotten. */
 const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tenant);
+/* Whether the tenant's last record is a FORGET. */
+bool vs_scan_forgotten(const struct vs_scan *s, uint64_t tenant);
 
 /* Records that rebuild the tenant's state when replayed in order under vr/vr.h's rules (what the
  * core's restart takes): its metadata, a TRUNCATE restarting the log at log_base when that is above
@@ -220,7 +231,8 @@ const struct vs_scan_tenant *vs_scan_find(const struct vs_scan *s, uint64_t tena
 int vs_scan_tenant_replay(const struct vs_scan_tenant *t, struct vr_record **ret, size_t *ret_n);
 
 /* Appends to b a compacted image of the scanned state for a new file of `generation`: per tenant
- * the records of vs_scan_tenant_replay(), then a MISSING record if a hole is unrepaired.
+ * the records of vs_scan_tenant_replay(), then a MISSING record if a hole is unrepaired;
+ * forgotten tenants are left out.
  * The rewritten records carry consecutive seqs ending at the tenant's max_seq, and each tenant's
  * chain_seq is set to its chain in the image (0 if the image holds nothing of it), so that appends
  * can continue the chain. b must already hold the new file header. Returns 0 or -ENOMEM. */

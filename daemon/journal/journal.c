@@ -884,11 +884,8 @@ void vs_journal_recovery_done(struct vs_journal *j) {
         vs_buf_free(&j->recovery_bytes);
 }
 
-int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r) {
-        size_t size = vs_format_record_size(r);
-        if (size == 0)
-                return r->kind == VR_RECORD_ENTRY && r->entry.len > VS_FORMAT_MAX_COMMAND ? -EMSGSIZE : -EINVAL;
-
+/* Queues one record of `size` bytes for the tenant; seq 0 takes the tenant's next. */
+static int queue(struct vs_journal *j, uint64_t tenant, const struct vr_record *r, size_t size, uint64_t *ret_seq) {
         pthread_mutex_lock(&j->lock);
         int ret = j->failed;
         struct tenant *t = NULL;
@@ -899,24 +896,40 @@ int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_rec
                 t = tenant_get(j, tenant);
                 if (!t)
                         ret = -ENOMEM;
-                else if (r->seq <= t->last_seq)
+                else if (r && r->seq <= t->last_seq)
                         ret = -EINVAL;
         }
+        uint64_t seq = r ? r->seq : t ? t->last_seq + 1 : 0;
         if (ret == 0)
                 ret = vs_array_grow((void **) &j->pending.recs, &j->pending.cap_recs, j->pending.n_recs + 1,
                                  sizeof(*j->pending.recs));
         if (ret == 0) {
                 size_t offset = j->pending.bytes.len;
                 /* Placed in its file, batch and chain when the I/O thread takes it. */
-                ret = vs_format_record_encode(&j->pending.bytes, &(struct vs_record_place) { .tenant = tenant }, r);
+                struct vs_record_place at = { .tenant = tenant };
+                ret = r ? vs_format_record_encode(&j->pending.bytes, &at, r)
+                        : vs_format_forget_encode(&j->pending.bytes, &at, seq);
                 if (ret == 0) {
                         j->pending.recs[j->pending.n_recs++] = (struct queued) {
-                                .offset = offset, .tenant = tenant, .seq = r->seq };
-                        t->last_seq = r->seq;
+                                .offset = offset, .tenant = tenant, .seq = seq };
+                        t->last_seq = seq;
+                        if (ret_seq)
+                                *ret_seq = seq;
                 }
         }
         pthread_mutex_unlock(&j->lock);
         return ret;
+}
+
+int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r) {
+        size_t size = vs_format_record_size(r);
+        if (size == 0)
+                return r->kind == VR_RECORD_ENTRY && r->entry.len > VS_FORMAT_MAX_COMMAND ? -EMSGSIZE : -EINVAL;
+        return queue(j, tenant, r, size, NULL);
+}
+
+int vs_journal_forget(struct vs_journal *j, uint64_t tenant, uint64_t *ret_seq) {
+        return queue(j, tenant, NULL, VS_FORMAT_RECORD_HEADER_SIZE, ret_seq);
 }
 
 int vs_journal_checkpoint(struct vs_journal *j, uint64_t tenant, uint64_t op, uint8_t *data, size_t len) {

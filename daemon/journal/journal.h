@@ -93,6 +93,14 @@ void vs_journal_recovery_done(struct vs_journal *j);
 int vs_journal_append(struct vs_journal *j, uint64_t tenant, const struct vr_record *r);
 void vs_journal_commit(struct vs_journal *j);
 
+/* Deletes a tenant durably: queues a FORGET record (format.h) after the tenant's last, whose seq
+ * is returned and reported durable through dispatch like any record. Once it is durable, recovery
+ * no longer returns the tenant (a node restarting does not bring it back), the next rewrite drops
+ * its records, and its checkpoint files may be removed (vs_checkpoint_prune(dir, tenant,
+ * UINT64_MAX); the next rewrite removes them too). The caller appends nothing more for the
+ * tenant. Errors as vs_journal_append(). */
+int vs_journal_forget(struct vs_journal *j, uint64_t tenant, uint64_t *ret_seq);
+
 int vs_journal_fd(const struct vs_journal *j);
 
 /* Queues the tenant's checkpoint at op (len bytes of snapshot, as vr/sm.h streams it; the journal

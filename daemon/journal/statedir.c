@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "journal/statedir.h"
+#include "util/checksum.h"
 #include "util/cleanup.h"
+#include "util/unaligned.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
@@ -179,4 +181,26 @@ static int fill_from_memory(void *ctx, int fd) {
 int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, int *ret_fd) {
         struct memory_content m = { buf, len };
         return vs_write_file_atomic_with(dir_fd, name, fill_from_memory, &m, ret_fd);
+}
+
+int vs_write_sealed_file(int dir_fd, const char *name, const void *buf, size_t len) {
+        struct vs_buf b = {};
+        int r = vs_buf_reserve(&b, len + 8);
+        if (r < 0)
+                return r;
+        memcpy(b.data, buf, len);
+        vs_put_le64(b.data + len, vs_checksum(buf, len));
+        r = vs_write_file_atomic(dir_fd, name, b.data, len + 8, NULL);
+        vs_buf_free(&b);
+        return r;
+}
+
+int vs_read_sealed_file(int dir_fd, const char *name, struct vs_buf *b) {
+        int r = vs_read_file_at(dir_fd, name, b);
+        if (r < 0)
+                return r;
+        if (b->len < 8 || vs_get_le64(b->data + b->len - 8) != vs_checksum(b->data, b->len - 8))
+                return -EBADMSG;
+        b->len -= 8;
+        return 0;
 }

@@ -42,3 +42,9 @@ int vs_write_file_atomic_with(int dir_fd, const char *name, int (*fill)(void *ct
                               int *ret_fd);
 /* The same with the content in memory. */
 int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t len, int *ret_fd);
+
+/* Small files sealed with their checksum: the content followed by its 8-byte vs_checksum,
+ * written atomically as above. Reading gives back the content only (b->len excludes the seal),
+ * or -EBADMSG when the seal does not match. */
+int vs_write_sealed_file(int dir_fd, const char *name, const void *buf, size_t len);
+int vs_read_sealed_file(int dir_fd, const char *name, struct vs_buf *b);

@@ -17,6 +17,8 @@
 /* Frames are limited to this until the other side's Hello is accepted: a Hello is far smaller,
  * and a stranger cannot make the node buffer more. */
 #define HELLO_MAX_FRAME 1024u
+/* A join's answer carries the cluster's identity and membership: far below this. */
+#define JOIN_MAX_FRAME (64u * 1024u)
 
 #define MSEC 1000ULL
 #define SEC (1000ULL * MSEC)
@@ -32,12 +34,13 @@ struct link {
         bool up;                 /* Hellos exchanged */
         bool inbound;
         unsigned listener_gen;   /* which listener's slot an inbound link holds */
+        uint64_t join_id;        /* a joining node's connection, awaiting its answer; 0: none */
         struct link *prev, *next; /* in set->unidentified */
 };
 
 struct peer {
         struct vs_peer_set *set;
-        const struct vs_conf_node *node;
+        struct vs_conf_node node;
         bool dials;              /* this node's name sorts lower: it connects */
         struct link *link;
 
@@ -47,6 +50,7 @@ struct peer {
         sd_event_source *timer;  /* the backoff wait, then the connect() deadline */
         struct vs_backoff backoff;
         unsigned failures;       /* since the last up link: only the first is logged above debug */
+        uint64_t last_seen;      /* CLOCK_REALTIME usec of the last frame from it; 0: never */
 };
 
 struct vs_peer_set {
@@ -57,8 +61,10 @@ struct vs_peer_set {
         struct vs_peer_set_callbacks cb;
         void *userdata;
         struct vs_secret secret;
+        struct vs_secret join_secret;
+        bool takes_joins;        /* join_secret is set */
 
-        struct peer *peers;
+        struct peer **peers;     /* each its own allocation: links point at them */
         size_t n_peers;
         struct link *unidentified;
         size_t n_unidentified;
@@ -67,10 +73,12 @@ struct vs_peer_set {
         unsigned listener_gen;
         sd_event_source *ping_timer;
         uint64_t ping_nonce;
+        uint64_t n_added;        /* peers ever added: seeds their jitter */
+        uint64_t last_join_id;
 };
 
 static struct vs_log_ctx peer_ctx(const struct peer *p) {
-        return (struct vs_log_ctx) { .peer = p->node->name };
+        return (struct vs_log_ctx) { .peer = p->node.name };
 }
 
 static void unlist(struct link *l) {
@@ -87,8 +95,8 @@ static void unlist(struct link *l) {
 
 static struct peer *find_peer(const struct vs_peer_set *s, const char *node) {
         for (size_t i = 0; i < s->n_peers; i++)
-                if (strcmp(s->peers[i].node->name, node) == 0)
-                        return &s->peers[i];
+                if (strcmp(s->peers[i]->node.name, node) == 0)
+                        return s->peers[i];
         return NULL;
 }
 
@@ -136,11 +144,11 @@ static void link_up(struct link *l, bool notify) {
         vs_conn_set_max_frame(l->conn, p->set->conf.max_frame_bytes);
         vs_backoff_reset(&p->backoff);
         p->failures = 0;
-        (void) vs_conn_set_label(l->conn, p->node->name);
+        (void) vs_conn_set_label(l->conn, p->node.name);
         struct vs_log_ctx ctx = peer_ctx(p);
         log_notice(&ctx, "peer link up (%s, %s)", vs_conn_remote_string(l->conn), l->inbound ? "accepted" : "dialled");
         if (notify && p->set->cb.on_peer_state)
-                p->set->cb.on_peer_state(p->set, p->node->name, true, p->set->userdata);
+                p->set->cb.on_peer_state(p->set, p->node.name, true, p->set->userdata);
 }
 
 static void on_link_close(struct vs_conn *c, int reason, void *userdata) {
@@ -155,7 +163,7 @@ static void on_link_close(struct vs_conn *c, int reason, void *userdata) {
                 struct vs_log_ctx ctx = peer_ctx(p);
                 log_notice(&ctx, "peer link down");
                 if (s->cb.on_peer_state)
-                        s->cb.on_peer_state(s, p->node->name, false, s->userdata);
+                        s->cb.on_peer_state(s, p->node.name, false, s->userdata);
         }
         if (p->dials && !p->link)
                 schedule_dial(p);
@@ -223,9 +231,9 @@ static int check_answer(struct link *l, const Viewstamp__Hello *hello) {
         struct vs_peer_set *s = l->set;
         struct peer *p = l->peer;
         struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
-        if (strcmp(hello->node, p->node->name) != 0 || hello->cluster_id != s->opts.cluster_id) {
+        if (strcmp(hello->node, p->node.name) != 0 || hello->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "dropping peer connection: dialled node '%s' of cluster %016llx, but %s answered",
-                            p->node->name, (unsigned long long) s->opts.cluster_id,
+                            p->node.name, (unsigned long long) s->opts.cluster_id,
                             vs_conf_name_valid(hello->node) ? hello->node : "a node with an invalid name");
                 return -EPERM;
         }
@@ -242,10 +250,59 @@ static void answer_ping(struct link *l, const Viewstamp__Envelope *env) {
         (void) send_stamped(l->set, l->conn, &out);
 }
 
+/* A node that is no member yet asks to join: its request is the connection's only frame. */
+static int on_join_request(struct link *l, const Viewstamp__JoinRequest *req) {
+        struct vs_peer_set *s = l->set;
+        struct vs_log_ctx ctx = { .peer = vs_conn_remote_string(l->conn) };
+        if (!s->cb.on_join) {
+                log_warning(&ctx, "closing peer connection: join request, but this node takes no joins");
+                return -EPROTO;
+        }
+        l->join_id = ++s->last_join_id;
+        vs_conn_set_max_frame(l->conn, JOIN_MAX_FRAME);
+        s->cb.on_join(s, l->join_id, vs_conn_remote_string(l->conn), req, s->userdata);
+        return 0;
+}
+
+int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Viewstamp__JoinReply *reply) {
+        for (struct link *l = s->unidentified; l; l = l->next)
+                if (l->join_id == join_id) {
+                        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+                        env.body_case = VIEWSTAMP__ENVELOPE__BODY_JOIN_REPLY;
+                        env.join_reply = (Viewstamp__JoinReply *) reply;
+                        return send_stamped(s, l->conn, &env);
+                }
+        return -ENOENT;
+}
+
+/* The handshake authenticated the connection with a join token's key. */
+static bool is_joiner(const struct link *l) {
+        const char *identity = vs_conn_tls_identity(l->conn);
+        return identity && strcmp(identity, VS_PEER_JOIN_IDENTITY) == 0;
+}
+
 static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, void *userdata) {
         struct link *l = userdata;
         struct vs_peer_set *s = l->set;
-        struct vs_log_ctx ctx = { .peer = l->peer ? l->peer->node->name : vs_conn_remote_string(c) };
+        struct vs_log_ctx ctx = { .peer = l->peer ? l->peer->node.name : vs_conn_remote_string(c) };
+
+        if (l->join_id) {
+                log_warning(&ctx, "closing joining node's connection: a frame after its join request");
+                return -EPROTO;
+        }
+        /* A join connection carries its JoinRequest and nothing else; no other carries one. */
+        bool is_join = env->body_case == VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST;
+        if (!l->peer && is_joiner(l)) {
+                if (!is_join) {
+                        log_warning(&ctx, "closing joining node's connection: first frame is not a join request");
+                        return -EPROTO;
+                }
+                return on_join_request(l, env->join_request);
+        }
+        if (is_join) {
+                log_warning(&ctx, "closing peer connection: join request from a connection not authenticated with a join token");
+                return -EPROTO;
+        }
 
         if (env->header->cluster_id != s->opts.cluster_id) {
                 log_warning(&ctx, "closing peer connection: frame for cluster %016llx, this is cluster %016llx",
@@ -264,10 +321,11 @@ static int on_link_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, v
                 log_warning(&ctx, "closing peer link: second Hello");
                 return -EPROTO;
         }
+        (void) sd_event_now(s->event, CLOCK_REALTIME, &l->peer->last_seen);
         if (env->body_case == VIEWSTAMP__ENVELOPE__BODY_PING)
                 answer_ping(l, env);
         if (s->cb.on_envelope)
-                s->cb.on_envelope(s, l->peer->node->name, env, s->userdata);
+                s->cb.on_envelope(s, l->peer->node.name, env, s->userdata);
         return 0;
 }
 
@@ -280,6 +338,13 @@ static const struct vs_conn_callbacks link_callbacks = {
  * consulted at each handshake, so a node removed from it is refused from then on. */
 static int psk_lookup(const char *identity, uint8_t key[VS_TLS_PSK_SIZE], char *why, void *userdata) {
         struct vs_peer_set *s = userdata;
+        if (strcmp(identity, VS_PEER_JOIN_IDENTITY) == 0) {
+                if (!s->takes_joins) {
+                        snprintf(why, VS_TLS_REASON_MAX, "a join, but this cluster lists its nodes in viewstampd.conf");
+                        return -EPERM;
+                }
+                return vs_peer_key(&s->join_secret, s->opts.cluster_id, identity, key);
+        }
         if (strcmp(identity, s->self->name) == 0) {
                 snprintf(why, VS_TLS_REASON_MAX, "PSK identity '%s' is this node's own name", identity);
                 return -EPERM;
@@ -359,7 +424,7 @@ static void dial_failed(struct peer *p, int err) {
         struct vs_log_ctx ctx = peer_ctx(p);
         char buf[VS_ADDRESS_STRING_MAX];
         vs_log_full(p->failures++ == 0 ? VS_LOG_INFO : VS_LOG_DEBUG, &ctx, err, "cannot connect to %s",
-                    vs_address_to_string(&p->node->peer, buf));
+                    vs_address_to_string(&p->node.peer, buf));
         schedule_dial(p);
 }
 
@@ -410,7 +475,7 @@ static int on_connect_timeout(sd_event_source *src, uint64_t usec, void *userdat
 }
 
 static void dial(struct peer *p) {
-        const struct vs_address *a = &p->node->peer;
+        const struct vs_address *a = &p->node.peer;
         p->connect_fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (p->connect_fd < 0)
                 return dial_failed(p, -errno);
@@ -456,7 +521,7 @@ static int on_ping_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_PING;
         env.ping = &ping;
         for (size_t i = 0; i < s->n_peers; i++) {
-                struct link *l = s->peers[i].link;
+                struct link *l = s->peers[i]->link;
                 if (!l || !l->up)
                         continue;
                 ping.nonce = ++s->ping_nonce;
@@ -468,20 +533,78 @@ static int on_ping_timer(sd_event_source *src, uint64_t usec, void *userdata) {
 
 /* ---- the set ---- */
 
+static void peer_free(struct peer *p) {
+        link_free(p->link);
+        connect_abort(p);
+        free(p);
+}
+
+int vs_peer_set_add(struct vs_peer_set *s, const struct vs_conf_node *node) {
+        if (strcmp(node->name, s->self->name) == 0)
+                return -EINVAL;
+        struct peer *old = find_peer(s, node->name);
+        if (old) {
+                if (vs_address_equal(&old->node.peer, &node->peer)) {
+                        old->node.client = node->client;
+                        return 0;
+                }
+                /* Moved: the link to the old address is of no use any more. */
+                vs_peer_set_remove(s, node->name);
+        }
+        if (s->n_peers == VS_CONF_NODES_MAX - 1)
+                return -E2BIG;
+        struct peer *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        *p = (struct peer) {
+                .set = s,
+                .node = *node,
+                .dials = strcmp(s->self->name, node->name) < 0,
+                .connect_fd = -1,
+        };
+        /* One generator per peer, all from the set's seed. */
+        vs_backoff_init(&p->backoff, s->opts.backoff_min_usec, s->opts.backoff_max_usec,
+                        s->opts.seed + s->n_added++);
+        if (p->dials) {
+                int r = sd_event_add_time_relative(s->event, &p->timer, CLOCK_MONOTONIC, 0, 0, on_retry, p);
+                if (r < 0) {
+                        free(p);
+                        return r;
+                }
+        }
+        s->peers[s->n_peers++] = p;
+        return 0;
+}
+
+int vs_peer_set_remove(struct vs_peer_set *s, const char *node) {
+        size_t i = 0;
+        while (i < s->n_peers && strcmp(s->peers[i]->node.name, node) != 0)
+                i++;
+        if (i == s->n_peers)
+                return -ENOENT;
+        struct peer *p = s->peers[i];
+        bool was_up = p->link && p->link->up;
+        s->peers[i] = s->peers[--s->n_peers];
+        struct vs_log_ctx ctx = peer_ctx(p);
+        log_notice(&ctx, "peer removed from the cluster");
+        if (was_up && s->cb.on_peer_state)
+                s->cb.on_peer_state(s, p->node.name, false, s->userdata);
+        peer_free(p);
+        return 0;
+}
+
 struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_peers; i++) {
-                struct peer *p = &s->peers[i];
-                link_free(p->link);
-                connect_abort(p);
-        }
+        for (size_t i = 0; i < s->n_peers; i++)
+                peer_free(s->peers[i]);
         while (s->unidentified)
                 link_free(s->unidentified);
         vs_listener_free(s->listener);
         sd_event_source_disable_unref(s->ping_timer);
         sd_event_unref(s->event);
         vs_secret_erase(&s->secret);
+        vs_secret_erase(&s->join_secret);
         free(s->peers);
         free(s);
         return NULL;
@@ -501,6 +624,11 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_sec
         if (opts)
                 s->opts = *opts;
         struct vs_peer_set_options *o = &s->opts;
+        if (o->join_secret) {
+                s->join_secret = *o->join_secret;
+                s->takes_joins = true;
+                o->join_secret = NULL;
+        }
         if (!o->backoff_min_usec)
                 o->backoff_min_usec = 100 * MSEC;
         if (!o->backoff_max_usec)
@@ -522,29 +650,13 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_sec
         s->self = vs_conf_find_node(&s->conf, s->conf.name);
         if (!s->self)
                 return -EINVAL;
-        s->peers = calloc(s->conf.n_nodes, sizeof *s->peers);
+        s->peers = calloc(VS_CONF_NODES_MAX, sizeof *s->peers);
         if (!s->peers)
                 return -ENOMEM;
         for (size_t i = 0; i < s->conf.n_nodes; i++) {
-                const struct vs_conf_node *n = &s->conf.nodes[i];
-                if (n == s->self)
+                if (&s->conf.nodes[i] == s->self)
                         continue;
-                s->peers[s->n_peers++] = (struct peer) {
-                        .set = s,
-                        .node = n,
-                        .dials = strcmp(s->self->name, n->name) < 0,
-                        .connect_fd = -1,
-                };
-                /* One generator per peer, all from the set's seed. */
-                vs_backoff_init(&s->peers[s->n_peers - 1].backoff, o->backoff_min_usec, o->backoff_max_usec,
-                                o->seed + i);
-        }
-
-        for (size_t i = 0; i < s->n_peers; i++) {
-                struct peer *p = &s->peers[i];
-                if (!p->dials)
-                        continue;
-                int r = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, 0, 0, on_retry, p);
+                int r = vs_peer_set_add(s, &s->conf.nodes[i]);
                 if (r < 0)
                         return r;
         }
@@ -559,7 +671,7 @@ int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_sec
 int vs_peer_set_listen(struct vs_peer_set *s) {
         vs_peer_set_unlisten(s);
         /* Every peer plus the unidentified allowance: the set refuses beyond that itself too. */
-        unsigned slots = (unsigned) s->n_peers + s->opts.max_unidentified;
+        unsigned slots = VS_CONF_NODES_MAX + s->opts.max_unidentified;
         return vs_listener_new(s->event, &s->self->peer, slots, on_accept, s, &s->listener);
 }
 
@@ -582,9 +694,14 @@ bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node) {
         return p && p->link && p->link->up;
 }
 
+uint64_t vs_peer_set_last_seen(const struct vs_peer_set *s, const char *node) {
+        const struct peer *p = find_peer(s, node);
+        return p ? p->last_seen : 0;
+}
+
 size_t vs_peer_set_n_up(const struct vs_peer_set *s) {
         size_t n = 0;
         for (size_t i = 0; i < s->n_peers; i++)
-                n += s->peers[i].link && s->peers[i].link->up;
+                n += s->peers[i]->link && s->peers[i]->link->up;
         return n;
 }

@@ -17,6 +17,12 @@
  * holds the secret too. A failed handshake closes the connection with one log line naming the
  * address and why. The dialler sends its Hello once the handshake is done (queued until then).
  *
+ * Joins: a node that is no member yet authenticates with the reserved PSK identity
+ * VS_PEER_JOIN_IDENTITY (auth/peer_key.h; no node name starts with a dot), keyed from the join
+ * secret its token carries. Only a set given a join secret accepts that identity. Such a
+ * connection may send exactly one frame, a JoinRequest, answered over the same encrypted
+ * connection; any other frame closes it, and a JoinRequest on any other connection closes that.
+ *
  * The first frame each way is a Hello (node name, cluster id): the dialler sends
  * its Hello at once, the acceptor checks it (the node the handshake authenticated, a known node
  * that is due to dial it, same cluster)
@@ -71,24 +77,43 @@ struct vs_peer_set_options {
         size_t max_send_queue;           /* [64 MiB] per link */
         unsigned max_unidentified;       /* [16] accepted connections still owing a Hello */
         uint64_t seed;                   /* jitter PRNG [from the clock] */
+        const struct vs_secret *join_secret; /* copied; NULL: joins are refused at the handshake */
 };
 
 struct vs_peer_set_callbacks {
         void (*on_envelope)(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env,
                             void *userdata);
         void (*on_peer_state)(struct vs_peer_set *s, const char *node, bool up, void *userdata);
+        /* A join connection's JoinRequest (see Joins above; the handshake proved the join
+         * secret): it is handed over with an id and remote address, and answered with
+         * vs_peer_set_join_answer(); the joiner closes the connection once answered, and any
+         * other frame on it closes it. NULL: such connections are closed. */
+        void (*on_join)(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
+                        void *userdata);
 };
 
 /*
- * The links of node conf->name to every other node in conf->nodes; conf is copied, frames up to
- * conf->max_frame_bytes, every link authenticated with keys derived from secret (copied; the copy
- * is wiped when the set is freed). Dialling starts on the next loop iteration; accepting starts with
+ * The links of node conf->name to every other node in conf->nodes (which may hold only this node;
+ * vs_peer_set_add() brings more); conf is copied, frames up to conf->max_frame_bytes, every link
+ * authenticated with keys derived from secret (copied; the copy is wiped when the set is freed).
+ * Dialling starts on the next loop iteration; accepting starts with
  * vs_peer_set_listen(). -EINVAL if conf->name is not among conf->nodes.
  */
 int vs_peer_set_new(sd_event *e, const struct vs_conf *conf, const struct vs_secret *secret,
                     const struct vs_peer_set_options *opts, const struct vs_peer_set_callbacks *cb, void *userdata,
                     struct vs_peer_set **ret);
 struct vs_peer_set *vs_peer_set_free(struct vs_peer_set *s);
+
+/*
+ * Membership changes at run time. add: a link to node (dialled or awaited by the rule above);
+ * for a node already known at the same peer address it only takes the new client address, and
+ * a node known at another peer address gets a fresh link there. remove: closes the link (an up
+ * link is reported down) and refuses the node's connections from then on. Neither may be called
+ * from a callback about that node's own link. add: -EINVAL for this node itself, -E2BIG beyond
+ * VS_CONF_NODES_MAX nodes; remove: -ENOENT for an unknown node.
+ */
+int vs_peer_set_add(struct vs_peer_set *s, const struct vs_conf_node *node);
+int vs_peer_set_remove(struct vs_peer_set *s, const char *node);
 
 /*
  * Binds this node's peer address (again: a previous listener is closed first, so the daemon
@@ -101,8 +126,14 @@ void vs_peer_set_unlisten(struct vs_peer_set *s);
 /* -ENOENT unknown node (or this node), -ENOTCONN no up link, else as vs_conn_send(). */
 int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env);
 
+/* Sends the answer to a join request; -ENOENT when its connection is gone. */
+int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Viewstamp__JoinReply *reply);
+
 bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node);
 size_t vs_peer_set_n_up(const struct vs_peer_set *s);
+/* CLOCK_REALTIME microseconds of the last frame received from node over an up link (Pings
+ * included), 0 if none since it became a peer. */
+uint64_t vs_peer_set_last_seen(const struct vs_peer_set *s, const char *node);
 
 static inline void vs_peer_set_freep(struct vs_peer_set **s) {
         vs_peer_set_free(*s);

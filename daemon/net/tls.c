@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/peer_key.h"
 #include "conf/conf.h"
 #include "net/tls.h"
 #include "util/cleanup.h"
@@ -146,7 +147,7 @@ static int psk_lookup(gnutls_session_t session, const gnutls_datum_t *username, 
         char name[VS_CONF_NAME_MAX + 1];
         memcpy(name, username->data, username->size);
         name[username->size] = 0;
-        if (!vs_conf_name_valid(name)) {
+        if (!vs_conf_name_valid(name) && strcmp(name, VS_PEER_JOIN_IDENTITY) != 0) {
                 t->refused = true;
                 snprintf(t->reason, sizeof t->reason, "PSK identity is not a valid node name");
                 return -1;
@@ -251,6 +252,10 @@ static int failure(struct vs_tls *t, int err, int saved_errno) {
         }
         if (err == GNUTLS_E_DECRYPTION_FAILED || err == GNUTLS_E_INSUFFICIENT_CREDENTIALS ||
             err == GNUTLS_E_KEY_USAGE_VIOLATION || err == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER) {
+                if (t->server && strcmp(t->identity, VS_PEER_JOIN_IDENTITY) == 0) {
+                        snprintf(t->reason, sizeof t->reason, "a join with a wrong join token (%s)", gnutls_strerror(err));
+                        return -EKEYREJECTED;
+                }
                 snprintf(t->reason, sizeof t->reason, "TLS authentication failed (%s): wrong cluster secret, or a replayed handshake?",
                          gnutls_strerror(err));
                 return -EKEYREJECTED;

@@ -10,7 +10,8 @@
  * keys, so recorded traffic stays secret if the key leaks later), no session tickets, no early
  * data: every connection runs a full handshake with fresh randoms and key shares, so replayed
  * handshake bytes never complete. The client names itself with the PSK identity; the server asks
- * its lookup function for that identity's key, which may refuse with a reason.
+ * its lookup function for that identity's key, which may refuse with a reason. Only a valid node
+ * name (conf.h) or the join identity (auth/peer_key.h) reaches the lookup.
  *
  * Client connections (certificates): TLS 1.2 or 1.3 with the server's X.509 certificate; the
  * client verifies it against its CA file and a name (a host name, or the IP address it dialled,

@@ -278,11 +278,8 @@ void vs_client_port_free(struct vs_client_port *p) {
         free(p);
 }
 
-int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, struct vs_tls_creds *tls,
-                       struct vs_client_port **ret) {
-        const struct vs_conf_node *self = vs_conf_find_node(conf, conf->name);
-        if (!self)
-                return -ENOENT;
+int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, const struct vs_address *addr,
+                       struct vs_tls_creds *tls, struct vs_client_port **ret) {
         struct vs_client_port *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
@@ -290,7 +287,7 @@ int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *
         p->node = node;
         p->conf = conf;
         p->tls = tls;
-        p->addr = self->client;
+        p->addr = *addr;
         vs_source_limit_init(&p->per_address, conf->max_connections_per_address);
         int r = vs_client_port_rebind(p);
         if (r < 0) {

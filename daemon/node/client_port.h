@@ -38,11 +38,11 @@ struct vs_node;
 struct vs_client_port;
 struct vs_tls_creds;
 
-/* Binds conf's address of the node named conf->name; with tls (server credentials, borrowed: they
- * must outlive the port), every connection is TLS (net/tls.h). -errno (logged with the address)
- * when the address cannot be bound. */
-int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, struct vs_tls_creds *tls,
-                       struct vs_client_port **ret);
+/* Binds addr (this node's client address) with conf's limits; with tls (server credentials,
+ * borrowed: they must outlive the port), every connection is TLS (net/tls.h). -errno (logged with
+ * the address) when the address cannot be bound. */
+int vs_client_port_new(sd_event *e, struct vs_node *node, const struct vs_conf *conf, const struct vs_address *addr,
+                       struct vs_tls_creds *tls, struct vs_client_port **ret);
 /* Closes every connection and the listener. NULL ok. */
 void vs_client_port_free(struct vs_client_port *p);
 

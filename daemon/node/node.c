@@ -17,7 +17,9 @@
 #include "net/tls.h"
 #include "node/client_port.h"
 #include "node/node.h"
-#include "node/root_tree.h"
+#include "node/identity.h"
+#include "node/node_internal.h"
+#include "node/placement.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -34,55 +36,6 @@
  * is likely on its way and would wait behind a sync on the loop; and the wake-ups saved per
  * batch are worth little per record. */
 #define COMMIT_HERE_MAX 8
-/* Ticks an administrative request waits for an answer before it is sent again (to the next
- * root replica, in case the one asked is down). */
-#define ADMIN_RETRY_TICKS 50
-struct admin_op {
-        struct admin_op *next;
-        uint8_t *command;
-        size_t len;
-        vs_node_root_done_fn done;
-        void *userdata;
-};
-
-struct vs_node {
-        sd_event *event;
-        struct vs_conf conf;
-        uint32_t self;
-        uint64_t cluster_id;
-        int state_fd;
-        uint64_t rng;
-        struct vs_node_callbacks cb;
-        void *userdata;
-
-        struct vs_journal *journal;
-        sd_event_source *journal_src;
-        sd_event_source *commit_src;   /* defer: a batch was appended */
-        sd_event_source *commit_post;  /* post, while a batch waits for ready sources */
-        sd_event_source *commit_again; /* defer at idle priority, likewise */
-        unsigned commit_waited; /* sources handled first while a batch waits */
-        struct vs_peer_set *peers;
-        struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
-        struct vs_client_port *clients;
-        sd_event_source *tick;
-
-        struct vs_tenant **tenants;
-        size_t n_tenants;
-        struct u64map by_id; /* tenant id -> struct vs_tenant */
-        uint64_t root_applied_seen;
-        bool first_start; /* the state directory had no root configuration yet */
-
-        /* The node's own session with the root group. */
-        struct admin_op *admin_head, **admin_tail;
-        uint64_t admin_client;
-        uint64_t admin_request;   /* number of the request in flight (0: registering) */
-        bool admin_registered;
-        bool admin_in_flight;
-        uint32_t admin_target;    /* index into the root's replicas */
-        uint32_t admin_waited;
-        sd_event_source *admin_defer;
-        struct vs_tenant_config root;
-};
 
 uint64_t vs_node_random(struct vs_node *n) {
         uint64_t z = (n->rng += 0x9e3779b97f4a7c15ULL);
@@ -123,7 +76,30 @@ struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name)
 }
 
 size_t vs_node_n_peers_up(const struct vs_node *n) {
-        return vs_peer_set_n_up(n->peers);
+        return n->peers ? vs_peer_set_n_up(n->peers) : 0;
+}
+
+int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tenant_config *ret) {
+        return vs_placement_pick(&n->members, &n->cluster, &n->root, ret->name, count, ret);
+}
+
+bool vs_node_member_reachable(const struct vs_node *n, const char *name) {
+        if (!n->peers)
+                return false;
+        return strcmp(name, n->conf.name) == 0 || vs_peer_set_is_up(n->peers, name);
+}
+
+uint64_t vs_node_member_last_seen(const struct vs_node *n, const char *name) {
+        uint64_t now = 0;
+        if (!n->peers)
+                return 0;
+        if (strcmp(name, n->conf.name) == 0)
+                return sd_event_now(n->event, CLOCK_REALTIME, &now) >= 0 ? now : 0;
+        return vs_peer_set_last_seen(n->peers, name);
+}
+
+bool vs_node_in_cluster(const struct vs_node *n) {
+        return n->started;
 }
 
 void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary) {
@@ -189,11 +165,7 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
                 return;
         }
         uint64_t idx = route & ~VS_ROUTE_PEER;
-        if (idx == n->self) {
-                admin_reply(n, reply);
-                return;
-        }
-        if (idx >= n->conf.n_nodes)
+        if (idx >= n->n_routes)
                 return;
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.tenant = (char *) tenant;
@@ -201,7 +173,10 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
         env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         env.client_reply = (Viewstamp__ClientReply *) reply;
-        (void) vs_peer_set_send(n->peers, n->conf.nodes[idx].name, &env);
+        if (strcmp(n->routes[idx], n->conf.name) == 0)
+                admin_reply(n, reply);
+        else
+                (void) vs_peer_set_send(n->peers, n->routes[idx], &env);
 }
 
 /* --- tenants ------------------------------------------------------------------------------- */
@@ -229,6 +204,77 @@ static int add_tenant(struct vs_node *n, const struct vs_tenant_config *config, 
         return 0;
 }
 
+int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
+        struct vs_tenant *t = u64map_get(&n->by_id, c->id);
+        if (t)
+                return vs_tenant_refresh_config(t, c);
+        size_t hosted, primary;
+        vs_node_count_tenants(n, &hosted, &primary);
+        if (hosted >= n->conf.max_tenants) {
+                struct vs_log_ctx lc = { .tenant = c->name };
+                log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
+                          hosted, n->conf.max_tenants);
+                return 0;
+        }
+        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
+        int r = vs_tenant_config_save(n->state_fd, c);
+        return r < 0 ? r : add_tenant(n, c, NULL, false);
+}
+
+/* The tenant is gone from the journal for good: its configuration and checkpoints follow. */
+static void remove_files(struct vs_node *n, uint64_t tenant) {
+        int r = vs_tenant_config_remove(n->state_fd, tenant);
+        if (r >= 0)
+                r = vs_checkpoint_prune(n->state_fd, tenant, UINT64_MAX);
+        if (r < 0)
+                log_warning_errno(NULL, r, "cannot remove the files of deleted tenant %016" PRIx64, tenant);
+        else
+                log_info(NULL, "removed the files of deleted tenant %016" PRIx64, tenant);
+}
+
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
+        uint64_t id = vs_tenant_config(t)->id;
+        char name[VS_TENANT_NAME_MAX + 1];
+        strcpy(name, vs_tenant_config(t)->name); /* t goes before the last log line */
+        struct vs_log_ctx c = { .tenant = name };
+        if (n->cb.tenant_removed)
+                n->cb.tenant_removed(n, t, n->userdata);
+        for (size_t i = 0; i < n->n_tenants; i++)
+                if (n->tenants[i] == t) {
+                        memmove(&n->tenants[i], &n->tenants[i + 1], (n->n_tenants - i - 1) * sizeof *n->tenants);
+                        n->n_tenants--;
+                        break;
+                }
+        u64map_remove(&n->by_id, id);
+        vs_tenant_free(t);
+        log_notice(&c, "tenant deleted from the cluster: replica stopped");
+
+        uint64_t seq;
+        struct forgetting *a = reallocarray(n->forgetting, n->n_forgetting + 1, sizeof *a);
+        int r = a ? vs_journal_forget(n->journal, id, &seq) : -ENOMEM;
+        if (r < 0) {
+                /* The files stay: the next start brings the replica back and drops it again. */
+                log_error_errno(&c, r, "cannot delete the tenant's records");
+                if (a)
+                        n->forgetting = a;
+                return;
+        }
+        n->forgetting = a;
+        n->forgetting[n->n_forgetting++] = (struct forgetting) { id, seq };
+        vs_node_commit_soon(n);
+}
+
+static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int error) {
+        for (size_t i = 0; i < n->n_forgetting; i++) {
+                struct forgetting *f = &n->forgetting[i];
+                if (f->tenant != tenant || error < 0 || seq < f->seq)
+                        continue;
+                remove_files(n, tenant);
+                *f = n->forgetting[--n->n_forgetting];
+                return;
+        }
+}
+
 int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
         struct vs_tenant *t = u64map_get(&n->by_id, c->id);
         return t ? vs_tenant_refresh_config(t, c) : 0;
@@ -239,60 +285,15 @@ static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         if (vs_tenant_config_index(c, n->conf.name) < 0)
                 return 0; /* no longer ours (moved away): nothing to host */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
+        if (vs_scan_forgotten(scan, c->id)) {
+                remove_files(n, c->id); /* deleted, and stopped before its files went */
+                return 0;
+        }
         const struct vs_scan_tenant *rec = vs_scan_find(scan, c->id);
         /* A configuration file without a journal: the journal was lost, not a new tenant (unless
          * it is the root tenant of a node that starts for the first time). */
         bool lost = !rec && vs_journal_created(n->journal) && !(c->id == VS_ROOT_TENANT_ID && n->first_start);
         return add_tenant(n, c, rec, lost);
-}
-
-struct discover_ctx {
-        struct vs_node *node;
-        struct tree *root;
-        int error;
-};
-
-static int discover_one(void *userdata, const char *name, const struct tree_stat *st) {
-        struct discover_ctx *d = userdata;
-        struct vs_node *n = d->node;
-        struct vs_tenant_config c;
-        if (vs_root_tree_tenant(d->root, name, &c) < 0 || vs_tenant_config_index(&c, n->conf.name) < 0)
-                return 0;
-        if (u64map_get(&n->by_id, c.id)) {
-                (void) vs_node_refresh_tenant(n, &c); /* logged; the next change of the root retries */
-                return 0;
-        }
-        struct vs_log_ctx lc = { .tenant = c.name };
-        size_t hosted, primary;
-        vs_node_count_tenants(n, &hosted, &primary);
-        if (hosted >= n->conf.max_tenants) {
-                log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
-                          hosted, n->conf.max_tenants);
-                return 0;
-        }
-        /* The file first: a restart must bring back every replica this node ever acknowledged for. */
-        int r = vs_tenant_config_save(n->state_fd, &c);
-        if (r >= 0)
-                r = add_tenant(n, &c, NULL, false);
-        if (r < 0) {
-                log_error_errno(&lc, r, "cannot start the replica this node is named for");
-                d->error = r;
-        }
-        return 0;
-}
-
-/* Starts replicas for tenants the root group's applied state names this node for. */
-static void discover(struct vs_node *n) {
-        struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
-        if (!root)
-                return;
-        uint64_t applied = vr_replica_applied(vs_tenant_replica(root));
-        if (applied == n->root_applied_seen)
-                return;
-        struct discover_ctx d = { n, vs_tenant_tree(root), 0 };
-        tree_list(d.root, VS_ROOT_TENANTS_PATH, discover_one, &d);
-        if (d.error == 0)
-                n->root_applied_seen = applied;
 }
 
 /* --- the node's own root session ----------------------------------------------------------- */
@@ -313,7 +314,7 @@ static void admin_send(struct vs_node *n) {
         if (strcmp(target, n->conf.name) == 0) {
                 struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
                 if (root)
-                        vs_tenant_client_request(root, VS_ROUTE_PEER | n->self, &req);
+                        vs_tenant_client_request(root, vs_node_peer_route(n, n->conf.name), &req);
                 return;
         }
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
@@ -371,7 +372,7 @@ static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply) 
         }
         case VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT:
                 for (uint32_t i = 0; i < n->root.n_replicas; i++) {
-                        const struct vs_conf_node *cn = vs_conf_find_node(&n->conf, n->root.replicas[i]);
+                        const struct vs_conf_node *cn = vs_node_find_member(n, n->root.replicas[i]);
                         char a[VS_ADDRESS_STRING_MAX];
                         if (cn && strcmp(vs_address_to_string(&cn->client, a), reply->primary) == 0)
                                 n->admin_target = i;
@@ -398,6 +399,8 @@ static void admin_tick(struct vs_node *n) {
 
 int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
                         void *userdata) {
+        if (!n->started)
+                return -ENOTCONN;
         struct admin_op *op = calloc(1, sizeof *op);
         if (!op)
                 return -ENOMEM;
@@ -417,13 +420,38 @@ int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, v
         return 0;
 }
 
+static void ignore_answer(void *userdata, int error, const Viewstamp__TreeResponse *response) {
+}
+
+int vs_node_root_get(struct vs_node *n, const char *path, vs_node_root_done_fn done, void *userdata) {
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        int r = tree_sm_encode_get(path, &cmd, &len);
+        return r < 0 ? r : vs_node_root_submit(n, cmd, len, done, userdata);
+}
+
+int vs_node_root_ensure_folder(struct vs_node *n, const char *path) {
+        _cleanup_free_ uint8_t *cmd = NULL;
+        size_t len;
+        int r = tree_sm_encode_create(path, NULL, 0, 0, &cmd, &len);
+        return r < 0 ? r : vs_node_root_submit(n, cmd, len, ignore_answer, NULL);
+}
+
 /* --- events -------------------------------------------------------------------------------- */
 
-static int node_index(const struct vs_node *n, const char *name) {
-        for (size_t i = 0; i < n->conf.n_nodes; i++)
-                if (strcmp(n->conf.nodes[i].name, name) == 0)
-                        return (int) i;
-        return -1;
+uint64_t vs_node_peer_route(struct vs_node *n, const char *node) {
+        size_t i = 0;
+        while (i < n->n_routes && strcmp(n->routes[i], node) != 0)
+                i++;
+        if (i == n->n_routes) {
+                /* Names come from peer links, whose Hellos name known members only: bounded. */
+                char (*a)[VS_CONF_NAME_MAX + 1] = reallocarray(n->routes, n->n_routes + 1, sizeof *a);
+                if (!a)
+                        return VS_ROUTE_PEER | UINT32_MAX; /* routes nowhere: the request is retried */
+                n->routes = a;
+                snprintf(a[n->n_routes++], sizeof *a, "%s", node);
+        }
+        return VS_ROUTE_PEER | i;
 }
 
 static void on_peer_envelope(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env, void *userdata) {
@@ -439,9 +467,8 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST: {
                 /* A node's own root session, forwarded over its link. */
                 struct vs_tenant *t = vs_node_find_tenant(n, tenant);
-                int idx = node_index(n, node);
-                if (t && idx >= 0 && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
-                        vs_tenant_client_request(t, VS_ROUTE_PEER | (uint64_t) idx, env->client_request);
+                if (t && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
+                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request);
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
@@ -464,6 +491,8 @@ static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
         struct vs_tenant *t = u64map_get(&n->by_id, tenant);
         if (t)
                 vs_tenant_persisted(t, seq, error);
+        else
+                forget_durable(n, tenant, seq, error);
 }
 
 static void on_checkpoint(void *ctx, uint64_t tenant, uint64_t op, int error) {
@@ -533,13 +562,15 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         for (size_t i = 0; i < n->n_tenants; i++)
                 vs_tenant_tick(n->tenants[i]);
         admin_tick(n);
-        discover(n);
+        vs_node_follow_tick(n);
         return sd_event_source_set_time_relative(s, n->conf.tick_ms * 1000ULL);
 }
 
 /* --- life cycle ---------------------------------------------------------------------------- */
 
 void vs_node_rebind(struct vs_node *n) {
+        if (!n->started)
+                return;
         int r = vs_peer_set_listen(n->peers);
         if (r < 0)
                 log_warning_errno(NULL, r, "cannot listen for peers again");
@@ -559,6 +590,8 @@ void vs_node_free(struct vs_node *n) {
         sd_event_source_disable_unref(n->journal_src);
         while (n->admin_head)
                 admin_complete(n, -ESHUTDOWN, NULL);
+        vs_node_follow_done(n);
+        vs_node_join_done(n);
         vs_client_port_free(n->clients);
         vs_tls_creds_free(n->client_tls);
         vs_peer_set_free(n->peers);
@@ -566,6 +599,9 @@ void vs_node_free(struct vs_node *n) {
                 vs_tenant_free(n->tenants[k]);
         free(n->tenants);
         u64map_done(&n->by_id);
+        vs_members_done(&n->members);
+        free(n->routes);
+        free(n->forgetting);
         if (n->journal)
                 vs_journal_close(n->journal);
         if (n->state_fd >= 0)
@@ -573,45 +609,29 @@ void vs_node_free(struct vs_node *n) {
         free(n);
 }
 
-int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
-                struct vs_node **ret, char *err, size_t errlen) {
-        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
-        struct vs_node *n = calloc(1, sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        n->event = e;
-        n->conf = *conf;
-        n->self = (uint32_t) node_index(n, conf->name);
-        n->cluster_id = cluster_id_of(conf);
-        n->state_fd = -1;
-        n->admin_tail = &n->admin_head;
-        if (cb)
-                n->cb = *cb;
-        n->userdata = userdata;
-        if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
-                n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
-        n->admin_client = vs_node_random(n);
-        vs_tenant_config_root(conf, &n->root);
-        n->admin_target = n->self % n->root.n_replicas;
+/* Everything that needs the cluster's identity: the journal, peer links, hosted tenants,
+ * listeners, the tick. On failure the caller frees the node (at start) or exits (after
+ * InitCluster/JoinCluster: the next start picks up where this one stopped). */
+int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
+        sd_event *e = n->event;
+        const struct vs_conf *conf = &n->conf;
+        n->admin_target = 0;
+        for (uint32_t i = 0; i < n->root.n_replicas; i++)
+                if (strcmp(n->root.replicas[i], conf->name) == 0)
+                        n->admin_target = i;
 
-        int r = 0;
-        n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (n->state_fd < 0) {
-                r = -errno;
-                snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
-                goto fail;
-        }
         /* Before the journal: a node refused for its secret leaves its state untouched. */
-        r = vs_secret_load_conf(conf, &secret, err, errlen);
+        _cleanup_(vs_secret_erase) struct vs_secret secret = {};
+        int r = vs_secret_load_conf(conf, &secret, err, errlen);
         if (r < 0)
-                goto fail;
+                return r;
         if (conf->client_cert_file[0]) {
                 char why[8400];
                 r = vs_tls_creds_load_server(conf->client_cert_file, conf->client_key_file, &n->client_tls, why,
                                              sizeof why);
                 if (r < 0) {
                         snprintf(err, errlen, "client TLS certificate: %s", why);
-                        goto fail;
+                        return r;
                 }
         }
         struct vs_journal_options jo = {
@@ -621,7 +641,7 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
         };
         r = vs_journal_open(&jo, &n->journal, err, errlen);
         if (r < 0)
-                goto fail;
+                return r;
         r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
         if (r >= 0)
                 r = sd_event_source_set_enabled(n->admin_defer, SD_EVENT_OFF);
@@ -643,15 +663,30 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 r = sd_event_source_set_enabled(n->commit_again, SD_EVENT_OFF);
         if (r < 0) {
                 snprintf(err, errlen, "event loop: %s", strerror(-r));
-                goto fail;
+                return r;
         }
 
-        struct vs_peer_set_options po = { .cluster_id = n->cluster_id };
-        static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state };
-        r = vs_peer_set_new(e, conf, &secret, &po, &pcb, n, &n->peers);
+        r = vs_node_members_init(n, err, errlen);
+        if (r < 0)
+                return r;
+        /* The peer set starts from this node alone when the membership is not static. */
+        struct vs_conf pconf = *conf;
+        if (!vs_conf_is_static(conf)) {
+                pconf.n_nodes = 1;
+                (void) vs_conf_self(conf, &pconf.nodes[0]);
+        }
+        /* Only a cluster formed at run time takes joins: a static one lists its nodes. */
+        struct vs_peer_set_options po = {
+                .cluster_id = n->cluster_id,
+                .join_secret = n->has_identity ? &n->identity.join_secret : NULL,
+        };
+        static const struct vs_peer_set_callbacks pcb = { on_peer_envelope, on_peer_state, vs_node_on_join };
+        r = vs_peer_set_new(e, &pconf, &secret, &po, &pcb, n, &n->peers);
+        if (r >= 0)
+                r = vs_node_members_start_peers(n);
         if (r < 0) {
                 snprintf(err, errlen, "peer links: %s", strerror(-r));
-                goto fail;
+                return r;
         }
 
         /* Hosted tenants come back before anything is accepted: the root first, then the rest. */
@@ -660,34 +695,84 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 r = vs_tenant_config_save(n->state_fd, &n->root);
                 if (r < 0) {
                         snprintf(err, errlen, "cannot save the root tenant's configuration: %s", strerror(-r));
-                        goto fail;
+                        return r;
                 }
         }
         r = vs_tenant_config_load_all(n->state_fd, recover_one, n, err, errlen);
         if (r < 0)
-                goto fail;
+                return r;
         vs_journal_recovery_done(n->journal);
 
-        const struct vs_conf_node *self = &conf->nodes[n->self];
+        const struct vs_conf_node *self = vs_node_find_member(n, conf->name);
         char a[VS_ADDRESS_STRING_MAX];
         r = vs_peer_set_listen(n->peers);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for peers on %s: %s", vs_address_to_string(&self->peer, a), strerror(-r));
-                goto fail;
+                return r;
         }
-        r = vs_client_port_new(e, n, &n->conf, n->client_tls, &n->clients);
+        r = vs_client_port_new(e, n, &n->conf, &self->client, n->client_tls, &n->clients);
         if (r < 0) {
                 snprintf(err, errlen, "cannot listen for clients on %s: %s", vs_address_to_string(&self->client, a),
                          strerror(-r));
-                goto fail;
+                return r;
         }
-        r = sd_event_add_time_relative(e, &n->tick, CLOCK_MONOTONIC, conf->tick_ms * 1000ULL, 0, on_tick, n);
+        /* Accuracy 0 would let sd-event coalesce the tick by up to 250 ms: an idle node would tick at 4 Hz. */
+        r = sd_event_add_time_relative(e, &n->tick, CLOCK_MONOTONIC, conf->tick_ms * 1000ULL, 1, on_tick, n);
         if (r >= 0)
                 r = sd_event_source_set_enabled(n->tick, SD_EVENT_ON);
         if (r < 0) {
                 snprintf(err, errlen, "tick timer: %s", strerror(-r));
+                return r;
+        }
+        n->started = true;
+        vs_node_register(n);
+        return 0;
+}
+
+int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_callbacks *cb, void *userdata,
+                struct vs_node **ret, char *err, size_t errlen) {
+        struct vs_node *n = calloc(1, sizeof *n);
+        if (!n)
+                return -ENOMEM;
+        n->event = e;
+        n->conf = *conf;
+        n->state_fd = -1;
+        n->admin_tail = &n->admin_head;
+        if (cb)
+                n->cb = *cb;
+        n->userdata = userdata;
+        if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
+                n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
+        n->admin_client = vs_node_random(n);
+
+        int r = 0;
+        n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (n->state_fd < 0) {
+                r = -errno;
+                snprintf(err, errlen, "state directory %s: %s", conf->state_dir, strerror(-r));
                 goto fail;
         }
+        if (vs_conf_is_static(conf)) {
+                n->cluster_id = cluster_id_of(conf);
+                vs_tenant_config_root(conf, &n->root);
+        } else {
+                r = vs_identity_load(n->state_fd, &n->identity);
+                if (r == -ENOENT) {
+                        log_notice(NULL, "not part of a cluster yet: waiting for InitCluster or JoinCluster");
+                        *ret = n;
+                        return 0;
+                }
+                if (r < 0) {
+                        snprintf(err, errlen, "cluster identity: %s", r == -EBADMSG ? "damaged" : strerror(-r));
+                        goto fail;
+                }
+                n->has_identity = true;
+                n->cluster_id = n->identity.cluster_id;
+                n->root = n->identity.root;
+        }
+        r = vs_node_start(n, err, errlen);
+        if (r < 0)
+                goto fail;
         *ret = n;
         return 0;
 fail:

@@ -12,14 +12,19 @@
  *    (net/listener.h, net/conn.h) carrying client requests (wire/client.proto).
  *  - One tick timer for all tenants.
  *  - The root tenant ".root", hosted on the first 1, 3 or 5 configured nodes: a tree whose
- *    /tenants/NAME nodes hold every tenant's configuration. Creating a tenant is creating that
- *    tree node, a replicated operation, so two administrators racing on two nodes get exactly one
- *    success and one NodeExists; the tenant's id is the op number that created it, plus one
- *    (never reused, never 1, which is the root's). Every node hosting a root replica watches its
- *    applied state and starts the replicas it is named for; it keeps each hosted tenant's
- *    configuration in its state directory, so a restart brings the same replicas back before the
- *    root group has even formed. (Nodes that host no root replica learn tenants with the cluster
- *    lifecycle work; until then, place tenants on root nodes.)
+ *    /tenants/NAME nodes hold every tenant's configuration and /nodes/NAME every member's
+ *    addresses and state (wire/cluster.proto). Creating a tenant is creating that tree node, a
+ *    replicated operation, so two administrators racing on two nodes get exactly one success and
+ *    one NodeExists; the tenant's id is the op number that created it, plus one (never reused,
+ *    never 1, which is the root's).
+ *  - Every node follows the root (follow.c): a node hosting a root replica reads its applied
+ *    state, any other reads the root through its admin session once a second. From it the node
+ *    learns the members (node/member.h: the peer set gains and loses nodes at run time, the
+ *    static [Cluster] nodes always stay, and the membership is cached in the state directory for
+ *    the next start) and starts the replicas it is named for. It keeps each hosted tenant's
+ *    configuration in its state directory, so a restart brings the same replicas back before
+ *    the root group has even formed. Each node records itself under /nodes at start, with the
+ *    addresses its configuration gives.
  *  - Administrative operations on the root group (vs_node_root_submit) go through the node's own
  *    client session, to the root primary over the peer links, retried with the same request
  *    number until answered: at most once, like any client.
@@ -30,6 +35,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf/conf.h"
+#include "node/identity.h"
 #include "wire/client.pb-c.h"
 #include "wire/tree.pb-c.h"
 #include "vr/msg.h"
@@ -42,6 +48,12 @@ struct vs_journal;
 struct vs_node_callbacks {
         /* A hosted tenant appeared, or its view, status or primary changed. */
         void (*tenant_changed)(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata);
+        /* A hosted tenant is about to go (deleted from the cluster); t is still valid. */
+        void (*tenant_removed)(struct vs_node *n, struct vs_tenant *t, void *userdata);
+        /* A member joined (change > 0) or left (< 0), or its addresses or state changed (0). */
+        void (*member_changed)(struct vs_node *n, const char *name, int change, void *userdata);
+        /* The root group gained or lost a tenant (wherever it is placed). */
+        void (*cluster_tenant_changed)(struct vs_node *n, const char *name, bool present, void *userdata);
 };
 
 /* Opens the state directory and journal, recovers every hosted tenant, binds the peer and
@@ -50,6 +62,47 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
                 struct vs_node **ret, char *err, size_t errlen);
 void vs_node_free(struct vs_node *n);
 
+/*
+ * Cluster lifecycle. A node whose configuration lists the cluster's nodes ([Cluster] Node=) is in
+ * its static cluster from the start. Otherwise it is in no cluster until InitCluster or
+ * JoinCluster (node/identity.h), which it remembers across restarts; until then it hosts nothing
+ * and vs_node_root_submit() fails with -ENOTCONN.
+ *
+ * init and join: -EEXIST when the state directory holds a journal (of an earlier cluster).
+ * init: -EALREADY in a cluster (err says why); on a failure after the identity is on disk the
+ * node is in an undefined state and the daemon must exit.
+ * join: -EALREADY, -EINVAL bad address, -EKEYREJECTED malformed or missing token; otherwise
+ * done(userdata, 0 or -errno, message) once over: -EPERM refused by the member (wrong token, name
+ * taken), -EAGAIN the root group did not answer in time, -ETIMEDOUT, -ECONNREFUSED, ... .
+ * token: -ENOENT for static clusters and nodes in no cluster.
+ */
+bool vs_node_in_cluster(const struct vs_node *n);
+int vs_node_init_cluster(struct vs_node *n, char *err, size_t errlen);
+typedef void (*vs_node_done_fn)(void *userdata, int error, const char *message);
+int vs_node_join_cluster(struct vs_node *n, const char *address, const char *token, vs_node_done_fn done,
+                         void *userdata, char *err, size_t errlen);
+int vs_node_join_token(const struct vs_node *n, char buf[VS_JOIN_TOKEN_MAX]);
+
+/*
+ * Membership changes through the root group; done(userdata, 0 or -errno, message). Refused at
+ * once (returned, err says why): -ENOENT no such member, -EBUSY the node hosts replicas (and
+ * remove was not told to drain), -EOPNOTSUPP draining a node that hosts replicas (moving them
+ * needs VR reconfiguration, which the daemon does not do yet), -EINVAL this node itself (remove
+ * it from another member), -ENOTCONN in no cluster. Drain marks the node draining: placement
+ * leaves it out. Removing a node takes it out of /nodes; every member drops its link.
+ */
+int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
+                          char *err, size_t errlen);
+int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
+                         size_t errlen);
+
+/* Picks the nodes of a new tenant of `count` replicas (node/placement.h) into ret->replicas. */
+int vs_node_place_tenant(const struct vs_node *n, uint32_t count, struct vs_tenant_config *ret);
+/* The root group created (c->id set) or deleted a tenant through this node: its view of the
+ * cluster takes that in at once, so that the next placement counts it. */
+void vs_node_tenant_created(struct vs_node *n, const struct vs_tenant_config *c);
+void vs_node_tenant_deleted(struct vs_node *n, const char *name);
+
 /* Rebinds listeners after their address came back (link watch). */
 void vs_node_rebind(struct vs_node *n);
 
@@ -57,6 +110,10 @@ size_t vs_node_n_tenants(const struct vs_node *n);
 struct vs_tenant *vs_node_tenant_at(const struct vs_node *n, size_t i);
 struct vs_tenant *vs_node_find_tenant(const struct vs_node *n, const char *name);
 size_t vs_node_n_peers_up(const struct vs_node *n);
+/* Whether this node has an up link to the member (itself included), and when it last heard from
+ * it (CLOCK_REALTIME usec; now for itself, 0 never). */
+bool vs_node_member_reachable(const struct vs_node *n, const char *name);
+uint64_t vs_node_member_last_seen(const struct vs_node *n, const char *name);
 /* Hosted user tenants (the root tenant is not counted), and how many of them are primary here. */
 void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *ret_primary);
 
@@ -64,9 +121,10 @@ void vs_node_count_tenants(const struct vs_node *n, size_t *ret_hosted, size_t *
  * c is the root group's current copy of a tenant's configuration (its id as the root tree gives
  * it). If this node hosts the tenant, what may change under a running replica (the access token)
  * is taken from c and saved in the state directory; anything else is left to the cluster's
- * membership work. Called for every tenant whenever the root's copy may have changed: by the
- * discovery of nodes hosting a root replica, and by whoever follows the root elsewhere. 0 also
- * when the tenant is not hosted here; -errno (logged) when saving failed.
+ * membership work. The root's follower (follow.c) does this for every hosted tenant whenever
+ * the root's copy changed; the node that handled a change calls it at once, so that its own
+ * clients see it before the follower's next read. 0 also when the tenant is not hosted here;
+ * -errno (logged) when saving failed.
  */
 int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c);
 
@@ -75,6 +133,22 @@ int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c);
 typedef void (*vs_node_root_done_fn)(void *userdata, int error, const Viewstamp__TreeResponse *response);
 int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
                         void *userdata);
+
+/* The cluster's members as this node knows them: the static configuration's [Cluster] nodes
+ * and the root group's /nodes (node/member.h), this node included; and the root group's state
+ * as this node last read it (node/cluster_state.h). */
+struct vs_members;
+struct vs_cluster_state;
+const struct vs_members *vs_node_members(const struct vs_node *n);
+const struct vs_conf_node *vs_node_find_member(const struct vs_node *n, const char *name);
+const struct vs_cluster_state *vs_node_cluster(const struct vs_node *n);
+
+/* Submits a get of path in the root tree (a linearizable read at the root primary). */
+int vs_node_root_get(struct vs_node *n, const char *path, vs_node_root_done_fn done, void *userdata);
+
+/* Submits the creation of an empty folder in the root tree, ignoring the answer (NodeExists
+ * once it is there): for the folders that hold tenants and nodes, created on first use. */
+int vs_node_root_ensure_folder(struct vs_node *n, const char *path);
 
 /* For tenants (node/tenant.c). */
 const struct vs_conf *vs_node_conf(const struct vs_node *n);

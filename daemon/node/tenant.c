@@ -77,7 +77,7 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
                 break;
         case VR_REPLY_NOT_PRIMARY: {
                 uint32_t p = (uint32_t) (m->view % t->config.n_replicas);
-                const struct vs_conf_node *n = vs_conf_find_node(vs_node_conf(t->node), t->config.replicas[p]);
+                const struct vs_conf_node *n = vs_node_find_member(t->node, t->config.replicas[p]);
                 if (p == t->self || !n) {
                         reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE;
                         reply.message = (char *) "no primary at the moment (view change)";

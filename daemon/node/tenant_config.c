@@ -9,9 +9,7 @@
 
 #include "journal/statedir.h"
 #include "node/tenant_config.h"
-#include "util/checksum.h"
 #include "util/cleanup.h"
-#include "util/unaligned.h"
 #include "wire/cluster.pb-c.h"
 
 /* Tenant names follow node names' rules (they too end up in object paths, file names and log
@@ -22,7 +20,8 @@ bool vs_tenant_name_valid(const char *name, bool internal) {
         return vs_conf_name_valid(name);
 }
 
-int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_conf *conf, char *err, size_t errlen) {
+int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_members *members, char *err,
+                           size_t errlen) {
         if (!vs_tenant_name_valid(c->name, c->id == VS_ROOT_TENANT_ID)) {
                 snprintf(err, errlen, "invalid tenant name '%s' (1-%d of A-Z a-z 0-9 . _ -, not starting with . or -)",
                          c->name, VS_TENANT_NAME_MAX);
@@ -33,7 +32,7 @@ int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_con
                 return -EINVAL;
         }
         for (uint32_t i = 0; i < c->n_replicas; i++) {
-                if (!vs_conf_find_node(conf, c->replicas[i])) {
+                if (!vs_members_find(members, c->replicas[i])) {
                         snprintf(err, errlen, "'%s' is not a node of this cluster", c->replicas[i]);
                         return -EINVAL;
                 }
@@ -54,21 +53,50 @@ int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node) {
         return -ENOENT;
 }
 
-int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len) {
-        char *names[VS_TENANT_REPLICAS_MAX];
-        Viewstamp__TenantConfig pb = VIEWSTAMP__TENANT_CONFIG__INIT;
-        pb.name = (char *) c->name;
-        pb.id = c->id;
-        pb.epoch = c->epoch;
+void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantConfig *pb,
+                            char *names[VS_TENANT_REPLICAS_MAX]) {
+        *pb = (Viewstamp__TenantConfig) VIEWSTAMP__TENANT_CONFIG__INIT;
+        pb->name = (char *) c->name;
+        pb->id = c->id;
+        pb->epoch = c->epoch;
         for (uint32_t i = 0; i < c->n_replicas; i++)
                 names[i] = (char *) c->replicas[i];
-        pb.replicas = names;
-        pb.n_replicas = c->n_replicas;
+        pb->replicas = names;
+        pb->n_replicas = c->n_replicas;
         if (c->token.set) {
-                pb.token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
-                pb.token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
-                pb.token_iterations = c->token.iterations;
+                pb->token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
+                pb->token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
+                pb->token_iterations = c->token.iterations;
         }
+}
+
+int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant_config *ret) {
+        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
+        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
+                return -EBADMSG;
+        if (pb->token_hash.len > 0) {
+                if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
+                    pb->token_iterations == 0)
+                        return -EBADMSG;
+                c.token.set = true;
+                c.token.iterations = pb->token_iterations;
+                memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
+                memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
+        }
+        for (size_t i = 0; i < pb->n_replicas; i++) {
+                if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
+                        return -EBADMSG;
+                strcpy(c.replicas[i], pb->replicas[i]);
+        }
+        strcpy(c.name, pb->name);
+        *ret = c;
+        return 0;
+}
+
+int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len) {
+        char *names[VS_TENANT_REPLICAS_MAX];
+        Viewstamp__TenantConfig pb;
+        vs_tenant_config_to_pb(c, &pb, names);
         size_t n = viewstamp__tenant_config__get_packed_size(&pb);
         uint8_t *buf = malloc(n);
         if (!buf)
@@ -83,31 +111,7 @@ int vs_tenant_config_decode(const uint8_t *buf, size_t len, struct vs_tenant_con
         Viewstamp__TenantConfig *pb = viewstamp__tenant_config__unpack(NULL, len, buf);
         if (!pb)
                 return -EBADMSG;
-        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
-        int r = 0;
-        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
-                r = -EBADMSG;
-        if (pb->token_hash.len > 0) {
-                if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
-                    pb->token_iterations == 0)
-                        r = -EBADMSG;
-                else {
-                        c.token.set = true;
-                        c.token.iterations = pb->token_iterations;
-                        memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
-                        memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
-                }
-        }
-        for (size_t i = 0; r == 0 && i < pb->n_replicas; i++) {
-                if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
-                        r = -EBADMSG;
-                else
-                        strcpy(c.replicas[i], pb->replicas[i]);
-        }
-        if (r == 0) {
-                strcpy(c.name, pb->name);
-                *ret = c;
-        }
+        int r = vs_tenant_config_from_pb(pb, ret);
         viewstamp__tenant_config__free_unpacked(pb, NULL);
         return r;
 }
@@ -133,14 +137,9 @@ int vs_tenant_config_save(int dir_fd, const struct vs_tenant_config *c) {
         int r = vs_tenant_config_encode(c, &buf, &len);
         if (r < 0)
                 return r;
-        uint8_t *b = realloc(buf, len + 8);
-        if (!b)
-                return -ENOMEM;
-        buf = b;
-        vs_put_le64(buf + len, vs_checksum(buf, len));
         char name[64];
         file_name(name, c->id);
-        return vs_write_file_atomic(dir_fd, name, buf, len + 8, NULL);
+        return vs_write_sealed_file(dir_fd, name, buf, len);
 }
 
 struct load_ctx {
@@ -158,12 +157,10 @@ static int load_one(void *userdata, const char *name) {
             strcmp(name + n - strlen(FILE_SUFFIX), FILE_SUFFIX) != 0)
                 return 0;
         struct vs_buf b = {};
-        int r = vs_read_file_at(l->dir_fd, name, &b);
+        int r = vs_read_sealed_file(l->dir_fd, name, &b);
         struct vs_tenant_config c;
-        if (r >= 0 && (b.len < 8 || vs_get_le64(b.data + b.len - 8) != vs_checksum(b.data, b.len - 8)))
-                r = -EBADMSG;
         if (r >= 0)
-                r = vs_tenant_config_decode(b.data, b.len - 8, &c);
+                r = vs_tenant_config_decode(b.data, b.len, &c);
         vs_buf_free(&b);
         if (r < 0) {
                 snprintf(l->err, l->errlen, "%s: %s", name, r == -EBADMSG ? "damaged tenant configuration" : strerror(-r));

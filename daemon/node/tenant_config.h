@@ -17,6 +17,8 @@
 
 #include "conf/conf.h"
 #include "node/access_token.h"
+#include "node/member.h"
+#include "wire/cluster.pb-c.h"
 
 #define VS_TENANT_NAME_MAX 63
 #define VS_TENANT_REPLICAS_MAX 5
@@ -34,13 +36,19 @@ struct vs_tenant_config {
 
 bool vs_tenant_name_valid(const char *name, bool internal);
 
-/* Checks the config against the rules above and the cluster's nodes. 0, or -EINVAL with a
+/* Checks the config against the rules above and the cluster's members. 0, or -EINVAL with a
  * reason in err. */
-int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_conf *conf, char *err, size_t errlen);
+int vs_tenant_config_check(const struct vs_tenant_config *c, const struct vs_members *members, char *err,
+                           size_t errlen);
 
 /* This node's replica index in c, or -ENOENT. */
 int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node);
 
+/* The protobuf form; pb's strings point into c and names. from_pb: -EBADMSG for names too long
+ * or a replica count out of 1..5. */
+void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantConfig *pb,
+                            char *names[VS_TENANT_REPLICAS_MAX]);
+int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant_config *ret);
 int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len);
 /* -EBADMSG for bytes that are not a well-formed TenantConfig. */
 int vs_tenant_config_decode(const uint8_t *buf, size_t len, struct vs_tenant_config *ret);

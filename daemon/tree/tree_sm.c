@@ -428,6 +428,27 @@ int tree_sm_encode_get(const char *path, uint8_t **ret, size_t *ret_len) {
         return tree_sm_encode(&req, ret, ret_len);
 }
 
+int tree_sm_encode_list(const char *path, bool with_stats, uint8_t **ret, size_t *ret_len) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeList l = VIEWSTAMP__TREE_LIST__INIT;
+
+        l.path = bytes(path, strlen(path));
+        l.with_stats = with_stats;
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_LIST;
+        req.list = &l;
+        return tree_sm_encode(&req, ret, ret_len);
+}
+
+int tree_sm_encode_delete(const char *path, uint8_t **ret, size_t *ret_len) {
+        Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;
+        Viewstamp__TreeDelete d = VIEWSTAMP__TREE_DELETE__INIT;
+
+        d.path = bytes(path, strlen(path));
+        req.request_case = VIEWSTAMP__TREE_REQUEST__REQUEST_DELETE;
+        req.delete_ = &d;
+        return tree_sm_encode(&req, ret, ret_len);
+}
+
 int tree_sm_encode_set(const char *path, const void *value, size_t len, uint64_t expected_version,
                        uint8_t **ret, size_t *ret_len) {
         Viewstamp__TreeRequest req = VIEWSTAMP__TREE_REQUEST__INIT;

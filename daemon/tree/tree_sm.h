@@ -25,6 +25,7 @@
  * tree_digest() compares replicas' states at the same applied op.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,9 @@ extern const struct vr_sm_ops tree_sm_ops;
 int tree_sm_encode(const Viewstamp__TreeRequest *req, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_create(const char *path, const void *value, size_t len, unsigned flags, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_get(const char *path, uint8_t **ret, size_t *ret_len);
+int tree_sm_encode_list(const char *path, bool with_stats, uint8_t **ret, size_t *ret_len);
+/* Deletes a node with any version, not recursively. */
+int tree_sm_encode_delete(const char *path, uint8_t **ret, size_t *ret_len);
 int tree_sm_encode_set(const char *path, const void *value, size_t len, uint64_t expected_version,
                        uint8_t **ret, size_t *ret_len);
 

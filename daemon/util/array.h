@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Makes room for `need` elements of `size` bytes in *p (capacity *cap). 0, or -ENOMEM with *p and
  * *cap unchanged. */
@@ -42,6 +43,20 @@ static inline int vs_array_insert_at(void **p, size_t *n, size_t *cap, size_t i,
                 while (_lo < _hi) {                                             \
                         size_t _mid = _lo + (_hi - _lo) / 2;                    \
                         if ((array)[_mid].field < (key))                        \
+                                _lo = _mid + 1;                                 \
+                        else                                                    \
+                                _hi = _mid;                                     \
+                }                                                               \
+                _lo;                                                            \
+        })
+
+/* The same for a string field, in strcmp() order. */
+#define VS_LOWER_BOUND_STR(array, n, field, key)                                \
+        ({                                                                      \
+                size_t _lo = 0, _hi = (n);                                      \
+                while (_lo < _hi) {                                             \
+                        size_t _mid = _lo + (_hi - _lo) / 2;                    \
+                        if (strcmp((array)[_mid].field, (key)) < 0)             \
                                 _lo = _mid + 1;                                 \
                         else                                                    \
                                 _hi = _mid;                                     \

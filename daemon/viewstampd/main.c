@@ -19,6 +19,7 @@
 #include "conf/conf.h"
 #include "link/link.h"
 #include "log/log.h"
+#include "node/member.h"
 #include "node/node.h"
 #include "util/cleanup.h"
 
@@ -71,8 +72,14 @@ static int load_conf(const char *path, const struct overrides *o, struct vs_conf
                 log_error(NULL, "--log-level=%s: unknown level", o->log_level);
                 return -EINVAL;
         }
-        if (!vs_conf_find_node(&c, c.name)) {
+        struct vs_conf_node self;
+        if (vs_conf_is_static(&c) && !vs_conf_find_node(&c, c.name)) {
                 log_error(NULL, "%s: node '%s' is not in the [Cluster] Node= list", path, c.name);
+                return -EINVAL;
+        }
+        if (vs_conf_self(&c, &self) < 0) {
+                log_error(NULL, "%s: list the cluster's nodes in [Cluster] Node=, or give this node's [Node] PeerAddress= and ClientAddress=",
+                          path);
                 return -EINVAL;
         }
         *ret = c;
@@ -82,11 +89,16 @@ static int load_conf(const char *path, const struct overrides *o, struct vs_conf
 static void update_status(struct daemon *d) {
         if (!d->node)
                 return;
+        if (!vs_node_in_cluster(d->node)) {
+                sd_notifyf(false, "STATUS=Node %s: in no cluster (waiting for InitCluster or JoinCluster)", d->conf.name);
+                return;
+        }
         size_t tenants, primaries;
         vs_node_count_tenants(d->node, &tenants, &primaries);
         sd_notifyf(false, "STATUS=Node %s: %zu tenants (%zu primary here), %zu of %zu peers connected%s%s",
                    d->conf.name, tenants, primaries, vs_node_n_peers_up(d->node),
-                   d->conf.n_nodes - 1, d->peer_up ? "" : "; peer address DOWN", d->client_up ? "" : "; client address DOWN");
+                   vs_node_members(d->node)->n - 1, d->peer_up ? "" : "; peer address DOWN",
+                   d->client_up ? "" : "; client address DOWN");
 }
 
 static void on_links_changed(struct vs_link_watch *w, void *userdata) {
@@ -115,6 +127,21 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static void on_tenant_changed(struct vs_node *n, struct vs_tenant *t, bool added, void *userdata) {
         struct daemon *d = userdata;
         vs_bus_tenant_changed(d->bus, t, added);
+}
+
+static void on_tenant_removed(struct vs_node *n, struct vs_tenant *t, void *userdata) {
+        struct daemon *d = userdata;
+        vs_bus_tenant_removed(d->bus, t);
+}
+
+static void on_member_changed(struct vs_node *n, const char *name, int change, void *userdata) {
+        struct daemon *d = userdata;
+        vs_bus_manager_member_changed(d->bus, name, change);
+}
+
+static void on_cluster_tenant_changed(struct vs_node *n, const char *name, bool present, void *userdata) {
+        struct daemon *d = userdata;
+        vs_bus_manager_tenant_changed(d->bus, name, present);
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -244,9 +271,13 @@ int main(int argc, char *argv[]) {
         if (load_conf(d.config_path, o, &d.conf) < 0)
                 return EXIT_FAILURE;
         vs_log_set_level(d.conf.log_level);
-        d.self = *vs_conf_find_node(&d.conf, d.conf.name);
+        (void) vs_conf_self(&d.conf, &d.self);
         if (check_only) {
-                printf("%s: valid, node %s of %zu\n", d.config_path, d.conf.name, d.conf.n_nodes);
+                if (vs_conf_is_static(&d.conf))
+                        printf("%s: valid, node %s of %zu\n", d.config_path, d.conf.name, d.conf.n_nodes);
+                else
+                        printf("%s: valid, node %s (cluster formed with InitCluster/JoinCluster)\n", d.config_path,
+                               d.conf.name);
                 return EXIT_SUCCESS;
         }
 
@@ -278,7 +309,8 @@ int main(int argc, char *argv[]) {
                 r = sd_event_source_set_enabled(d.status_timer, SD_EVENT_ON);
         if (r >= 0) {
                 char err[512] = "";
-                static const struct vs_node_callbacks ncb = { on_tenant_changed };
+                static const struct vs_node_callbacks ncb = { on_tenant_changed, on_tenant_removed, on_member_changed,
+                                                              on_cluster_tenant_changed };
                 r = vs_node_new(d.event, &d.conf, &ncb, &d, &d.node, err, sizeof err);
                 if (r < 0) {
                         log_error_errno(NULL, r, "%s", err);
@@ -296,7 +328,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        log_notice(NULL, "node %s ready (%zu nodes in the cluster)", d.conf.name, d.conf.n_nodes);
+        log_notice(NULL, "node %s ready (%zu nodes in the cluster)", d.conf.name, vs_node_members(d.node)->n);
         sd_notify(false, "READY=1");
         update_status(&d);
 

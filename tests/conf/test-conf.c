@@ -119,6 +119,47 @@ START_TEST(test_bad_nodes) {
 }
 END_TEST
 
+/* Loads text over defaults, expecting success. */
+static struct vs_conf load_ok(const char *text) {
+        write_conf(text);
+        struct vs_conf c;
+        vs_conf_defaults(&c);
+        _cleanup_free_ char *error = NULL;
+        ck_assert_msg(vs_conf_load(&c, path, &error) == 0, "load failed: %s", error);
+        teardown();
+        return c;
+}
+
+START_TEST(test_own_addresses) {
+        struct vs_conf_node self;
+        struct vs_conf c = load_ok("[Node]\nName=a\nPeerAddress=127.0.0.1:1\nClientAddress=[::1]:2\n");
+        ck_assert(!vs_conf_is_static(&c));
+        ck_assert_int_eq(vs_conf_self(&c, &self), 0);
+        ck_assert_str_eq(self.name, "a");
+        char buf[VS_ADDRESS_STRING_MAX];
+        ck_assert_str_eq(vs_address_to_string(&self.client, buf), "[::1]:2");
+
+        /* Neither addresses nor a list: loads (the daemon refuses it, naming both ways). */
+        c = load_ok("[Node]\nName=a\n");
+        ck_assert_int_eq(vs_conf_self(&c, &self), -ENOENT);
+        /* Both, agreeing with the list. */
+        c = load_ok("[Node]\nName=a\nPeerAddress=127.0.0.1:1\nClientAddress=127.0.0.1:2\n[Cluster]\n"
+                    "Node=a 127.0.0.1:1 127.0.0.1:2\n");
+        ck_assert(vs_conf_is_static(&c));
+        ck_assert_int_eq(vs_conf_self(&c, &self), 0);
+
+        expect_error("[Node]\nName=a\nPeerAddress=127.0.0.1:1\n", -EINVAL,
+                     ": [Node] PeerAddress= and ClientAddress= are set together or not at all");
+        expect_error("[Node]\nName=a\nPeerAddress=127.0.0.1:1\nClientAddress=127.0.0.1:1\n", -EINVAL,
+                     ": [Node] PeerAddress= and ClientAddress= are the same address");
+        expect_error("[Node]\nName=a\nPeerAddress=host:1\n", -EINVAL,
+                     ":3: invalid address 'host:1' (IPV4:PORT or [IPV6]:PORT)");
+        expect_error("[Node]\nName=a\nPeerAddress=127.0.0.1:1\nClientAddress=127.0.0.1:3\n[Cluster]\n"
+                     "Node=a 127.0.0.1:1 127.0.0.1:2\n",
+                     -EINVAL, ": [Node] PeerAddress= and ClientAddress= differ from this node's [Cluster] Node= entry");
+}
+END_TEST
+
 START_TEST(test_whole_file_rules) {
         expect_error("[Node]\nLogLevel=info\n", -EINVAL, ": [Node] Name= is not set");
         expect_error("[Node]\nName=a\n[Replica]\nLeaseTicks=60\nViewChangeTicks=50\n", -EINVAL,
@@ -166,6 +207,7 @@ static Suite *conf_suite(void) {
         tcase_add_test(tc, test_bad_values);
         tcase_add_test(tc, test_bad_nodes);
         tcase_add_test(tc, test_whole_file_rules);
+        tcase_add_test(tc, test_own_addresses);
         tcase_add_test(tc, test_syntax_error);
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_addresses);

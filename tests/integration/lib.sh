@@ -87,12 +87,21 @@ start_cluster() {
                 printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\n\n[Cluster]\n%s' \
                         "$i" "$SCRATCH/state$i" "$lines" >"$SCRATCH/node$i.conf"
                 printf '%s' "${CLUSTER_CONF_EXTRA:-}" >>"$SCRATCH/node$i.conf"
+        done
+        boot_nodes "$n"
+}
+
+# boot_nodes N: for each node i = 1..N configured in $SCRATCH/node$i.conf, its bus and its daemon;
+# sets CONF_i, BUS_i and PID_i, and waits until each owns its name.
+boot_nodes() {
+        local i
+        for i in $(seq "$1"); do
                 printf -v "CONF_$i" '%s' "$SCRATCH/node$i.conf"
                 start_bus "node$i"
                 printf -v "BUS_$i" '%s' "$BUS"
                 start_node "$i"
         done
-        for i in $(seq "$n"); do
+        for i in $(seq "$1"); do
                 local b="BUS_$i"
                 wait_for_name "${!b}"
         done
@@ -173,5 +182,67 @@ wait_until() {
         until "$@"; do
                 ((SECONDS < deadline)) || return 1
                 sleep 0.1
+        done
+}
+
+# start_unjoined N: N nodes on loopback that list no cluster ([Node] PeerAddress= and
+# ClientAddress= only): each serves D-Bus and waits for InitCluster or JoinCluster. Sets what
+# start_cluster sets, and PEER_i (peer address).
+start_unjoined() {
+        local n=$1 i
+        NODES=$n
+        for i in $(seq "$n"); do
+                local peer client
+                peer=$(free_port); client=$(free_port)
+                printf -v "PEER_$i" '%s' "127.0.0.1:$peer"
+                printf -v "CLIENT_$i" '%s' "127.0.0.1:$client"
+                mkdir -p "$SCRATCH/state$i"
+                printf '[Node]\nName=node%s\nStateDirectory=%s\nLogLevel=info\nPeerAddress=127.0.0.1:%s\nClientAddress=127.0.0.1:%s\n' \
+                        "$i" "$SCRATCH/state$i" "$peer" "$client" >"$SCRATCH/node$i.conf"
+        done
+        boot_nodes "$n"
+}
+
+# ctl I ARGS...: viewstampctl ($VIEWSTAMPCTL) on node I's bus.
+ctl() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") "$VIEWSTAMPCTL" "$@"
+}
+
+# json EXPR < DOCUMENT: prints the Python expression EXPR over the parsed document d.
+json() {
+        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+# manager I METHOD SIGNATURE ARGS...: calls a Manager method on node I; prints busctl's answer
+# (and its error on stderr).
+manager() {
+        local i=$1
+        shift
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") busctl --system call org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager "$@"
+}
+
+# node_names I: the names in node I's Nodes property, space-separated.
+node_names() {
+        DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 /org/viewstamp1 \
+                org.viewstamp1.Manager Nodes --json=short | python3 -c \
+                'import json, sys; print(" ".join(n[0] for n in json.load(sys.stdin)["data"]))'
+}
+
+# form_cluster N: start_unjoined N, then InitCluster on node1 and JoinCluster of every other node
+# through node1; waits until every node lists all N. Sets TOKEN.
+form_cluster() {
+        local n=$1 i want=""
+        start_unjoined "$n"
+        manager 1 InitCluster >/dev/null || fail "InitCluster"
+        TOKEN=$(manager 1 GetJoinToken | sed -n 's/^s "\(.*\)"$/\1/p')
+        for i in $(seq 2 "$n"); do
+                manager "$i" JoinCluster ss "$PEER_1" "$TOKEN" >/dev/null || fail "node$i could not join"
+        done
+        for i in $(seq "$n"); do want+="${want:+ }node$i"; done
+        for i in $(seq "$n"); do
+                wait_until 20 eval '[[ $(node_names '"$i"') == "$want" ]]' || fail "node$i lists $(node_names "$i")"
         done
 }

@@ -4,9 +4,10 @@
 # is refused with AccessDenied naming org.viewstamp1.manage and nothing changes, whether polkit is
 # absent or says no; a mock polkit on the bus is asked about the caller's bus name and its yes
 # lets the same user create a tenant; "authentication needed" without the interactive flag is
-# InteractiveAuthorizationRequired; a daemon stopped while polkit has not answered exits cleanly.
+# InteractiveAuthorizationRequired; viewstampctl allows interaction on a terminal only, unless
+# --no-ask-password; a daemon stopped while polkit has not answered exits cleanly.
 source "$(dirname "$0")/lib.sh"
-: "${VS_MOCK_POLKIT:?path to mock-polkit}"
+: "${VS_MOCK_POLKIT:?path to mock-polkit}" "${VIEWSTAMPCTL:?path to viewstampctl}"
 
 if ((EUID != 0)); then
         echo "SKIP: calling as an unprivileged user (setpriv to nobody) needs root"
@@ -104,6 +105,32 @@ listed2() { [[ $(tenants) == *'"bypolkit"'* ]]; }
 wait_until 20 listed2 || fail "bypolkit never listed: $(tenants)"
 # Authorization comes before the arguments are read: both calls asked polkit.
 (($(wc -l <"$RECORD") == lines + 2)) || fail "polkit was not asked once per call: $(cat "$RECORD")"
+
+# viewstampctl asks for interactive authorization exactly when it talks to a terminal (a pty
+# from script(1)) and is not told --no-ask-password; polkit sees that in its flags.
+install -d "$SCRATCH/ctl/ctl" "$SCRATCH/ctl/client"
+install -m 0755 "$VIEWSTAMPCTL" "$SCRATCH/ctl/ctl/viewstampctl" # its RUNPATH is $ORIGIN/../client
+cp -L "$(dirname "$VIEWSTAMPCTL")/../client/libviewstamp.so.0" "$SCRATCH/ctl/client/"
+chmod -R o+rX "$SCRATCH/ctl"
+ctl_as_nobody() { # ctl_as_nobody tty|notty ARGS: viewstampctl as nobody, on a pty or not
+        local how=$1 cmd
+        shift
+        cmd=$(printf '%q ' env DBUS_SYSTEM_BUS_ADDRESS="$bus" "$SCRATCH/ctl/ctl/viewstampctl" "$@")
+        if [[ $how == tty ]]; then
+                (cd / && setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+                        script -qec "$cmd" /dev/null </dev/null)
+        else
+                (cd / && setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups bash -c "$cmd" </dev/null)
+        fi
+}
+for c in "notty byctl1 0" "tty byctl2 1" "tty byctl3 0 --no-ask-password"; do
+        read -r how name flags opt <<<"$c"
+        out=$(ctl_as_nobody "$how" tenant create $opt "$name" node1 2>&1) || fail "viewstampctl ($c): $out"
+        [[ $(tail -n1 "$RECORD") == *" flags=$flags" ]] || fail "viewstampctl ($c) asked polkit: $(tail -n1 "$RECORD")"
+done
+start_polkit challenge
+out=$(ctl_as_nobody notty tenant create byctl4 node1 2>&1) && fail "polkit challenged, yet: $out"
+[[ $out == *"needs authentication"* ]] || fail "viewstampctl without a terminal, polkit challenge: $out"
 
 # polkit never answers: the daemon is stopped while the call waits and exits cleanly (under
 # ASan: with nothing leaked).

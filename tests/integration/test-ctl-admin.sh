@@ -7,10 +7,6 @@
 source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 
-json() { # json EXPR < DOCUMENT: prints EXPR evaluated over the parsed document d
-        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
 start_cluster 3
 
 # Before any tenant exists.

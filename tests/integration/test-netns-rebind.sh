@@ -97,4 +97,5 @@ kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
 ((rc == 0)) || fail "viewstampd exited $rc: $(tail -n 20 "$SCRATCH/node1.log")"
-grep -q '^STOPPING=1' "$SCRATCH/notify.log" || fail "no STOPPING=1"
+# The notify reader may write the daemon's last datagram only after the daemon exited.
+wait_until 5 grep -q '^STOPPING=1' "$SCRATCH/notify.log" || fail "no STOPPING=1"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Peer authentication against real daemons: while a 3-node cluster serves a workload, a rogue
 # process attacks node2's peer port with a plain Hello (no TLS), a TLS handshake with a wrong
-# secret, a TLS handshake as a node that is not a member, and the replay of a genuine handshake
+# secret, a TLS handshake as a node that is not a member or as a joining node (this cluster is
+# static), and the replay of a genuine handshake
 # it captured on the wire (node1's link to node2 runs through a recording relay). Every attempt
 # is refused, node2 logs each with the rogue's address, the real links stay up, and the client
 # history stays linearizable.
@@ -44,6 +45,8 @@ attack() {
 attack 2 "TLS handshake failed: not a TLS 1.3 handshake" plain "$PEER_2" node1
 attack 2 "TLS handshake failed: TLS authentication failed" tls "$PEER_2" node1
 attack 2 "TLS handshake failed: PSK identity 'mallory' is not a member of this cluster" tls "$PEER_2" mallory
+# A static cluster takes no joins: the join identity is refused like a stranger.
+attack 2 "TLS handshake failed: a join, but this cluster lists its nodes in viewstampd.conf" tls "$PEER_2" .join
 attack 2 "TLS handshake failed: TLS authentication failed" replay "$PEER_2" "$SCRATCH/captured"
 # node3 accepts from both others: the capture is worth nothing there either.
 attack 3 "TLS handshake failed: TLS authentication failed" replay "$PEER_3" "$SCRATCH/captured"

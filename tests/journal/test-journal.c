@@ -625,6 +625,58 @@ START_TEST(test_rewrite_bounds_disk_use) {
 }
 END_TEST
 
+/* A deleted tenant: FORGET is durable like a record, recovery no longer returns the tenant, the
+ * next rewrite drops its records and its checkpoint files; the other tenants are untouched. */
+START_TEST(test_forget) {
+        struct vs_journal_options o = opts();
+        o.compact_bytes = 64 * 1024;
+        struct vs_journal *j = open_ok(&o);
+        struct durable d = {};
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        char name[VS_JOURNAL_NAME_MAX];
+        vs_checkpoint_name(name, 1, 5);
+        _cleanup_close_ int ck = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        ck_assert_int_ge(ck, 0);
+
+        commit_entries(j, &d, 1, 1, 1, 10);
+        commit_entries(j, &d, 2, 1, 1, 10);
+        uint64_t seq = 0;
+        ck_assert_int_eq(vs_journal_forget(j, 1, &seq), 0);
+        ck_assert_uint_eq(seq, 11);
+        ck_assert_int_eq(append_entry(j, 1, 11, 11), -EINVAL); /* nothing more for it */
+        vs_journal_commit(j);
+        ck_assert_int_eq(wait_durable(j, &d, 1, 11), 0);
+        vs_journal_close(j);
+
+        j = open_ok(&o);
+        ck_assert_ptr_null(vs_scan_find(vs_journal_recovery(j), 1));
+        check_entries(vs_scan_find(vs_journal_recovery(j), 2), 1, 10);
+        vs_journal_recovery_done(j);
+        /* Enough of tenant 2 to make the journal rewrite itself. */
+        uint64_t op = 11;
+        while (vs_journal_size(j) < 4 * o.compact_bytes && op < 100000) {
+                commit_entries(j, &d, 2, op, op, 50);
+                op += 50;
+        }
+        vs_journal_close(j);
+        ck_assert_int_eq(faccessat(dfd, name, F_OK, 0), -1); /* its checkpoint is gone */
+
+        /* No record of tenant 1 is left in the file. */
+        _cleanup_free_ char *path = current_path();
+        _cleanup_close_ int fd = open(path, O_RDONLY);
+        struct stat st;
+        ck_assert_int_eq(fstat(fd, &st), 0);
+        _cleanup_free_ uint8_t *buf = malloc((size_t) st.st_size);
+        ck_assert_int_eq(pread(fd, buf, (size_t) st.st_size, 0), st.st_size);
+        struct vs_scan s;
+        ck_assert_int_eq(vs_scan_buffer(buf, (size_t) st.st_size, &s), 0);
+        for (size_t i = 0; i < s.n_tenants; i++)
+                ck_assert_uint_ne(s.tenants[i].tenant, 1);
+        check_entries(vs_scan_find(&s, 2), 1, op - 1);
+        vs_scan_done(&s);
+}
+END_TEST
+
 /* Batches committed while a rewrite is being built become durable before it ends, land in the new
  * file with everything else, and the rewrite keeps what it must. */
 START_TEST(test_batches_during_rewrite) {
@@ -882,6 +934,7 @@ static Suite *journal_suite(void) {
         tcase_add_loop_test(tc, test_nospace_limit, 0, 2);
         tcase_add_loop_test(tc, test_nospace_tmpfs, 0, 2);
         tcase_add_loop_test(tc, test_rewrite_bounds_disk_use, 0, 2);
+        tcase_add_test(tc, test_forget);
         tcase_add_loop_test(tc, test_batches_during_rewrite, 0, 2);
         tcase_add_test(tc, test_checkpoints);
         tcase_add_loop_test(tc, test_sd_event_driver, 0, 2);

@@ -28,6 +28,7 @@ struct node {
         uint64_t pings[N][MAX_SEEN], pongs[N][MAX_SEEN];
         size_t n_pings[N], n_pongs[N];
         size_t n_other;
+        unsigned joins;
         size_t last_tenant_len;
         /* Stream test: Pings with nonces from STREAM_BASE, checked for order and loss. */
         uint64_t stream_next[N];
@@ -44,6 +45,8 @@ static struct vs_peer_set_options opts;
 /* The cluster's secret, and one that is not. */
 static const struct vs_secret secret = { { 0x5e, 0xc2, 0xe7, 1, 2, 3, 4, 5, 6, 7, 8, 9 } };
 static const struct vs_secret wrong_secret = { { 0x5e, 0xc2, 0xe7, 1, 2, 3, 4, 5, 6, 7, 8, 10 } };
+/* What a join token carries, for the tests that let the set take joins. */
+static const struct vs_secret join_secret = { { 0x70, 0x4e, 0x2, 1, 2, 3, 4, 5, 6, 7, 8, 9 } };
 
 static int index_of(const char *name) {
         for (int i = 0; i < N; i++)
@@ -81,7 +84,18 @@ static void on_peer_state(struct vs_peer_set *s, const char *peer, bool up, void
                 n->downs[i]++;
 }
 
-static const struct vs_peer_set_callbacks callbacks = { on_envelope, on_peer_state };
+static void on_join(struct vs_peer_set *s, uint64_t join_id, const char *remote, const Viewstamp__JoinRequest *req,
+                    void *userdata) {
+        struct node *n = userdata;
+        ck_assert_str_eq(req->node, "newcomer");
+        n->joins++;
+}
+
+static const struct vs_peer_set_callbacks callbacks = {
+        .on_envelope = on_envelope,
+        .on_peer_state = on_peer_state,
+        .on_join = on_join,
+};
 
 static void make_conf(int self, int n_nodes, struct vs_conf *c) {
         vs_conf_defaults(c);
@@ -251,6 +265,46 @@ START_TEST(test_three_nodes) {
                 }
         for (int i = 0; i < N; i++)
                 ck_assert_uint_eq(vs_peer_set_n_up(nodes[i].set), N - 1);
+}
+END_TEST
+
+static struct vs_conf_node conf_node(int i) {
+        struct vs_conf_node cn = { .peer = loopback(ports[i]), .client = loopback(1) };
+        strcpy(cn.name, names[i]);
+        return cn;
+}
+
+/* Membership changes while running: a node learns a third one, then forgets it. */
+START_TEST(test_add_remove) {
+        node_start(0, 2); /* alpha knows bravo only */
+        node_start(1, N);
+        node_start(2, N);
+        ck_assert(wait_link(0, 1, true));
+        ck_assert(wait_link(1, 2, true));
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, names[2]));
+
+        struct vs_conf_node self = conf_node(0), charlie = conf_node(2);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &self), -EINVAL);
+        ck_assert_int_eq(vs_peer_set_remove(nodes[0].set, "zulu"), -ENOENT);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &charlie), 0);
+        ck_assert(wait_link(0, 2, true)); /* alpha sorts lower: it dials the new node */
+        ping_round_trip(0, 2, 7);
+        ck_assert_uint_eq(vs_peer_set_n_up(nodes[0].set), 2);
+        ck_assert_int_eq(vs_peer_set_add(nodes[0].set, &charlie), 0); /* known, same address: nothing */
+        ck_assert_uint_eq(nodes[0].ups[2], 1);
+
+        ck_assert_int_eq(vs_peer_set_remove(nodes[0].set, names[2]), 0);
+        ck_assert_uint_eq(nodes[0].downs[2], 1);
+        ck_assert(wait_link(0, 2, false));
+        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
+        ck_assert_int_eq(vs_peer_set_send(nodes[0].set, names[2], &env), -ENOENT);
+
+        /* bravo forgets alpha, which keeps dialling: refused as unknown, the link stays down. */
+        ck_assert_int_eq(vs_peer_set_remove(nodes[1].set, names[0]), 0);
+        ck_assert(wait_link(0, 1, false));
+        run_for(event, 300000);
+        ck_assert(!vs_peer_set_is_up(nodes[0].set, names[1]));
+        ck_assert(vs_peer_set_is_up(nodes[1].set, names[2]));
 }
 END_TEST
 
@@ -535,6 +589,88 @@ END_TEST
 
 START_TEST(test_forged_identity) {
         refused_identity("x\nerr: forged entry", &secret, "PSK identity is not a valid node name");
+}
+END_TEST
+
+/* A JoinRequest frame of node "newcomer", optionally followed by a Hello (malloc'ed). */
+static size_t join_frame(bool then_hello, uint8_t **ret) {
+        struct msg m;
+        msg_init(&m, CLUSTER);
+        Viewstamp__JoinRequest req = VIEWSTAMP__JOIN_REQUEST__INIT;
+        req.node = (char *) "newcomer";
+        req.peer_address = (char *) "127.0.0.1:1";
+        req.client_address = (char *) "127.0.0.1:2";
+        req.cluster_id = CLUSTER;
+        m.env.body_case = VIEWSTAMP__ENVELOPE__BODY_JOIN_REQUEST;
+        m.env.join_request = &req;
+        size_t len = frame_of(&m.env, ret);
+        if (!then_hello)
+                return len;
+        _cleanup_free_ uint8_t *hello = NULL;
+        size_t hello_len = hello_frame("alpha", CLUSTER, &hello);
+        *ret = realloc(*ret, len + hello_len);
+        ck_assert_ptr_nonnull(*ret);
+        memcpy(*ret + len, hello, hello_len);
+        return len + hello_len;
+}
+
+START_TEST(test_join_static) {
+        /* A set given no join secret takes no joins, even with a key from some join secret. */
+        refused_identity(VS_PEER_JOIN_IDENTITY, &join_secret, "a join, but this cluster lists its nodes");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+/* A set that takes joins, and a joiner keyed from key_secret, which is not the join secret. */
+static void join_wrong_key(const struct vs_secret *key_secret) {
+        opts.join_secret = &join_secret;
+        refused_identity(VS_PEER_JOIN_IDENTITY, key_secret, "a join with a wrong join token");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+
+START_TEST(test_join_wrong_token) {
+        join_wrong_key(&wrong_secret);
+}
+END_TEST
+
+START_TEST(test_join_cluster_secret) {
+        /* The cluster secret is no join token. */
+        join_wrong_key(&secret);
+}
+END_TEST
+
+/* A joiner with the right token sends frame; the set closes the connection for why, having
+ * handed over joins JoinRequests. */
+static void joiner_sends(const uint8_t *frame, size_t len, const char *why, unsigned joins) {
+        opts.join_secret = &join_secret;
+        struct attempt t = { .identity = VS_PEER_JOIN_IDENTITY, .secret = &join_secret, .frame = frame, .len = len };
+        refused(&t, CLOSED_AFTER, why);
+        ck_assert_uint_eq(nodes[2].joins, joins);
+}
+
+START_TEST(test_join_hello_first) {
+        /* The join identity cannot become a peer link. */
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = hello_frame("alpha", CLUSTER, &f);
+        joiner_sends(f, len, "first frame is not a join request", 0);
+}
+END_TEST
+
+START_TEST(test_join_from_member) {
+        /* A member's link carries no JoinRequest. */
+        opts.join_secret = &join_secret;
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = join_frame(false, &f);
+        refused_frame(f, len, "join request from a connection not authenticated with a join token");
+        ck_assert_uint_eq(nodes[2].joins, 0);
+}
+END_TEST
+
+START_TEST(test_join_one_frame) {
+        /* The right token: the request is handed over once, and a second frame closes the link. */
+        _cleanup_free_ uint8_t *f = NULL;
+        size_t len = join_frame(true, &f);
+        joiner_sends(f, len, "a frame after its join request", 1);
 }
 END_TEST
 
@@ -823,6 +959,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_acceptor_first);
         tcase_add_test(tc, test_three_nodes);
         tcase_add_test(tc, test_send_errors);
+        tcase_add_test(tc, test_add_remove);
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);
         tcase_add_test(tc, test_relisten);
@@ -834,6 +971,12 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_own_identity);
         tcase_add_test(tc, test_forged_identity);
         tcase_add_test(tc, test_plain_hello);
+        tcase_add_test(tc, test_join_static);
+        tcase_add_test(tc, test_join_wrong_token);
+        tcase_add_test(tc, test_join_cluster_secret);
+        tcase_add_test(tc, test_join_hello_first);
+        tcase_add_test(tc, test_join_from_member);
+        tcase_add_test(tc, test_join_one_frame);
         tcase_add_test(tc, test_close_in_handshake);
         tcase_add_test(tc, test_replayed_handshake);
         tcase_add_test(tc, test_hello_not_identity);

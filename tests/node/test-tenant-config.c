@@ -44,22 +44,25 @@ END_TEST
 
 START_TEST(test_config_rules) {
         struct vs_conf conf = conf3();
+        struct vs_members members = {};
+        ck_assert_int_eq(vs_members_from_conf(&members, &conf), 0);
         struct vs_tenant_config c = { .name = "t", .n_replicas = 3, .replicas = { "a", "b", "c" } };
         char err[256];
-        ck_assert_int_eq(vs_tenant_config_check(&c, &conf, err, sizeof err), 0);
+        ck_assert_int_eq(vs_tenant_config_check(&c, &members, err, sizeof err), 0);
         ck_assert_int_eq(vs_tenant_config_index(&c, "c"), 2);
         ck_assert_int_eq(vs_tenant_config_index(&c, "z"), -ENOENT);
 
         c.n_replicas = 2;
-        ck_assert_int_eq(vs_tenant_config_check(&c, &conf, err, sizeof err), -EINVAL);
+        ck_assert_int_eq(vs_tenant_config_check(&c, &members, err, sizeof err), -EINVAL);
         ck_assert_str_eq(err, "a tenant has 1, 3 or 5 replicas, not 2");
         c.n_replicas = 3;
         strcpy(c.replicas[2], "a");
-        ck_assert_int_eq(vs_tenant_config_check(&c, &conf, err, sizeof err), -EINVAL);
+        ck_assert_int_eq(vs_tenant_config_check(&c, &members, err, sizeof err), -EINVAL);
         ck_assert_str_eq(err, "node 'a' named twice: replicas must be on distinct nodes");
         strcpy(c.replicas[2], "zz");
-        ck_assert_int_eq(vs_tenant_config_check(&c, &conf, err, sizeof err), -EINVAL);
+        ck_assert_int_eq(vs_tenant_config_check(&c, &members, err, sizeof err), -EINVAL);
         ck_assert_str_eq(err, "'zz' is not a node of this cluster");
+        vs_members_done(&members);
 }
 END_TEST
 

@@ -84,6 +84,7 @@ for kind in deb rpm; do
                 /usr/share/dbus-1/system.d/org.viewstamp1.conf \
                 /usr/share/dbus-1/system-services/org.viewstamp1.service \
                 /usr/share/dbus-1/interfaces/org.viewstamp1.Manager.xml \
+                /usr/share/dbus-1/interfaces/org.viewstamp1.Node.xml \
                 /usr/share/dbus-1/interfaces/org.viewstamp1.Tenant.xml /etc/viewstamp/viewstampd.conf \
                 /usr/share/polkit-1/actions/org.viewstamp1.policy; do
                 has "$files" "$want" || fail "$kind lacks $want"
