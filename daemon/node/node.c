@@ -34,7 +34,9 @@
 #define COMMIT_WAIT_SOURCES 4
 /* Larger batches go to the I/O thread at once: they come from concurrent work, whose next batch
  * is likely on its way and would wait behind a sync on the loop; and the wake-ups saved per
- * batch are worth little per record. */
+ * batch are worth little per record. So do batches holding a primary's records: its loop must
+ * stay free for the PrepareOks, which commit an op without the primary's own sync once f
+ * backups have it (three replicas: the faster two of three syncs). */
 #define COMMIT_HERE_MAX 8
 
 uint64_t vs_node_random(struct vs_node *n) {
@@ -261,7 +263,7 @@ void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
         }
         n->forgetting = a;
         n->forgetting[n->n_forgetting++] = (struct forgetting) { id, seq };
-        vs_node_commit_soon(n);
+        vs_node_commit_soon(n, false);
 }
 
 static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int error) {
@@ -522,33 +524,34 @@ static bool loop_idle(struct vs_node *n) {
 /* Everything appended while the loop handles what is ready goes to disk as one batch, from a
  * defer source that appends enable (vs_node_commit_soon()): it runs after the frames queued
  * meanwhile have left (net/conn.h), and costs no loop iteration when nothing was appended.
- * With nothing else ready and a small batch, the loop would only sleep until the I/O thread is
- * done, so it writes the batch itself and handles its completions at once, saving two thread wake-ups and an
- * iteration per batch. When something is ready (typically the slower backup's PrepareOk for an
- * op already committed) it is handled first, up to COMMIT_WAIT_SOURCES sources, from the post
+ * With nothing else ready and a small batch of backups' records, the loop would only sleep until
+ * the I/O thread is done, so it writes the batch itself and handles its completions at once,
+ * saving two thread wake-ups and an iteration per batch. When something is ready (a Commit, a
+ * client's request) it is handled first, up to COMMIT_WAIT_SOURCES sources, from the post
  * source, enabled only meanwhile; then the batch goes to the I/O thread, which syncs while the
  * loop goes on. The idle-priority defer makes sure the wait ends even if no source runs. */
 static void commit(struct vs_node *n) {
         size_t size = vs_journal_batch_size(n->journal);
-        if (size > COMMIT_HERE_MAX)
-                vs_journal_commit(n->journal);
-        else if (size > 0) {
-                if (loop_idle(n))
-                        vs_journal_commit_here(n->journal, on_durable, on_checkpoint, n);
-                else if (n->commit_waited < COMMIT_WAIT_SOURCES) {
-                        n->commit_waited++;
-                        (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_ON);
-                        (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_ONESHOT);
-                        return;
-                } else
-                        vs_journal_commit(n->journal);
+        bool here = size > 0 && size <= COMMIT_HERE_MAX && !n->batch_primary;
+        bool idle = here && loop_idle(n);
+        if (here && !idle && n->commit_waited < COMMIT_WAIT_SOURCES) {
+                n->commit_waited++;
+                (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_ON);
+                (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_ONESHOT);
+                return;
         }
         n->commit_waited = 0;
+        n->batch_primary = false; /* before the callbacks below append the next batch */
         (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_OFF);
+        if (idle)
+                vs_journal_commit_here(n->journal, on_durable, on_checkpoint, n);
+        else if (size > 0)
+                vs_journal_commit(n->journal);
 }
 
-void vs_node_commit_soon(struct vs_node *n) {
+void vs_node_commit_soon(struct vs_node *n, bool primary) {
+        n->batch_primary = n->batch_primary || primary;
         (void) sd_event_source_set_enabled(n->commit_src, SD_EVENT_ONESHOT);
 }
 

@@ -49,6 +49,7 @@ struct vs_node {
         sd_event_source *commit_post;  /* post, while a batch waits for ready sources */
         sd_event_source *commit_again; /* defer at idle priority, likewise */
         unsigned commit_waited;        /* sources handled first while a batch waits */
+        bool batch_primary;            /* the batch holds records of a tenant this node leads */
         struct vs_peer_set *peers;
         struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
         struct vs_client_port *clients;
