@@ -30,6 +30,7 @@ int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret) {
                 .snap_op = pb->snap_op,
                 .snap_total = pb->snap_total,
                 .snap_offset = pb->snap_offset,
+                .log_end = pb->log_end,
                 .sender = pb->sender,
                 .n_members = (uint32_t) pb->n_members,
                 .n_old_members = (uint32_t) pb->n_old_members,
@@ -100,6 +101,7 @@ int vs_vr_msg_to_pb(const struct vr_msg *m, Viewstamp__VrMessage *ret) {
         pb.snap_op = m->snap_op;
         pb.snap_total = m->snap_total;
         pb.snap_offset = m->snap_offset;
+        pb.log_end = m->log_end;
         pb.sender = m->sender;
         /* The arrays stay the message's: the view lives no longer than it. */
         pb.n_members = m->n_members;

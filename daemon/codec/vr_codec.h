@@ -17,7 +17,11 @@
 #include "wire/client.pb-c.h"
 #include "wire/vr.pb-c.h"
 
-#define VS_VR_MAX_ENTRIES 65536u
+#define VS_VR_MAX_ENTRIES VR_MSG_MAX_ENTRIES
+/* At most what an Envelope adds around a VrMessage (its header, with a tenant name of up to 255
+ * bytes, and the body's tag and length): a node gives its replicas MaxFrameBytes= less this as
+ * their message budget (vr_config.max_message_bytes). */
+#define VS_VR_ENVELOPE_BYTES 320u
 
 /* -EBADMSG for a message the core must not see; -ENOMEM. Release with vs_vr_msg_view_done(). */
 int vs_vr_msg_from_pb(const Viewstamp__VrMessage *pb, struct vr_msg *ret);

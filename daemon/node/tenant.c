@@ -69,7 +69,7 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
         reply.request = m->request;
         /* reply.primary points here until the reply is sent, after the switch. */
         char primary[VS_ADDRESS_STRING_MAX] = ""; // cppcheck-suppress variableScope
-        char expired[160];                         // cppcheck-suppress variableScope
+        char text[160];                            // cppcheck-suppress variableScope
         switch (m->reply_status) {
         case VR_REPLY_OK:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_OK;
@@ -88,14 +88,21 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
                 }
                 break;
         }
+        case VR_REPLY_TOO_LARGE:
+                reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_LIMIT;
+                snprintf(text, sizeof text,
+                         "command too large to replicate: a command may take at most half of MaxFrameBytes=%" PRIu32,
+                         vs_node_conf(t->node)->max_frame_bytes);
+                reply.message = text;
+                break;
         case VR_REPLY_SESSION_EXPIRED:
         default:
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED;
-                snprintf(expired, sizeof expired,
+                snprintf(text, sizeof text,
                          "unknown or expired client session (the tenant remembers its %u most recently active "
                          "clients, MaxClientsPerTenant=): register a new client id",
                          vs_node_conf(t->node)->max_clients_per_tenant);
-                reply.message = expired;
+                reply.message = text;
                 break;
         }
         vs_node_send_client(t->node, route, t->config.name, &reply);
@@ -179,6 +186,7 @@ static struct vr_config replica_config(const struct vs_tenant *t) {
         c.checkpoint_interval = conf->checkpoint_interval;
         c.max_batch = conf->batch_max;
         c.client_table_size = conf->max_clients_per_tenant;
+        c.max_message_bytes = conf->max_frame_bytes - VS_VR_ENVELOPE_BYTES;
         c.seed = vs_node_random(t->node);
         return c;
 }

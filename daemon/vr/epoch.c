@@ -88,7 +88,12 @@ int vr_epoch_execute(struct vr_replica *r, const struct vr_entry *e, const uint6
         }
         /* Nothing follows the op that ends an epoch (the primary appends nothing after it). */
         if (vr_op(r) > e->op) {
-                vr_log_truncate(r, e->op);
+                /* Executed from below our log (vr_take_committed filling a hole): the log
+                 * restarts after it. */
+                if (e->op < r->log_base)
+                        vr_log_reset(r, e->op);
+                else
+                        vr_log_truncate(r, e->op);
                 k = vr_emit_truncate(r, e->op);
                 if (k < 0)
                         return k;
@@ -136,15 +141,7 @@ static bool may_ask(const struct vr_replica *r) {
 }
 
 static int ask_state(struct vr_replica *r, uint64_t id) {
-        struct vr_msg m = {
-                .type = VR_MSG_GET_STATE,
-                .op = joiner_have(r),
-                .commit = r->epoch_op,
-                .snap_op = r->st_op,
-                .snap_offset = r->st_len,
-        };
-        r->state_asked = r->now;
-        return vr_send_id(r, id, &m, 0);
+        return vr_ask_state(r, id, joiner_have(r), r->epoch_op);
 }
 
 int vr_epoch_serve_state(struct vr_replica *r, const struct vr_msg *m) {
@@ -169,16 +166,11 @@ static int joiner_new_state(struct vr_replica *r, const struct vr_msg *m) {
                 if (k == VR_CHUNK_MORE)
                         return ask_state(r, m->sender);
         } else {
-                uint64_t have = joiner_have(r);
-                if (m->n_entries > 0 && m->entries[0].op > have + 1)
+                if (m->n_entries > 0 && m->entries[0].op > joiner_have(r) + 1)
                         return 0;
-                if (r->applied < r->log_base) {
-                        vr_log_reset(r, r->applied);
-                        k = vr_emit_truncate(r, r->applied);
-                        if (k < 0)
-                                return k;
-                }
-                k = vr_log_adopt(r, have, m->entries, m->n_entries);
+                /* Only committed state is served: it fills a hole from below and replaces
+                 * whatever of ours differs. */
+                k = vr_take_committed(r, m);
                 r->stats.log_transfers++;
         }
         if (k < 0)
@@ -186,7 +178,11 @@ static int joiner_new_state(struct vr_replica *r, const struct vr_msg *m) {
         k = vr_advance_commit(r, m->commit);
         if (k < 0)
                 return k;
-        return vr_epoch_try_start(r);
+        k = vr_epoch_try_start(r);
+        if (k < 0 || !vr_transitioning(r) || m->op >= m->log_end)
+                return k;
+        /* A prefix of what the sender holds (it fits one message): the rest from it at once. */
+        return ask_state(r, m->sender);
 }
 
 static bool config_valid(const struct vr_msg *m) {

@@ -45,6 +45,13 @@ void vr_msg_free(struct vr_msg *m) {
         free(m);
 }
 
+uint64_t vr_msg_bytes(const struct vr_msg *m) {
+        uint64_t n = VR_MSG_FIXED_BYTES + (uint64_t) m->len;
+        for (size_t i = 0; i < m->n_entries; i++)
+                n += vr_entry_bytes(&m->entries[i]);
+        return n;
+}
+
 int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src) {
         *dst = *src;
         dst->data = NULL;

@@ -42,7 +42,9 @@ enum vr_msg_type {
         VR_MSG_GET_STATE,
         /* view, op, commit, entries after the requester's op; or, when that prefix is gone, a
          * chunk of a checkpoint at snap_op (snap_total bytes, this chunk at snap_offset) and
-         * entries after snap_op in the last chunk. */
+         * entries after snap_op in the last chunk. log_end: the sender's last op; the entries
+         * are the sender's whole log after their start when op == log_end (or log_end is 0),
+         * else a prefix of it that fits the message budget (see vr.h, Message budget). */
         VR_MSG_NEW_STATE,
         /* a replica that holds the state up to the reconfiguration op (or knows of the epoch) ->
          * members of the epoch that have not confirmed it, and answer to any message of an older
@@ -58,6 +60,7 @@ enum vr_reply_status {
         VR_REPLY_SESSION_EXPIRED = 2, /* unknown or evicted client: not executed */
         VR_REPLY_NEW_EPOCH = 3,       /* the replica left the group: epoch and members tell the new one */
         VR_REPLY_BAD_CONFIG = 4,      /* a reconfiguration naming an unusable member list: not executed */
+        VR_REPLY_TOO_LARGE = 5,       /* a command no message budget could replicate: not executed */
 };
 
 /* The command a client sends to open a session. Its request number must be 0 and it is itself
@@ -98,6 +101,7 @@ struct vr_msg {
         uint64_t snap_op;
         uint64_t snap_total;
         uint64_t snap_offset;
+        uint64_t log_end;
 
         uint64_t sender; /* the sending replica's member id (replica messages only) */
         /* StartEpoch; replies VR_REPLY_NOT_PRIMARY and VR_REPLY_NEW_EPOCH: the epoch's members. */
@@ -117,6 +121,19 @@ int vr_reconfigure_cmd(const uint64_t *members, uint32_t n, uint8_t **ret, size_
  * members/n and the result says whether it is usable (0) or not (-EINVAL). 0 / -EINVAL / -ENOENT
  * (not a reconfiguration command). */
 int vr_reconfigure_parse(const uint8_t *cmd, size_t len, uint64_t members[VR_MAX_REPLICAS], uint32_t *n);
+
+/* Upper bounds on what a message costs once encoded (protobuf, daemon/wire/vr.proto): every
+ * field but the entries and data, and one entry without its data. The core keeps the sum of
+ * these at or below vr_config.max_message_bytes for every message it emits. */
+#define VR_MSG_FIXED_BYTES 512u
+#define VR_ENTRY_FIXED_BYTES 64u
+/* Entries in one message, at most (what a decoder accepts). */
+#define VR_MSG_MAX_ENTRIES 65536u
+
+static inline uint64_t vr_entry_bytes(const struct vr_entry *e) {
+        return VR_ENTRY_FIXED_BYTES + (uint64_t) e->len;
+}
+uint64_t vr_msg_bytes(const struct vr_msg *m);
 
 int vr_entry_copy(struct vr_entry *dst, const struct vr_entry *src);
 void vr_entry_done(struct vr_entry *e);

@@ -154,6 +154,13 @@ int vr_on_request(struct vr_replica *r, const struct vr_msg *m) {
                 .len = m->len,
                 .data = m->data,
         };
+        if (vr_cost(r, &e) > vr_budget(r) / 2)
+                return reply(r, m->client_id, m->request, VR_REPLY_TOO_LARGE, NULL, 0);
+        /* No more than half a message of uncommitted log (the client retries): every
+         * DoViewChange and StartView can carry all of it, and a restart's lagging commit
+         * number (note_commit) fits the other half. */
+        if (vr_log_bytes(r, r->commit, vr_op(r)) + vr_cost(r, &e) > vr_budget(r) / 2)
+                return 0;
         int k = vr_log_append(r, &e);
         if (k < 0)
                 return k;
@@ -200,17 +207,42 @@ static int apply_one(struct vr_replica *r, const struct vr_entry *e) {
         return primary ? reply_from_table(r, c) : 0;
 }
 
+int vr_apply_entry(struct vr_replica *r, const struct vr_entry *e) {
+        int k = apply_one(r, e);
+        if (k < 0)
+                return k;
+        if (r->cfg.checkpoint_interval > 0 && r->applied % r->cfg.checkpoint_interval == 0)
+                r->ckpt_pending = r->applied;
+        return 0;
+}
+
+/* Records the commit number whenever a quarter of a message's worth of log was committed since
+ * the last META: after a restart the log above the commit number we read back is then at most
+ * that quarter plus what was uncommitted (half a message at the primary), so that our
+ * DoViewChange still carries all of it. Never for a log that is not the committed one below
+ * the commit number (stale, recovering, or a transferred checkpoint not yet written). */
+static int note_commit(struct vr_replica *r) {
+        if (r->commit <= r->meta_commit || vr_log_stale(r) || r->install_op > 0 ||
+            r->status == VR_STATUS_RECOVERING || vr_transitioning(r))
+                return 0;
+        if (r->meta_commit >= r->log_base && r->commit <= vr_op(r) &&
+            vr_log_bytes(r, r->meta_commit, r->commit) < vr_budget(r) / 4)
+                return 0;
+        return vr_emit_meta(r);
+}
+
 int vr_apply_committed(struct vr_replica *r) {
         while (r->applied < r->commit && r->ckpt_pending == 0) {
                 const struct vr_entry *e = vr_log_at(r, r->applied + 1);
                 if (!e)
                         break; /* the prefix comes by state transfer */
-                int k = apply_one(r, e);
+                int k = vr_apply_entry(r, e);
                 if (k < 0)
                         return k;
-                if (r->cfg.checkpoint_interval > 0 && r->applied % r->cfg.checkpoint_interval == 0)
-                        r->ckpt_pending = r->applied;
         }
+        int k = note_commit(r);
+        if (k < 0)
+                return k;
         return vr_serve_reads(r);
 }
 
@@ -248,7 +280,7 @@ int vr_primary_flush(struct vr_replica *r) {
                         .commit = r->commit,
                         .lease = r->now,
                 };
-                int k = vr_log_export(r, r->prepared_op, r->cfg.max_batch, &m);
+                int k = vr_log_export(r, r->prepared_op, r->cfg.max_batch, vr_budget(r), &m);
                 if (k >= 0) {
                         m.op = r->prepared_op + m.n_entries;
                         k = vr_broadcast(r, &m, r->view_meta_seq);
@@ -387,8 +419,9 @@ static int keep_early(struct vr_replica *r, const struct vr_msg *m) {
         return vr_msg_dup(m, &r->early[slot]);
 }
 
-/* Appends the kept Prepares that now connect to the log, dropping those that no longer can. */
-static int extend_from_early(struct vr_replica *r) {
+/* Appends the kept Prepares that now connect to the log, dropping those that no longer can;
+ * *commit learns the commit numbers they carried. */
+static int extend_from_early(struct vr_replica *r, uint64_t *commit) {
         bool progress = true;
         while (progress) {
                 progress = false;
@@ -396,7 +429,12 @@ static int extend_from_early(struct vr_replica *r) {
                         struct vr_msg *e = r->early[i];
                         if (!e || (e->view == r->view && e->op > vr_op(r) && e->entries[0].op > vr_op(r) + 1))
                                 continue;
-                        int k = e->view == r->view && e->op > vr_op(r) ? vr_log_extend(r, e) : 0;
+                        int k = 0;
+                        if (e->view == r->view && e->op > vr_op(r)) {
+                                k = vr_log_extend(r, e);
+                                if (e->commit > *commit)
+                                        *commit = e->commit;
+                        }
                         vr_msg_free(e);
                         r->early[i] = NULL;
                         if (k < 0)
@@ -408,6 +446,7 @@ static int extend_from_early(struct vr_replica *r) {
 }
 
 int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
+        uint64_t commit = m->commit;
         int k = from_primary(r, m);
         if (k <= 0)
                 return k;
@@ -426,12 +465,12 @@ int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m) {
                 } else {
                         k = vr_log_extend(r, m);
                         if (k >= 0)
-                                k = extend_from_early(r);
+                                k = extend_from_early(r, &commit);
                 }
                 if (k < 0)
                         return k;
         }
-        return vr_backup_commit(r, m->commit);
+        return vr_backup_commit(r, commit);
 }
 
 int vr_on_commit(struct vr_replica *r, const struct vr_msg *m) {

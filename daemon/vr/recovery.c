@@ -59,7 +59,7 @@ int vr_on_recovery(struct vr_replica *r, const struct vr_msg *m) {
                 resp.op = vr_op(r);
                 resp.commit = r->commit;
                 resp.last_normal_view = r->last_normal_view;
-                k = vr_log_export(r, r->log_base, SIZE_MAX, &resp);
+                k = vr_log_export(r, vr_log_fit(r, 0), SIZE_MAX, vr_budget(r), &resp);
         }
         if (k >= 0)
                 k = vr_send(r, m->from, &resp, vr_last_seq(r));

@@ -19,6 +19,7 @@ void vr_config_default(struct vr_config *c, uint32_t n, uint32_t self) {
                 .max_batch = 64,
                 .client_table_size = 1024,
                 .state_chunk = 64 * 1024,
+                .max_message_bytes = 16u << 20,
                 .seed = self,
         };
         for (uint32_t i = 0; i < n && i < VR_MAX_REPLICAS; i++)
@@ -40,6 +41,8 @@ int vr_config_check(const struct vr_config *c) {
         if (c->lease_ticks == 0 && !c->reads_through_log)
                 return -EINVAL;
         if (c->max_batch == 0 || c->client_table_size == 0 || c->state_chunk == 0)
+                return -EINVAL;
+        if (c->max_message_bytes < VR_MIN_MESSAGE_BYTES)
                 return -EINVAL;
         return 0;
 }
@@ -228,6 +231,7 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
         r->commit = commit < vr_op(r) ? commit : vr_op(r);
         if (r->commit < r->applied)
                 r->commit = r->applied;
+        r->meta_commit = r->commit;
         /* Entries it assigned may have reached backups without reaching its own disk: it
          * must not assign those op numbers again, so it never resumes as primary. */
         if (r->status == VR_STATUS_NORMAL && vr_primary_of(r, r->view) == r->cfg.self)
@@ -247,6 +251,7 @@ void vr_replica_free(struct vr_replica *r) {
                 return;
         vr_log_truncate(r, r->log_base);
         free(r->log);
+        free(r->log_sum);
         vr_client_table_done(&r->clients);
         free(r->marks);
         vr_primary_reset(r);
@@ -304,6 +309,7 @@ int vr_emit_meta(struct vr_replica *r) {
         };
         memcpy(rec.meta.members, r->members, sizeof(rec.meta.members));
         memcpy(rec.meta.old_members, r->old_members, sizeof(rec.meta.old_members));
+        r->meta_commit = r->commit;
         vr_note_status(r);
         return push_record(r, &rec, pending_log_end(r));
 }
@@ -573,9 +579,13 @@ int vr_log_append(struct vr_replica *r, const struct vr_entry *e) {
         int k = vs_array_grow((void **) &r->log, &r->log_cap, r->log_n + 1, sizeof(*r->log));
         if (k < 0)
                 return k;
+        k = vs_array_grow((void **) &r->log_sum, &r->log_sum_cap, r->log_n + 1, sizeof(*r->log_sum));
+        if (k < 0)
+                return k;
         k = vr_entry_copy(&r->log[r->log_n], e);
         if (k < 0)
                 return k;
+        r->log_sum[r->log_n] = (r->log_n > 0 ? r->log_sum[r->log_n - 1] : 0) + vr_cost(r, e);
         r->log_n++;
         return 0;
 }
@@ -604,6 +614,8 @@ void vr_log_drop_prefix(struct vr_replica *r, uint64_t upto) {
         for (size_t i = 0; i < n; i++)
                 vr_entry_done(&r->log[i]);
         memmove(r->log, r->log + n, (r->log_n - n) * sizeof(*r->log));
+        /* The sums keep counting from the old start: only differences are ever used. */
+        memmove(r->log_sum, r->log_sum + n, (r->log_n - n) * sizeof(*r->log_sum));
         r->log_n -= n;
         r->log_base = upto;
 }
@@ -641,10 +653,19 @@ int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *ent
 }
 
 int vr_log_extend(struct vr_replica *r, const struct vr_msg *m) {
+        /* Up to what we know to be committed (ours or m's) any amount; beyond, no more than one
+         * message holds, so that our DoViewChange can always carry all of it. What we leave out
+         * comes again by state transfer. */
+        uint64_t committed = m->commit > r->commit ? m->commit : r->commit;
         for (size_t i = 0; i < m->n_entries; i++) {
                 const struct vr_entry *e = &m->entries[i];
                 if (e->op != vr_op(r) + 1)
                         continue;
+                if (e->op > committed) {
+                        uint64_t base = committed > r->log_base ? committed : r->log_base;
+                        if (vr_log_bytes(r, base, vr_op(r)) + vr_cost(r, e) > vr_budget(r))
+                                break;
+                }
                 int k = vr_log_append(r, e);
                 if (k < 0)
                         return k;
@@ -655,13 +676,78 @@ int vr_log_extend(struct vr_replica *r, const struct vr_msg *m) {
         return 0;
 }
 
-int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m) {
+int vr_take_committed(struct vr_replica *r, const struct vr_msg *m) {
+        uint64_t upto = 0;
+        for (size_t i = 0; i < m->n_entries && m->entries[i].op <= m->commit; i++) {
+                const struct vr_entry *e = &m->entries[i];
+                int k;
+                if (e->op <= r->applied) {
+                        upto = e->op;
+                        continue;
+                }
+                if (e->op <= r->log_base) {
+                        if (e->op != r->applied + 1 || r->ckpt_pending > 0)
+                                break;
+                        k = vr_apply_entry(r, e);
+                        if (k < 0)
+                                return k;
+                        if (r->applied == r->log_base) {
+                                /* Closed in memory only: storage holds no log below log_base,
+                                 * so it gives this state back only from a checkpoint here. */
+                                r->ckpt_pending = r->applied;
+                                r->install_op = r->applied;
+                        }
+                        upto = e->op;
+                        continue;
+                }
+                /* A committed entry that differs from ours proves ours, and all after it,
+                 * uncommitted: an op number is assigned once per view. */
+                const struct vr_entry *mine = vr_log_at(r, e->op);
+                if (!mine || mine->view != e->view) {
+                        if (e->op > vr_op(r) + 1)
+                                break;
+                        if (e->op <= vr_op(r)) {
+                                vr_log_truncate(r, e->op - 1);
+                                k = vr_emit_truncate(r, e->op - 1);
+                                if (k < 0)
+                                        return k;
+                        }
+                        k = vr_log_append(r, e);
+                        if (k < 0)
+                                return k;
+                        k = vr_emit_entry(r, e);
+                        if (k < 0)
+                                return k;
+                }
+                upto = e->op;
+        }
+        if (upto > r->commit)
+                r->commit = upto;
+        return vr_apply_committed(r);
+}
+
+int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
         if (after < r->log_base)
                 return -ERANGE;
         uint64_t end = vr_op(r);
+        if (after >= end) {
+                m->entries = NULL;
+                m->n_entries = 0;
+                return 0;
+        }
         if (end - after > max)
                 end = after + max;
-        size_t n = end > after ? end - after : 0;
+        /* The sums are increasing: the last op whose cost from `after` fits. */
+        uint64_t lo = after, hi = end;
+        while (lo < hi) {
+                uint64_t mid = lo + (hi - lo + 1) / 2;
+                if (vr_log_bytes(r, after, mid) <= max_bytes)
+                        lo = mid;
+                else
+                        hi = mid - 1;
+        }
+        end = lo;
+        size_t n = end - after;
         m->entries = n > 0 ? calloc(n, sizeof(struct vr_entry)) : NULL;
         if (n > 0 && !m->entries)
                 return -ENOMEM;
@@ -673,6 +759,19 @@ int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct
                 m->n_entries++;
         }
         return 0;
+}
+
+uint64_t vr_log_fit(const struct vr_replica *r, uint64_t data) {
+        uint64_t room = vr_budget(r) > data ? vr_budget(r) - data : 0;
+        uint64_t lo = r->log_base, hi = vr_op(r);
+        while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                if (vr_log_bytes(r, mid, vr_op(r)) <= room)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return lo;
 }
 
 /* ---- introspection ---- */

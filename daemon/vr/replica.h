@@ -42,6 +42,8 @@ struct vr_replica {
         enum vr_status status;
         struct vr_entry *log; /* log[i].op == log_base + 1 + i */
         size_t log_n, log_cap;
+        uint64_t *log_sum;    /* log_sum[i]: cost (vr_cost) of log[0..i], for the message budget */
+        size_t log_sum_cap;
         uint64_t log_base;
         uint64_t commit;
         uint64_t applied;
@@ -52,6 +54,7 @@ struct vr_replica {
         uint64_t durable_seq;
         uint64_t durable_op;    /* every entry up to here is durable */
         uint64_t view_meta_seq; /* the META that put us in this view/status */
+        uint64_t meta_commit;   /* the commit number the last META recorded */
         struct vr_seq_mark *marks;
         size_t n_marks, cap_marks;
 
@@ -195,6 +198,26 @@ static inline bool vr_behind(const struct vr_replica *r) {
                 (r->seen_view == r->view && r->seen_op > r->log_base + r->log_n);
 }
 
+/* Bytes of entries one message may carry besides its data: the budget less the fixed part. */
+static inline uint64_t vr_budget(const struct vr_replica *r) {
+        return r->cfg.max_message_bytes - VR_MSG_FIXED_BYTES;
+}
+
+/* What an entry costs against the budget: its encoded bound, and never less than a share of the
+ * budget that keeps a message within VR_MSG_MAX_ENTRIES entries. */
+static inline uint64_t vr_cost(const struct vr_replica *r, const struct vr_entry *e) {
+        uint64_t floor = (vr_budget(r) + VR_MSG_MAX_ENTRIES - 1) / VR_MSG_MAX_ENTRIES;
+        uint64_t c = vr_entry_bytes(e);
+        return c > floor ? c : floor;
+}
+
+/* Cost of the log entries after..upto (log_base <= after <= upto <= vr_op). */
+static inline uint64_t vr_log_bytes(const struct vr_replica *r, uint64_t after, uint64_t upto) {
+        uint64_t a = after > r->log_base ? r->log_sum[after - r->log_base - 1] : 0;
+        uint64_t b = upto > r->log_base ? r->log_sum[upto - r->log_base - 1] : 0;
+        return b - a;
+}
+
 static inline bool vr_promise_active(const struct vr_replica *r) {
         return r->now < r->promise_until;
 }
@@ -225,8 +248,16 @@ void vr_log_drop_prefix(struct vr_replica *r, uint64_t upto);
 int vr_log_adopt(struct vr_replica *r, uint64_t keep, const struct vr_entry *entries, size_t n);
 /* Appends (and writes) the entries of m that extend the log, ignoring those it already holds. */
 int vr_log_extend(struct vr_replica *r, const struct vr_msg *m);
-/* Copies the log above `after` into a message (its entries and n_entries). */
-int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, struct vr_msg *m);
+/* Copies the log above `after` into a message (its entries and n_entries): at most max
+ * entries costing at most max_bytes. */
+int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m);
+/* The longest suffix of the log that fits one message with room for `data` bytes: the op it
+ * starts after (vr_op when not even one entry fits). */
+uint64_t vr_log_fit(const struct vr_replica *r, uint64_t data);
+/* Takes entries of m that are committed (op <= m->commit): below our log they are executed
+ * straight into the state (a hole closes from below), in the log they replace ours from the
+ * first that differs, beyond it they are appended. Our commit number covers what it took. */
+int vr_take_committed(struct vr_replica *r, const struct vr_msg *m);
 
 /* normal.c */
 int vr_on_request(struct vr_replica *r, const struct vr_msg *m);
@@ -234,6 +265,8 @@ int vr_on_prepare(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_prepare_ok(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_commit(struct vr_replica *r, const struct vr_msg *m);
 int vr_apply_committed(struct vr_replica *r);
+/* Executes entry e (op applied + 1), pausing applying at a checkpoint boundary. */
+int vr_apply_entry(struct vr_replica *r, const struct vr_entry *e);
 int vr_advance_commit(struct vr_replica *r, uint64_t commit);
 int vr_primary_flush(struct vr_replica *r);
 int vr_primary_tick(struct vr_replica *r);
@@ -251,6 +284,8 @@ int vr_on_start_view_change(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_do_view_change(struct vr_replica *r, const struct vr_msg *m);
 int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m);
 int vr_view_change_tick(struct vr_replica *r);
+/* NewState answering the would-be primary's fetch of committed ops (see complete()). */
+int vr_on_view_change_state(struct vr_replica *r, const struct vr_msg *m);
 void vr_view_change_reset(struct vr_replica *r);
 
 /* recovery.c */
@@ -261,6 +296,9 @@ int vr_recovery_tick(struct vr_replica *r);
 void vr_recovery_reset(struct vr_replica *r);
 
 /* state_transfer.c */
+/* GetState to member id for what follows `have` (and the checkpoint transfer under way);
+ * commit > 0 asks for committed state up to there only (vr_epoch_serve_state). */
+int vr_ask_state(struct vr_replica *r, uint64_t id, uint64_t have, uint64_t commit);
 int vr_request_state(struct vr_replica *r, bool now);
 void vr_early_reset(struct vr_replica *r);
 int vr_on_get_state(struct vr_replica *r, const struct vr_msg *m);

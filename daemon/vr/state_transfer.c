@@ -22,20 +22,25 @@ static uint64_t have_op(const struct vr_replica *r) {
         return r->applied < r->log_base ? r->applied : vr_op(r);
 }
 
+int vr_ask_state(struct vr_replica *r, uint64_t id, uint64_t have, uint64_t commit) {
+        struct vr_msg m = {
+                .type = VR_MSG_GET_STATE,
+                .view = r->view,
+                .op = have,
+                .commit = commit,
+                .snap_op = r->st_op,
+                .snap_offset = r->st_len,
+        };
+        r->state_asked = r->now;
+        return vr_send_id(r, id, &m, 0);
+}
+
 int vr_request_state(struct vr_replica *r, bool now) {
         if (r->status != VR_STATUS_NORMAL || vr_is_primary(r))
                 return 0;
         if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
                 return 0;
-        struct vr_msg m = {
-                .type = VR_MSG_GET_STATE,
-                .view = r->view,
-                .op = have_op(r),
-                .snap_op = r->st_op,
-                .snap_offset = r->st_len,
-        };
-        r->state_asked = r->now;
-        return vr_send(r, vr_primary_of(r, r->view), &m, 0);
+        return vr_ask_state(r, r->members[vr_primary_of(r, r->view)], have_op(r), 0);
 }
 
 int vr_send_entries(struct vr_replica *r, const struct vr_msg *req, uint64_t limit) {
@@ -44,8 +49,11 @@ int vr_send_entries(struct vr_replica *r, const struct vr_msg *req, uint64_t lim
                 .view = r->view,
                 .op = limit,
                 .commit = r->commit < limit ? r->commit : limit,
+                .log_end = limit,
         };
-        int k = vr_log_export(r, req->op, limit - req->op, &m);
+        int k = vr_log_export(r, req->op, limit > req->op ? limit - req->op : 0, vr_budget(r), &m);
+        if (m.n_entries > 0)
+                m.op = req->op + m.n_entries;
         if (k >= 0)
                 k = vr_send(r, req->from, &m, r->view_meta_seq);
         vr_msg_done(&m);
@@ -69,6 +77,14 @@ int vr_send_chunk(struct vr_replica *r, const struct vr_msg *req, uint64_t limit
         size_t len = r->snap_len - offset;
         if (len > r->cfg.state_chunk)
                 len = r->cfg.state_chunk;
+        if (len > vr_budget(r))
+                len = vr_budget(r);
+        /* The last chunk carries the log after the checkpoint when it fits beside the data:
+         * leave the final byte to a chunk of its own when it does not, since a stale log is
+         * replaced only by a transfer that brings the whole log (vr_on_new_state). */
+        if (offset + len == r->snap_len && len > 1 && limit > r->snap_op &&
+            vr_log_bytes(r, r->snap_op, limit) > vr_budget(r) - len)
+                len--;
         struct vr_msg m = {
                 .type = VR_MSG_NEW_STATE,
                 .view = r->view,
@@ -79,10 +95,11 @@ int vr_send_chunk(struct vr_replica *r, const struct vr_msg *req, uint64_t limit
                 .snap_offset = offset,
                 .len = (uint32_t) len,
                 .data = r->snap_buf + offset,
+                .log_end = limit,
         };
         int k = 0;
         if (offset + len == r->snap_len && limit > r->snap_op) {
-                k = vr_log_export(r, r->snap_op, limit - r->snap_op, &m);
+                k = vr_log_export(r, r->snap_op, limit - r->snap_op, vr_budget(r) - len, &m);
                 m.op = r->snap_op + m.n_entries;
         }
         if (k >= 0)
@@ -138,12 +155,23 @@ static int install(struct vr_replica *r, const struct vr_msg *m) {
                 return 0; /* a bad checkpoint changes nothing; we ask again later */
         if (k < 0)
                 return k;
+        /* A checkpoint below our log (a hole that recovery left) only fills the hole: our log
+         * stays as it is, and the committed entries up to it come by vr_take_committed(). */
+        if (!vr_log_stale(r) && !vr_transitioning(r) && r->log_n > 0 && r->log_base > m->op) {
+                r->applied = op;
+                if (r->commit < op)
+                        r->commit = op;
+                r->ckpt_pending = op;
+                r->install_op = op;
+                r->stats.state_installs++;
+                return 0;
+        }
         /* Entries we received from this view's primary beyond what the transfer carries are
          * still good: keep them after the transferred ones (not so between epochs: a joining
          * member's log beyond its commit number is a finished epoch's). */
         struct vr_msg keep = {};
         if (!vr_log_stale(r) && !vr_transitioning(r) && vr_op(r) > m->op) {
-                k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, &keep);
+                k = vr_log_export(r, m->op > r->log_base ? m->op : r->log_base, SIZE_MAX, UINT64_MAX, &keep);
                 if (k < 0) {
                         vr_msg_done(&keep);
                         return k;
@@ -196,18 +224,44 @@ int vr_receive_chunk(struct vr_replica *r, const struct vr_msg *m) {
         return install(r, m);
 }
 
+/* The rest of the sender's log after a transfer that carried only a prefix of it. */
+static int after_prefix(struct vr_replica *r, const struct vr_msg *m) {
+        int k = vr_take_committed(r, m);
+        if (k < 0)
+                return k;
+        k = vr_backup_commit(r, m->commit);
+        if (k < 0 || !vr_behind(r))
+                return k;
+        return vr_request_state(r, true);
+}
+
 int vr_on_new_state(struct vr_replica *r, const struct vr_msg *m) {
+        if (r->status == VR_STATUS_VIEW_CHANGE && m->commit > 0)
+                return vr_on_view_change_state(r, m);
         if (r->status != VR_STATUS_NORMAL || m->view != r->view || vr_is_primary(r))
                 return 0;
         if (m->from != vr_primary_of(r, r->view) || m->op < m->n_entries)
                 return 0;
+        /* Whether the entries are the sender's log up to its end, or a prefix that fits a
+         * message (older senders always send the whole). */
+        bool whole = m->log_end == 0 || m->op >= m->log_end;
         int k = 0;
         if (m->snap_total > 0) {
+                /* A stale log is replaced only by the view's whole log (see vr_log_stale): a
+                 * checkpoint without it starts over from a fresh one, whose log fits. */
+                if (vr_log_stale(r) && !whole && m->snap_offset + m->len == m->snap_total) {
+                        vr_state_transfer_reset(r);
+                        return vr_request_state(r, false);
+                }
                 k = vr_receive_chunk(r, m);
                 if (k == VR_CHUNK_IGNORED)
                         return 0;
                 if (k == VR_CHUNK_MORE)
                         return vr_request_state(r, true);
+                if (k >= 0 && !whole)
+                        return after_prefix(r, m);
+        } else if (!whole) {
+                return after_prefix(r, m);
         } else {
                 if (m->n_entries > 0 && m->entries[0].op > have_op(r) + 1)
                         return 0;

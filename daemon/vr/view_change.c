@@ -30,7 +30,7 @@ static int build_dvc(const struct vr_replica *r, struct vr_msg *m) {
                 .op = vr_op(r),
                 .commit = r->commit,
         };
-        return vr_log_export(r, r->log_base, SIZE_MAX, m);
+        return vr_log_export(r, vr_log_fit(r, 0), SIZE_MAX, vr_budget(r), m);
 }
 
 static int store_dvc(struct vr_replica *r, uint32_t from, struct vr_msg *m) {
@@ -115,7 +115,7 @@ static int send_start_view(struct vr_replica *r, int to) {
                 .op = vr_op(r),
                 .commit = r->commit,
         };
-        int k = vr_log_export(r, r->log_base, SIZE_MAX, &m);
+        int k = vr_log_export(r, vr_log_fit(r, 0), SIZE_MAX, vr_budget(r), &m);
         if (k >= 0)
                 k = to < 0 ? vr_broadcast(r, &m, r->view_meta_seq)
                            : vr_send(r, (uint32_t) to, &m, r->view_meta_seq);
@@ -126,6 +126,24 @@ static int send_start_view(struct vr_replica *r, int to) {
 static bool better(const struct vr_msg *a, const struct vr_msg *b) {
         return a->last_normal_view > b->last_normal_view ||
                 (a->last_normal_view == b->last_normal_view && a->op > b->op);
+}
+
+/* Asks the DoViewChange sender with the highest commit number for the committed ops up to
+ * `need` (what makes the best log connect): vr_epoch_serve_state answers with committed state
+ * only, in pieces that fit a message, and vr_on_view_change_state takes them. */
+static int fetch_committed(struct vr_replica *r, uint64_t need, bool now) {
+        uint32_t src = VR_NO_INDEX;
+        for (uint32_t i = 0; i < r->n_dvc; i++) {
+                uint32_t from = r->dvc_order[i];
+                if (from != r->cfg.self && (src == VR_NO_INDEX || r->dvc[from]->commit > r->dvc[src]->commit))
+                        src = from;
+        }
+        if (src == VR_NO_INDEX || r->dvc[src]->commit < need)
+                return 0;
+        if (!now && r->state_asked > 0 && r->now < r->state_asked + r->cfg.heartbeat_ticks)
+                return 0;
+        return vr_ask_state(r, r->members[src], r->applied < r->log_base ? r->applied : r->commit,
+                            need > 0 ? need : 1);
 }
 
 static int complete(struct vr_replica *r) {
@@ -141,11 +159,15 @@ static int complete(struct vr_replica *r) {
                 if (d->commit > commit)
                         commit = d->commit;
         }
-        /* The best log must connect to our committed prefix; if it was truncated below that
-         * (its checkpoint is past our commit), this view cannot be formed here and the timeout
-         * moves on to a primary that is less far behind. The same when our own state has a
-         * hole below our log (a recovery that still waits for a checkpoint). */
-        if (best->op - best->n_entries > r->commit || r->applied < r->log_base)
+        /* The best log must connect to our committed prefix. When it starts above our commit
+         * number (a DoViewChange carries only the suffix that fits a message), or our own state
+         * has a hole below our log, we first fetch the committed ops we lack from the replica
+         * that knows most of them; if none knows enough, the timeout moves on to another
+         * primary. Nothing is adopted while a fetched checkpoint is not yet durable. */
+        uint64_t start = best->op - best->n_entries;
+        if (start > r->commit || r->applied < r->log_base)
+                return fetch_committed(r, start > r->log_base ? start : r->log_base, false);
+        if (r->install_op > 0)
                 return 0;
 
         int k = vr_log_adopt(r, r->commit, best->entries, best->n_entries);
@@ -229,6 +251,20 @@ int vr_on_start_view(struct vr_replica *r, const struct vr_msg *m) {
                         return k;
         }
         return vr_advance_commit(r, m->commit);
+}
+
+int vr_on_view_change_state(struct vr_replica *r, const struct vr_msg *m) {
+        if (vr_primary_of(r, r->view) != r->cfg.self || !r->dvc_sent || m->op < m->n_entries)
+                return 0;
+        int k = m->snap_total > 0 ? vr_receive_chunk(r, m) : 0;
+        if (k == VR_CHUNK_MORE)
+                return fetch_committed(r, r->commit + 1, true);
+        if (k != 0)
+                return k == VR_CHUNK_IGNORED ? 0 : k;
+        k = vr_take_committed(r, m);
+        if (k < 0)
+                return k;
+        return complete(r);
 }
 
 int vr_view_change_tick(struct vr_replica *r) {

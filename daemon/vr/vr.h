@@ -92,6 +92,36 @@
  *  - The epoch, its members, the old members and n are in every META (vr_meta), so a restart at
  *    any point resumes the reconfiguration where it was.
  *
+ * Message budget: no message the core emits costs more than config.max_message_bytes
+ * (vr_msg_bytes(), an upper bound on its protobuf encoding), however long the log and whatever
+ * the values; a driver sets it to its frame limit less its envelope. How, and why it is safe
+ * and live (§5.2, §5.3 of the paper: send only a suffix of the log):
+ *  - DoViewChange, StartView and RecoveryResponse carry the longest suffix of the log that
+ *    fits. Safety does not need more: the new primary adopts the best log only above its own
+ *    commit number, and only when that log starts at or below it (its ops up to its commit
+ *    number are committed, hence equal to everyone's). Which log is best is decided by the
+ *    sender's whole log, (last_normal_view, op), as before: that log holds every op that may
+ *    have committed, and the part the new primary takes from it is in the suffix sent.
+ *  - So that the suffix above the commit number always fits: the primary keeps at most half a
+ *    message of uncommitted log (a request beyond waits for commits; a command that alone
+ *    exceeds half the budget is answered VR_REPLY_TOO_LARGE); a backup appends no more than one
+ *    message above what it knows to be committed (the rest comes by state transfer); and every
+ *    replica records its commit number in a META once a quarter message more is committed,
+ *    so that after a restart the log above the commit number it reads back still fits.
+ *  - A would-be primary whose best log starts above its commit number (or whose state has a
+ *    hole) asks the DoViewChange sender with the highest commit number for the committed ops
+ *    it lacks (GetState with commit, answered with committed state only, in pieces), takes
+ *    them, and completes the view. Only if no sender knows enough does the timeout move on.
+ *  - State transfer sends the sender's log in prefixes that fit (NewState.log_end names the
+ *    sender's end). A prefix is used only up to the sender's commit number: committed entries
+ *    replace ours from the first that differs (an op number is assigned once per view, so a
+ *    differing one proves ours uncommitted), and below our log they are executed straight into
+ *    the state, closing a hole from below without shortening the log (a replica whose log
+ *    claims a view must never hold less of it than it did). A hole closed that way, like a
+ *    checkpoint installed below the log, counts as a transfer not yet durable until a
+ *    checkpoint at that op is. A stale log is replaced only by a transfer that brings the view's
+ *    log to the sender's end; a checkpoint whose last chunk cannot carry it starts over.
+ *
  * Reads: with reads_through_log they are ordinary logged ops. Otherwise the primary answers a
  * read-only command (sm is_read_only) from its applied state, without a log write, only while
  * its lease holds: f backups acknowledged a Prepare/Commit the primary sent at its tick t, and
@@ -107,6 +137,9 @@
 #include "vr/msg.h"
 #include "vr/record.h"
 #include "vr/sm.h"
+
+/* The smallest message budget vr_config_check() accepts. */
+#define VR_MIN_MESSAGE_BYTES 2048u
 
 /* A replica index that names no member (a replica that left its group). */
 #define VR_NO_INDEX UINT32_MAX
@@ -130,6 +163,9 @@ struct vr_config {
         uint32_t max_batch;          /* entries per Prepare */
         uint32_t client_table_size;  /* sessions kept */
         uint32_t state_chunk;        /* bytes of checkpoint per NewState */
+        /* No message the core emits costs more than this (vr_msg_bytes(), an upper bound on its
+         * encoded size): see Message budget. At least VR_MIN_MESSAGE_BYTES. */
+        uint32_t max_message_bytes;
         uint64_t seed;               /* timeout jitter */
 };
 

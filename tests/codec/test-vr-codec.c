@@ -35,7 +35,7 @@ START_TEST(test_every_type_round_trips) {
                         .commit = 8, .last_normal_view = 2, .nonce = 0xdeadbeefcafef00dull, .lease = 77,
                         .client_id = 42, .request = 43, .reply_status = 2, .len = sizeof payload, .data = payload,
                         .n_entries = ELEMENTSOF(entries), .entries = entries,
-                        .snap_op = 100, .snap_total = 1u << 20, .snap_offset = 4096,
+                        .snap_op = 100, .snap_total = 1u << 20, .snap_offset = 4096, .log_end = 1ull << 50,
                         .sender = UINT64_MAX - 5, .n_members = 3, .members = { 9, UINT64_MAX, 0 },
                         .n_old_members = 1, .old_members = { 1ull << 63 },
                 };
@@ -60,6 +60,7 @@ START_TEST(test_every_type_round_trips) {
                 ck_assert_uint_eq(out.snap_op, m.snap_op);
                 ck_assert_uint_eq(out.snap_total, m.snap_total);
                 ck_assert_uint_eq(out.snap_offset, m.snap_offset);
+                ck_assert_uint_eq(out.log_end, m.log_end);
                 ck_assert_uint_eq(out.sender, m.sender);
                 ck_assert_uint_eq(out.n_members, m.n_members);
                 ck_assert(memcmp(out.members, m.members, sizeof(m.members)) == 0);

@@ -175,6 +175,9 @@ static bool compose(struct fuzz_replica *f, uint32_t from, struct fuzz_input *in
                         e->data = (ProtobufCBinaryData) { len, (uint8_t *) d };
                 }
         }
+        /* Last, so that older corpus entries keep their meaning: NewState's log end, around op
+         * (a prefix when above it). */
+        pb.log_end = near(op, fuzz_u8(in));
 
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
         h.version = VS_WIRE_VERSION;

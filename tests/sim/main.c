@@ -56,6 +56,7 @@ static void print_replay(const struct sim_options *o) {
                 fprintf(stderr, " --kv");
         if (o->reconfigs)
                 fprintf(stderr, " --reconfigs %u", o->reconfigs);
+        fprintf(stderr, " --value-bytes %u --max-message-bytes %u", o->value_bytes, o->max_message_bytes);
         fprintf(stderr, " --history /tmp/vs-sim-%lu.jsonl --verbose\n", o->seed);
 }
 
@@ -169,6 +170,7 @@ int main(int argc, char **argv) {
                 ARG_SEEDS = 0x100, ARG_REPLICAS, ARG_CLIENTS, ARG_OPS, ARG_KEYS, ARG_NO_FAULTS, ARG_LOSS, ARG_DUP,
                 ARG_LONG, ARG_PARTITION, ARG_CRASH, ARG_ROT, ARG_LOG_READS, ARG_LEASE_READS, ARG_HISTORY,
                 ARG_BENCH, ARG_VERBOSE, ARG_SEED, ARG_TWICE, ARG_KV, ARG_BATCH, ARG_RECONFIGS,
+                ARG_VALUE_BYTES, ARG_MAX_MESSAGE,
         };
         static const struct option opts[] = {
                 { "seed", required_argument, NULL, ARG_SEED },
@@ -193,6 +195,8 @@ int main(int argc, char **argv) {
                 { "kv", no_argument, NULL, ARG_KV },
                 { "max-batch", required_argument, NULL, ARG_BATCH },
                 { "reconfigs", required_argument, NULL, ARG_RECONFIGS },
+                { "value-bytes", required_argument, NULL, ARG_VALUE_BYTES },
+                { "max-message-bytes", required_argument, NULL, ARG_MAX_MESSAGE },
                 {},
         };
         struct sim_options o;
@@ -233,6 +237,8 @@ int main(int argc, char **argv) {
                 case ARG_KV: o.kv = true; break;
                 case ARG_BATCH: o.max_batch = (uint32_t) v; break;
                 case ARG_RECONFIGS: o.reconfigs = (uint32_t) v; break;
+                case ARG_VALUE_BYTES: o.value_bytes = (uint32_t) v; break;
+                case ARG_MAX_MESSAGE: o.max_message_bytes = (uint32_t) v; break;
                 default: return 2;
                 }
         }
@@ -244,6 +250,14 @@ int main(int argc, char **argv) {
             o.clients < 1 || o.clients > SIM_MAX_CLIENTS || o.keys < 1 || o.keys > SIM_MAX_KEYS) {
                 fprintf(stderr, "vs-sim: replicas must be odd and at most %d, clients 1..%d, keys 1..%d\n",
                         VR_MAX_REPLICAS, SIM_MAX_CLIENTS, SIM_MAX_KEYS);
+                return 2;
+        }
+        /* A command (the value and some 100 bytes of request) takes at most half the budget. */
+        if (o.max_message_bytes < VR_MIN_MESSAGE_BYTES || (o.kv && o.value_bytes != 8) ||
+            (uint64_t) o.value_bytes + 200 + VR_ENTRY_FIXED_BYTES > (o.max_message_bytes - VR_MSG_FIXED_BYTES) / 2) {
+                fprintf(stderr, "vs-sim: --max-message-bytes must be at least %u and leave half of it, less %u bytes, to "
+                        "a command of --value-bytes; --value-bytes needs the tree workload\n",
+                        VR_MIN_MESSAGE_BYTES, VR_MSG_FIXED_BYTES);
                 return 2;
         }
         const char *pct = getenv("VS_SIM_SEED_PERCENT");

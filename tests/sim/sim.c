@@ -420,6 +420,13 @@ static int drain(struct sim *s, uint32_t i) {
                 k = disk_append(&rp->disk, rd.records, rd.n_records);
                 for (size_t j = 0; k >= 0 && j < rd.n_msgs; j++) {
                         const struct vr_output *out = &rd.msgs[j];
+                        /* What the daemon could not frame would never arrive: a view change or
+                         * a transfer that needs it would never finish. */
+                        if (vr_msg_bytes(&out->msg) > s->o->max_message_bytes ||
+                            out->msg.n_entries > VR_MSG_MAX_ENTRIES)
+                                fail(s, "replica %u sent a %s of %lu bytes (%zu entries), over the budget of %u", i,
+                                     vr_msg_type_name(out->msg.type), vr_msg_bytes(&out->msg), out->msg.n_entries,
+                                     s->o->max_message_bytes);
                         if (out->msg.type == VR_MSG_PREPARE) {
                                 s->res->prepares++;
                                 s->res->prepared_entries += out->msg.n_entries;
@@ -538,7 +545,8 @@ static int client_resend(struct sim *s, struct client *c) {
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;
         int k = c->admin ? vr_reconfigure_cmd(c->want.members, c->want.n, &cmd, &len) :
-                s->wl->encode(c->kind, c->key, c->value, c->expected, c->version[c->key], &cmd, &len);
+                s->wl->encode(c->kind, c->key, c->value, c->expected, c->version[c->key], s->o->value_bytes,
+                              &cmd, &len);
         if (k < 0)
                 return k;
         return client_send(s, c, cmd, len);
@@ -955,6 +963,8 @@ void sim_options_default(struct sim_options *o) {
                 .rot_ppm = 300000,
                 .reads_through_log = -1,
                 .max_batch = 16,
+                .value_bytes = 8,
+                .max_message_bytes = 16u << 20,
         };
 }
 
@@ -963,7 +973,9 @@ static int run(struct sim *s) {
         vr_config_default(&s->cfg, o->replicas, 0);
         s->cfg.checkpoint_interval = 32;
         s->cfg.max_batch = o->max_batch;
-        s->cfg.state_chunk = 48;
+        /* Small chunks make many; with large values, as many as a small budget makes. */
+        s->cfg.state_chunk = o->value_bytes > 8 ? o->max_message_bytes / 2 : 48;
+        s->cfg.max_message_bytes = o->max_message_bytes;
         s->cfg.client_table_size = o->clients + 1 + (o->reconfigs > 0);
         s->cfg.reads_through_log = o->reads_through_log >= 0 ? o->reads_through_log : prng_chance(&s->rng, 250000);
         int k = lc_history_new(&s->h);

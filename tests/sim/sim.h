@@ -47,6 +47,9 @@ struct sim_options {
         bool kv;                 /* the small kv machine instead of the tree store */
         uint32_t max_batch;      /* entries per Prepare */
         uint32_t reconfigs;      /* reconfigurations an admin client asks for during the run */
+        uint32_t value_bytes;    /* size of every value written (tree workload), at least 8 */
+        uint32_t max_message_bytes; /* the replicas' message budget; the network fails the run
+                                     * on any message over it */
 };
 
 void sim_options_default(struct sim_options *o);

@@ -32,10 +32,11 @@ struct workload {
         int (*sm_new)(uint32_t keys, void **ret);
         void (*sm_free)(void *sm);
         int (*digest)(void *sm, uint64_t *ret);
-        /* A cas expects `expected`, seen by the client together with `version`. The command is
+        /* A cas expects `expected`, seen by the client together with `version`. A written value
+         * takes value_bytes (the integer, then zeros) where the machine allows it. The command is
          * malloc()ed. */
         int (*encode)(enum wl_kind kind, uint32_t key, int64_t value, int64_t expected, uint64_t version,
-                      uint8_t **ret, size_t *ret_len);
+                      size_t value_bytes, uint8_t **ret, size_t *ret_len);
         /* -EBADMSG for a reply that is not one. */
         int (*decode)(enum wl_kind kind, const uint8_t *reply, size_t len, struct wl_result *ret);
 };

@@ -24,7 +24,7 @@ static int digest(void *sm, uint64_t *ret) {
 }
 
 static int encode(enum wl_kind kind, uint32_t key, int64_t value, int64_t expected, uint64_t version,
-                  uint8_t **ret, size_t *ret_len) {
+                  size_t value_bytes, uint8_t **ret, size_t *ret_len) {
         static const enum kv_kind kinds[] = { [WL_READ] = KV_READ, [WL_WRITE] = KV_WRITE, [WL_CAS] = KV_CAS };
         uint8_t *cmd = malloc(KV_CMD_LEN);
         if (!cmd)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tree/tree_sm.h"
+#include "util/cleanup.h"
 #include "util/unaligned.h"
 #include "workload.h"
 
@@ -38,19 +40,17 @@ static int digest(void *sm, uint64_t *ret) {
 }
 
 static int encode(enum wl_kind kind, uint32_t key, int64_t value, int64_t expected, uint64_t version,
-                  uint8_t **ret, size_t *ret_len) {
+                  size_t value_bytes, uint8_t **ret, size_t *ret_len) {
         char path[24];
-        uint8_t v[8];
         path_of(key, path);
-        vs_put_le64(v, (uint64_t) value);
-        switch (kind) {
-        case WL_READ:
+        if (kind == WL_READ)
                 return tree_sm_encode_get(path, ret, ret_len);
-        case WL_WRITE:
-                return tree_sm_encode_set(path, v, sizeof(v), TREE_ANY_VERSION, ret, ret_len);
-        default:
-                return tree_sm_encode_set(path, v, sizeof(v), version, ret, ret_len);
-        }
+        size_t len = value_bytes > 8 ? value_bytes : 8;
+        _cleanup_free_ uint8_t *v = calloc(1, len);
+        if (!v)
+                return -ENOMEM;
+        vs_put_le64(v, (uint64_t) value);
+        return tree_sm_encode_set(path, v, len, kind == WL_WRITE ? TREE_ANY_VERSION : version, ret, ret_len);
 }
 
 static int decode(enum wl_kind kind, const uint8_t *reply, size_t len, struct wl_result *ret) {
@@ -65,7 +65,7 @@ static int decode(enum wl_kind kind, const uint8_t *reply, size_t len, struct wl
         if (resp->error != TREE_OK || !resp->stat)
                 return -EBADMSG; /* the workload never asks for anything else */
         *ret = (struct wl_result) { .applied = true, .value = WL_ABSENT, .version = resp->stat->version };
-        if (kind == WL_READ && resp->value.len == 8)
+        if (kind == WL_READ && resp->value.len >= 8)
                 ret->value = (int64_t) vs_get_le64(resp->value.data);
         else if (kind == WL_READ && resp->value.len != 0)
                 return -EBADMSG;

@@ -6,14 +6,23 @@
 #include "harness.h"
 #include "../check-run.h"
 
-void harness_new(struct harness *h, uint32_t n, uint32_t self, bool lease) {
-        *h = (struct harness) {};
-        kv_init(&h->kv, 3);
-        vr_config_default(&h->cfg, n, self);
-        h->cfg.jitter_ticks = 0;
-        h->cfg.reads_through_log = !lease;
+void harness_config(struct vr_config *c, uint32_t n, uint32_t self, bool lease) {
+        vr_config_default(c, n, self);
+        c->jitter_ticks = 0;
+        c->reads_through_log = !lease;
         if (!lease)
-                h->cfg.lease_ticks = 0;
+                c->lease_ticks = 0;
+}
+
+void harness_new(struct harness *h, uint32_t n, uint32_t self, bool lease) {
+        struct vr_config c;
+        harness_config(&c, n, self, lease);
+        harness_new_config(h, &c);
+}
+
+void harness_new_config(struct harness *h, const struct vr_config *c) {
+        *h = (struct harness) { .cfg = *c };
+        kv_init(&h->kv, 3);
         ck_assert_int_eq(vr_replica_new(&h->cfg, &kv_ops, &h->kv, &h->r), 0);
         harness_persist(h);
         harness_clear(h);

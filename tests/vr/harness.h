@@ -29,6 +29,9 @@ struct harness {
 
 /* A replica of a fresh n-replica group; lease reads when lease, else reads through the log. */
 void harness_new(struct harness *h, uint32_t n, uint32_t self, bool lease);
+/* The same with the configuration harness_new() would use, changed by the test first. */
+void harness_config(struct vr_config *c, uint32_t n, uint32_t self, bool lease);
+void harness_new_config(struct harness *h, const struct vr_config *c);
 void harness_free(struct harness *h);
 /* Collects outputs (vr_ready_take) without persisting. */
 void harness_drain(struct harness *h);

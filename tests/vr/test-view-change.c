@@ -105,6 +105,91 @@ START_TEST(test_start_view_stale_and_gap) {
 }
 END_TEST
 
+/* A backup whose log holds far more than one message: its DoViewChange carries the longest
+ * suffix that fits the budget, ending at its last op (its commit number lies inside it). */
+START_TEST(test_do_view_change_fits_budget) {
+        struct vr_config c;
+        harness_config(&c, 3, 2, false);
+        c.max_message_bytes = VR_MIN_MESSAGE_BYTES;
+        c.checkpoint_interval = 0;
+        struct harness h;
+        harness_new_config(&h, &c);
+        for (uint64_t op = 1; op <= 60; op++) {
+                struct vr_entry e = harness_entry(op, 0, 7, op + 1, (int64_t) op);
+                struct vr_msg p = {
+                        .type = VR_MSG_PREPARE, .from = 0, .view = 0, .op = op, .commit = op,
+                        .entries = &e, .n_entries = 1,
+                };
+                harness_recv(&h, &p);
+        }
+        harness_persist(&h);
+        ck_assert_uint_eq(vr_replica_op(h.r), 60);
+        ck_assert_uint_eq(vr_replica_commit(h.r), 60);
+
+        struct vr_msg s1 = svc(0, 1);
+        harness_recv(&h, &s1);
+        harness_persist(&h);
+        const struct vr_msg *d = harness_find(&h, VR_MSG_DO_VIEW_CHANGE, 1);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_uint_le(vr_msg_bytes(d), c.max_message_bytes);
+        ck_assert_uint_eq(d->op, 60);
+        ck_assert_uint_gt(d->n_entries, 0);
+        ck_assert_uint_lt(d->n_entries, 60);
+        ck_assert_uint_eq(d->entries[d->n_entries - 1].op, 60);
+        harness_free(&h);
+}
+END_TEST
+
+/* The best DoViewChange starts above the new primary's commit number: it fetches the
+ * committed ops it lacks from the sender that knows most of them, then forms the view. */
+START_TEST(test_new_primary_fetches_committed_prefix) {
+        struct harness h;
+        harness_new(&h, 3, 1, false); /* primary of view 1, empty log */
+        struct vr_msg s2 = svc(2, 1);
+        harness_recv(&h, &s2);
+        harness_persist(&h);
+        ck_assert_int_eq(vr_replica_status(h.r), VR_STATUS_VIEW_CHANGE);
+
+        struct vr_entry all[6];
+        for (uint64_t i = 0; i < 6; i++) {
+                all[i] = harness_entry(i + 1, 0, 7, i + 2, (int64_t) i);
+                ck_assert_int_eq(vr_entry_copy(&all[i], &all[i]), 0);
+        }
+        struct vr_msg d2 = dvc(2, 1, 0, all + 4, 2); /* ops 5 and 6, committed up to 5 */
+        d2.commit = 5;
+        harness_clear(&h);
+        harness_recv(&h, &d2);
+        ck_assert_int_eq(vr_replica_status(h.r), VR_STATUS_VIEW_CHANGE);
+        const struct vr_msg *gs = harness_find(&h, VR_MSG_GET_STATE, 2);
+        ck_assert_ptr_nonnull(gs);
+        ck_assert_uint_eq(gs->op, 0);
+        ck_assert_uint_eq(gs->commit, 4);
+
+        /* Committed state only, ops 1..5; a first piece that stops short changes nothing but
+         * the commit number and asks on at once. */
+        struct vr_msg piece = {
+                .type = VR_MSG_NEW_STATE, .from = 2, .view = 1, .op = 2, .commit = 5, .log_end = 5,
+                .entries = all, .n_entries = 2,
+        };
+        harness_clear(&h);
+        harness_recv(&h, &piece);
+        ck_assert_int_eq(vr_replica_status(h.r), VR_STATUS_VIEW_CHANGE);
+        ck_assert_uint_eq(vr_replica_commit(h.r), 2);
+        struct vr_msg rest = {
+                .type = VR_MSG_NEW_STATE, .from = 2, .view = 1, .op = 5, .commit = 5, .log_end = 5,
+                .entries = all + 2, .n_entries = 3,
+        };
+        harness_recv(&h, &rest);
+        ck_assert_int_eq(vr_replica_status(h.r), VR_STATUS_NORMAL);
+        ck_assert(vr_replica_is_primary(h.r));
+        ck_assert_uint_eq(vr_replica_op(h.r), 6);
+        ck_assert_uint_eq(vr_replica_commit(h.r), 5);
+        for (size_t i = 0; i < 6; i++)
+                vr_entry_done(&all[i]);
+        harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_lease_promise_delays_votes) {
         struct harness h;
         harness_new(&h, 3, 1, true);
@@ -235,6 +320,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_svc_stale_ignored_future_joined);
         tcase_add_test(tc, test_new_primary_takes_best_log);
         tcase_add_test(tc, test_start_view_stale_and_gap);
+        tcase_add_test(tc, test_do_view_change_fits_budget);
+        tcase_add_test(tc, test_new_primary_fetches_committed_prefix);
         tcase_add_test(tc, test_lease_promise_delays_votes);
         tcase_add_test(tc, test_primary_timeout_starts_view_change);
         tcase_add_test(tc, test_recovery_nonce_and_primary);
