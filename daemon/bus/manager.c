@@ -60,6 +60,8 @@ static const char *error_name(int error) {
                 return VS_BUS_ERROR_PREFIX "NodeNotEmpty";
         case -EOPNOTSUPP:
                 return VS_BUS_ERROR_PREFIX "NeedsReconfiguration";
+        case -ENOSPC:
+                return VS_BUS_ERROR_PREFIX "NotEnoughNodes";
         case -EINVAL:
                 return SD_BUS_ERROR_INVALID_ARGS;
         case -EEXIST:
@@ -253,9 +255,10 @@ static int not_in_cluster(sd_bus_error *error) {
 }
 
 /* c names the tenant and its nodes: checked, then created through the root group. */
-static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, const struct vs_tenant_config *c,
+static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, struct vs_tenant_config *c,
                          sd_bus_error *error) {
         char why[256];
+        vs_tenant_config_number(c);
         if (vs_tenant_config_check(c, vs_node_members(mgr->node), why, sizeof why) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, why);
         size_t hosted, primary;

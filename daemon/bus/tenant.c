@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus/tenant.h"
+#include "bus/tenant_reconfig.h"
 #include "bus/tenant_token.h"
 #include "node/node.h"
 #include "node/tenant.h"
@@ -61,12 +62,14 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", c->name);
         if (strcmp(property, "Id") == 0)
                 return sd_bus_message_append(reply, "t", c->id);
+        if (strcmp(property, "Epoch") == 0)
+                return sd_bus_message_append(reply, "t", vr_replica_epoch(vr));
         if (strcmp(property, "View") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_view(vr));
         if (strcmp(property, "Status") == 0)
                 return sd_bus_message_append(reply, "s", vs_tenant_failed(t) ? "failed" : vr_status_name(vr_replica_status(vr)));
         if (strcmp(property, "Primary") == 0)
-                return sd_bus_message_append(reply, "s", c->replicas[vr_replica_view(vr) % c->n_replicas]);
+                return sd_bus_message_append(reply, "s", vs_tenant_primary(t));
         if (strcmp(property, "OpNumber") == 0)
                 return sd_bus_message_append(reply, "t", vr_replica_op(vr));
         if (strcmp(property, "CommitNumber") == 0)
@@ -88,7 +91,8 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Id", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Replicas", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Replicas", "as", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Epoch", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("View", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Status", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Primary", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -96,6 +100,10 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_PROPERTY("CommitNumber", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("CheckpointOp", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("AccessTokenRequired", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Reconfigure", SD_BUS_ARGS("as", nodes), SD_BUS_NO_RESULT, vs_bus_tenant_reconfigure,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("MoveReplica", SD_BUS_ARGS("s", from, "s", to), SD_BUS_NO_RESULT,
+                                vs_bus_tenant_move_replica, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetAccessToken", SD_BUS_ARGS("s", token), SD_BUS_NO_RESULT,
                                 vs_bus_tenant_set_access_token, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
@@ -126,6 +134,6 @@ void vs_bus_tenant_changed(sd_bus *bus, struct vs_tenant *t, bool added) {
         if (added)
                 (void) sd_bus_emit_object_added(bus, path);
         else
-                (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "View", "Status", "Primary",
-                                                      "AccessTokenRequired", NULL);
+                (void) sd_bus_emit_properties_changed(bus, path, VS_BUS_TENANT_INTERFACE, "Epoch", "View", "Status",
+                                                      "Primary", "Replicas", "AccessTokenRequired", NULL);
 }

@@ -2,7 +2,7 @@
 
 /*
  * The admin commands, over the node daemon's D-Bus API (org.viewstamp1(5)) on the system bus
- * ($DBUS_SYSTEM_BUS_ADDRESS overrides it): status, tenants, tenant create|delete|show, cluster
+ * ($DBUS_SYSTEM_BUS_ADDRESS overrides it): status, tenants, tenant create|delete|show|move|reconfigure|token, cluster
  * init|join|token and node ls|drain|remove. Each accepts --json and --help anywhere among its arguments and returns one of
  * verb.h's exit statuses. Errors go to stderr as "viewstampctl: <the daemon's message>", and with
  * --json also as {"error":{"name":...,"message":...}} on stdout, so a script always gets one
@@ -388,6 +388,16 @@ static int tenant_show_run(const struct admin *a, sd_bus_error *error) {
         return CTL_EXIT_OK;
 }
 
+/* Tenant methods exist on the nodes hosting the tenant: elsewhere the object is unknown. */
+static void tenant_not_here(const struct admin *a, sd_bus_error *error) {
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+            sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
+                sd_bus_error_free(error);
+                (void) sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant", "no tenant '%s' is hosted on this node",
+                                         a->args[0]);
+        }
+}
+
 /* Generates a token, or with "-" reads one from standard input (empty clears it), and sets it.
  * A generated token is printed: the daemon keeps only its hash, so this is its one appearance. */
 static int tenant_token_run(const struct admin *a, sd_bus_error *error) {
@@ -421,12 +431,7 @@ static int tenant_token_run(const struct admin *a, sd_bus_error *error) {
         } else if (r >= 0 && !from_stdin)
                 printf("%s\n", token);
         explicit_bzero(token, strlen(token));
-        if (sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
-            sd_bus_error_has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD)) {
-                sd_bus_error_free(error);
-                (void) sd_bus_error_setf(error, VS_BUS_ERROR_PREFIX "NoSuchTenant", "no tenant '%s' is hosted on this node",
-                                         a->args[0]);
-        }
+        tenant_not_here(a, error);
         return r < 0 ? r : CTL_EXIT_OK;
 }
 
@@ -463,19 +468,15 @@ static int verb_tenant_show(int argc, char **argv) {
 }
 
 /* Calls a Manager method whose only answer is done or an error; prints `done` (or {"key": arg}). */
-static int simple_call(const struct admin *a, sd_bus_error *error, const char *method, const char *key,
-                       const char *done, const char *types, ...) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        int r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
-                                               method);
-        if (r >= 0 && types) {
-                va_list ap;
-                va_start(ap, types);
-                r = sd_bus_message_appendv(call, types, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_call(a->bus, call, 0, error, &reply);
+/* Moving replicas waits for each group to take its new members in: longer than D-Bus's default. */
+#define MOVE_TIMEOUT_USEC (30ULL * 60 * 1000 * 1000)
+
+/* Sends call (timeout 0: D-Bus's default) and reports its success: {"key": the first argument}, or
+ * the line done. */
+static int call_done(const struct admin *a, sd_bus_message *call, uint64_t timeout, sd_bus_error *error,
+                     const char *key, const char *done) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_call(a->bus, call, timeout, error, &reply);
         if (r < 0)
                 return r;
         if (a->json) {
@@ -489,8 +490,59 @@ static int simple_call(const struct admin *a, sd_bus_error *error, const char *m
         return CTL_EXIT_OK;
 }
 
+/* A Manager method without result, its arguments given as for sd_bus_message_append(). */
+static int simple_call(const struct admin *a, sd_bus_error *error, uint64_t timeout, const char *method,
+                       const char *key, const char *done, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, VS_BUS_PATH, VS_BUS_MANAGER_INTERFACE,
+                                               method);
+        if (r >= 0 && types) {
+                va_list ap;
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+        }
+        return r < 0 ? r : call_done(a, call, timeout, error, key, done);
+}
+
+/* tenant move NAME FROM TO, tenant reconfigure NAME NODE...: through a node hosting the tenant. */
+static int tenant_reconfigure(const struct admin *a, sd_bus_error *error, bool move) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r = sd_bus_path_encode(VS_BUS_TENANT_PREFIX, a->args[0], &path);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(a->bus, &call, VS_BUS_NAME, path, VS_BUS_TENANT_INTERFACE,
+                                                   move ? "MoveReplica" : "Reconfigure");
+        if (r >= 0)
+                r = move ? sd_bus_message_append(call, "ss", a->args[1], a->args[2])
+                         : sd_bus_message_append_strv(call, a->args + 1);
+        if (r >= 0)
+                r = call_done(a, call, MOVE_TIMEOUT_USEC, error, move ? "moved" : "reconfigured",
+                              move ? "Replica moved." : "Tenant reconfigured.");
+        tenant_not_here(a, error);
+        return r;
+}
+
+static int tenant_move_run(const struct admin *a, sd_bus_error *error) {
+        return tenant_reconfigure(a, error, true);
+}
+
+static int tenant_reconfigure_run(const struct admin *a, sd_bus_error *error) {
+        return tenant_reconfigure(a, error, false);
+}
+
+static int verb_tenant_move(int argc, char **argv) {
+        static const struct admin_verb v = { "tenant move", 3, 3, "NAME FROM TO", tenant_move_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
+static int verb_tenant_reconfigure(int argc, char **argv) {
+        static const struct admin_verb v = { "tenant reconfigure", 2, INT_MAX, "NAME NODE...", tenant_reconfigure_run, OPT_AUTH };
+        return run_admin(&v, argc, argv);
+}
+
 static int tenant_delete_run(const struct admin *a, sd_bus_error *error) {
-        return simple_call(a, error, "DeleteTenant", "deleted", "Tenant deleted.", "s", a->args[0]);
+        return simple_call(a, error, 0, "DeleteTenant", "deleted", "Tenant deleted.", "s", a->args[0]);
 }
 
 static int verb_tenant_delete(int argc, char **argv) {
@@ -528,7 +580,7 @@ static int cluster_token_run(const struct admin *a, sd_bus_error *error) {
 }
 
 static int cluster_join_run(const struct admin *a, sd_bus_error *error) {
-        return simple_call(a, error, "JoinCluster", "joined", "Joined the cluster.", "ss", a->args[0], a->args[1]);
+        return simple_call(a, error, 0, "JoinCluster", "joined", "Joined the cluster.", "ss", a->args[0], a->args[1]);
 }
 
 static int verb_cluster_init(int argc, char **argv) {
@@ -598,11 +650,12 @@ static int node_ls_run(const struct admin *a, sd_bus_error *error) {
 }
 
 static int node_drain_run(const struct admin *a, sd_bus_error *error) {
-        return simple_call(a, error, "DrainNode", "draining", "Node draining.", "s", a->args[0]);
+        return simple_call(a, error, MOVE_TIMEOUT_USEC, "DrainNode", "drained", "Node drained.", "s", a->args[0]);
 }
 
 static int node_remove_run(const struct admin *a, sd_bus_error *error) {
-        return simple_call(a, error, "RemoveNode", "removed", "Node removed.", "sb", a->args[0], (int) a->drain);
+        return simple_call(a, error, a->drain ? MOVE_TIMEOUT_USEC : 0, "RemoveNode", "removed", "Node removed.", "sb",
+                           a->args[0], (int) a->drain);
 }
 
 static int verb_node_ls(int argc, char **argv) {
@@ -623,7 +676,7 @@ static int verb_node_remove(int argc, char **argv) {
 int vs_verb_node(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
                 { "ls", "", "list the cluster's nodes", verb_node_ls },
-                { "drain", "NAME", "stop placing replicas on a node", verb_node_drain },
+                { "drain", "NAME", "stop placing replicas on a node and move its replicas off", verb_node_drain },
                 { "remove", "NAME", "remove a node that hosts no replica (--drain: move them first)", verb_node_remove },
         };
         return vs_verb_dispatch("viewstampctl node", verbs, ELEMENTSOF(verbs), argc, argv);
@@ -639,6 +692,9 @@ int vs_verb_tenant(int argc, char **argv) {
                 { "create", "NAME --replicas=N | NAME NODE...",
                   "create a tenant placed by the cluster, or on the named nodes", verb_tenant_create },
                 { "delete", "NAME", "delete a tenant and its data everywhere", verb_tenant_delete },
+                { "move", "NAME FROM TO", "move a tenant's replica from one node to another", verb_tenant_move },
+                { "reconfigure", "NAME NODE...", "move a tenant's replica group to these 1, 3 or 5 nodes",
+                  verb_tenant_reconfigure },
                 { "show", "NAME", "print every property of a tenant hosted here", verb_tenant_show },
                 { "token", "NAME [-]", "set a new access token for a tenant (generated and printed, or - to read it from standard input; empty clears)", verb_tenant_token },
         };

@@ -12,6 +12,7 @@
 #include "net/source_limit.h"
 #include "net/tls.h"
 #include "node/client_port.h"
+#include "node/cluster_state.h"
 #include "node/node.h"
 #include "node/tenant.h"
 #include "util/u64map.h"
@@ -112,18 +113,40 @@ void vs_client_port_send(struct vs_client_port *p, uint64_t route, const char *t
         }
 }
 
-static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
-                         const char *message) {
+static void reply_redirect(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
+                           const char *primary, const char *message) {
         Viewstamp__ClientReply reply = VIEWSTAMP__CLIENT_REPLY__INIT;
         reply.client_id = env->client_request->client_id;
         reply.request = env->client_request->request;
         reply.status = status;
+        reply.primary = (char *) primary;
         reply.message = (char *) message;
         Viewstamp__Envelope out = VIEWSTAMP__ENVELOPE__INIT;
         out.header = env->header;
         out.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         out.client_reply = &reply;
         (void) vs_conn_send(c, &out);
+}
+
+static void reply_status(struct vs_conn *c, const Viewstamp__Envelope *env, Viewstamp__ClientStatus status,
+                         const char *message) {
+        reply_redirect(c, env, status, NULL, message);
+}
+
+/* A tenant this node does not host (any more: it moved, node/reconfig.h): the client goes to a
+ * node the root group names for it, if any. */
+static void reply_not_hosted(struct vs_client_port *p, struct vs_conn *c, const Viewstamp__Envelope *env) {
+        const struct vs_cluster_tenant *ct = strcmp(env->header->tenant, VS_ROOT_TENANT_NAME) == 0 ? NULL
+                : vs_cluster_state_find_tenant(vs_node_cluster(p->node), env->header->tenant);
+        for (uint32_t i = 0; ct && i < ct->config.n_replicas; i++) {
+                const struct vs_conf_node *n = vs_node_find_member(p->node, ct->config.replicas[i]);
+                if (n && strcmp(n->name, vs_node_conf(p->node)->name) != 0) {
+                        char a[VS_ADDRESS_STRING_MAX];
+                        return reply_redirect(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT,
+                                              vs_address_to_string(&n->client, a), "the tenant is hosted elsewhere");
+                }
+        }
+        reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
 }
 
 static void on_auth(struct client_conn *cc, const char *tenant, const Viewstamp__ClientAuth *auth) {
@@ -176,7 +199,7 @@ static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env,
                 return -EBADMSG; /* only requests belong on the client port */
         struct vs_tenant *t = vs_node_find_tenant(p->node, tenant);
         if (!t || strcmp(tenant, VS_ROOT_TENANT_NAME) == 0) {
-                reply_status(c, env, VIEWSTAMP__CLIENT_STATUS__CLIENT_NO_TENANT, "this node hosts no replica of that tenant");
+                reply_not_hosted(p, c, env);
                 return 0;
         }
         const char *why = unauthorized(cc, vs_tenant_config(t));

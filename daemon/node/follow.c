@@ -29,10 +29,13 @@ static void bad_entry(struct vs_cluster_state *st, const char *folder, const cha
         log_warning(NULL, "ignoring %s/%s in the root group: not a valid entry", folder, name);
 }
 
-/* Stops the replicas of tenants the root no longer has. A tenant created at op X is absent from
- * a state that has applied X only if it was deleted since; a state older than that (a root
- * replica still recovering) proves nothing. */
-static void drop_deleted(struct vs_node *n, const struct vs_cluster_state *st, uint64_t applied) {
+/* Stops the replicas of tenants the root no longer has, and of those it moved on from without
+ * this node. A tenant created at op X is absent from a state that has applied X only if it was
+ * deleted since; a state older than that (a root replica still recovering) proves nothing. A
+ * configuration names a replica in its epoch or the one before; one that names it in neither
+ * but is of a later epoch than the replica knows was entered without it, and the epoch after
+ * the replica's was confirmed by its group (node/reconfig.h), so nothing depends on it. */
+static void drop_gone(struct vs_node *n, const struct vs_cluster_state *st, uint64_t applied) {
         if (st->incomplete)
                 return;
         for (size_t i = n->n_tenants; i-- > 0;) {
@@ -42,20 +45,25 @@ static void drop_deleted(struct vs_node *n, const struct vs_cluster_state *st, u
                         continue;
                 const struct vs_cluster_tenant *now = vs_cluster_state_find_tenant(st, c->name);
                 if (!now || now->config.id != c->id)
-                        vs_node_drop_tenant(n, t);
+                        vs_node_drop_tenant(n, t, "tenant deleted from the cluster");
+                else if (now->config.epoch > c->epoch && !vs_tenant_config_named(&now->config, n->conf.name))
+                        vs_node_drop_tenant(n, t, "the tenant's group moved on without this node");
         }
 }
 
-/* Starts the replicas the root names this node for, stops those of deleted tenants, and keeps
- * the whole state. applied: the root op the state is as of (UINT64_MAX: a linearizable read). */
+/* Starts the replicas the root names this node for (a node named only for the epoch before
+ * has nothing to start: it left), gives running ones the newer configuration, stops those of
+ * deleted tenants, and keeps the whole state. applied: the root op the state is as of
+ * (UINT64_MAX: a linearizable read). */
 static void apply(struct vs_node *n, struct vs_cluster_state *st, uint64_t applied) {
         vs_node_members_apply(n, &st->members);
-        drop_deleted(n, st, applied);
+        drop_gone(n, st, applied);
         for (size_t i = 0; i < st->n_tenants; i++) {
                 const struct vs_tenant_config *c = &st->tenants[i].config;
-                if (vs_tenant_config_index(c, n->conf.name) < 0)
+                if (!vs_tenant_config_named(c, n->conf.name))
                         continue;
-                int r = vs_node_host_tenant(n, c);
+                bool hosted = u64map_get(&n->by_id, c->id);
+                int r = hosted || vs_tenant_config_index(c, n->conf.name) >= 0 ? vs_node_host_tenant(n, c) : 0;
                 if (r < 0) {
                         struct vs_log_ctx lc = { .tenant = c->name };
                         log_error_errno(&lc, r, "cannot start the replica this node is named for");

@@ -29,12 +29,13 @@ int vs_identity_new(const char *node, struct vs_identity *ret) {
         id.root = (struct vs_tenant_config) { .id = VS_ROOT_TENANT_ID, .n_replicas = 1 };
         strcpy(id.root.name, VS_ROOT_TENANT_NAME);
         snprintf(id.root.replicas[0], sizeof id.root.replicas[0], "%s", node);
+        vs_tenant_config_number(&id.root);
         *ret = id;
         return 0;
 }
 
 void vs_identity_to_pb(const struct vs_identity *id, Viewstamp__ClusterIdentity *pb, Viewstamp__TenantConfig *root,
-                       char *root_names[VS_TENANT_REPLICAS_MAX]) {
+                       struct vs_tenant_config_pb_buf *root_names) {
         *pb = (Viewstamp__ClusterIdentity) VIEWSTAMP__CLUSTER_IDENTITY__INIT;
         pb->cluster_id = id->cluster_id;
         pb->join_secret = (ProtobufCBinaryData) { .len = sizeof id->join_secret.bytes,
@@ -60,8 +61,8 @@ int vs_identity_from_pb(const Viewstamp__ClusterIdentity *pb, struct vs_identity
 int vs_identity_save(int dir_fd, const struct vs_identity *id) {
         Viewstamp__ClusterIdentity pb;
         Viewstamp__TenantConfig root;
-        char *names[VS_TENANT_REPLICAS_MAX];
-        vs_identity_to_pb(id, &pb, &root, names);
+        struct vs_tenant_config_pb_buf names;
+        vs_identity_to_pb(id, &pb, &root, &names);
         size_t n = viewstamp__cluster_identity__get_packed_size(&pb);
         _cleanup_free_ uint8_t *buf = malloc(n);
         if (!buf)

@@ -37,7 +37,7 @@ int vs_identity_new(const char *node, struct vs_identity *ret);
 
 /* pb's pointers point into id (and root_buf, which must outlive pb). */
 void vs_identity_to_pb(const struct vs_identity *id, Viewstamp__ClusterIdentity *pb, Viewstamp__TenantConfig *root,
-                       char *root_names[VS_TENANT_REPLICAS_MAX]);
+                       struct vs_tenant_config_pb_buf *root_names);
 /* -EBADMSG unless every field is present and well-formed. */
 int vs_identity_from_pb(const Viewstamp__ClusterIdentity *pb, struct vs_identity *ret);
 

@@ -178,8 +178,8 @@ static void accept_join(struct join_pending *p) {
         }
         Viewstamp__ClusterIdentity id;
         Viewstamp__TenantConfig root;
-        char *root_names[VS_TENANT_REPLICAS_MAX];
-        vs_identity_to_pb(&n->identity, &id, &root, root_names);
+        struct vs_tenant_config_pb_buf root_names;
+        vs_identity_to_pb(&n->identity, &id, &root, &root_names);
         _cleanup_free_ Viewstamp__NodeInfo *infos = calloc(n->members.n, sizeof *infos);
         _cleanup_free_ Viewstamp__NodeInfo **ptrs = calloc(n->members.n, sizeof *ptrs);
         _cleanup_free_ char (*addrs)[2][VS_ADDRESS_STRING_MAX] = calloc(n->members.n, sizeof *addrs);

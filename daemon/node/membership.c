@@ -256,37 +256,10 @@ static void on_change_done(void *userdata, int error, const Viewstamp__TreeRespo
         c->done(c->userdata, 0, c->remove ? "removed" : "draining");
 }
 
-/* Replicas the node holds, by the root group's state as last read here. */
-static size_t hosted_on(const struct vs_node *n, const char *name) {
-        return vs_cluster_state_hosted(&n->cluster, name) + (vs_tenant_config_index(&n->root, name) >= 0);
-}
-
-static int change_member(struct vs_node *n, const char *name, bool remove, bool drain, vs_node_done_fn done,
-                         void *userdata, char *err, size_t errlen) {
-        if (!n->started) {
-                snprintf(err, errlen, "this node is in no cluster");
-                return -ENOTCONN;
-        }
+int vs_node_member_submit(struct vs_node *n, const char *name, bool remove, vs_node_done_fn done, void *userdata) {
         const struct vs_member *m = vs_members_find(&n->members, name);
-        if (!m) {
-                snprintf(err, errlen, "no node '%s' in the cluster", name);
+        if (!m)
                 return -ENOENT;
-        }
-        if (remove && strcmp(name, n->conf.name) == 0) {
-                snprintf(err, errlen, "a node cannot remove itself: remove '%s' through another member", name);
-                return -EINVAL;
-        }
-        size_t hosted = hosted_on(n, name);
-        if (hosted > 0 && (drain || !remove)) {
-                snprintf(err, errlen,
-                         "node '%s' hosts %zu replicas, and moving them needs VR reconfiguration, which this version does not do",
-                         name, hosted);
-                return -EOPNOTSUPP;
-        }
-        if (hosted > 0) {
-                snprintf(err, errlen, "node '%s' hosts %zu replicas: drain it first", name, hosted);
-                return -EBUSY;
-        }
         char path[sizeof VS_NODES_PATH "/" + VS_CONF_NAME_MAX];
         snprintf(path, sizeof path, VS_NODES_PATH "/%s", name);
         _cleanup_free_ uint8_t *cmd = NULL, *value = NULL;
@@ -313,12 +286,4 @@ static int change_member(struct vs_node *n, const char *name, bool remove, bool 
         return r;
 }
 
-int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
-                          char *err, size_t errlen) {
-        return change_member(n, name, true, drain, done, userdata, err, errlen);
-}
 
-int vs_node_drain_member(struct vs_node *n, const char *name, vs_node_done_fn done, void *userdata, char *err,
-                         size_t errlen) {
-        return change_member(n, name, false, true, done, userdata, err, errlen);
-}

@@ -20,6 +20,8 @@
 #include "node/identity.h"
 #include "node/node_internal.h"
 #include "node/placement.h"
+#include "node/reconfig.h"
+#include "node/session.h"
 #include "node/tenant.h"
 #include "node/tenant_config.h"
 #include "codec/vr_codec.h"
@@ -159,7 +161,13 @@ void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenan
         vs_vr_pb_view_done(&pb);
 }
 
-static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply);
+
+/* A reply to one of this node's own sessions. */
+static void session_reply(struct vs_node *n, const char *tenant, const Viewstamp__ClientReply *reply) {
+        for (size_t i = 0; i < n->n_sessions; i++)
+                if (strcmp(vs_session_tenant(n->sessions[i]), tenant) == 0)
+                        vs_session_reply(n->sessions[i], reply);
+}
 
 void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply) {
         if (!(route & VS_ROUTE_PEER)) {
@@ -176,7 +184,7 @@ void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, 
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY;
         env.client_reply = (Viewstamp__ClientReply *) reply;
         if (strcmp(n->routes[idx], n->conf.name) == 0)
-                admin_reply(n, reply);
+                session_reply(n, tenant, reply);
         else
                 (void) vs_peer_set_send(n->peers, n->routes[idx], &env);
 }
@@ -210,6 +218,14 @@ int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
         struct vs_tenant *t = u64map_get(&n->by_id, c->id);
         if (t)
                 return vs_tenant_refresh_config(t, c);
+        void *gone = u64map_get(&n->forgotten, c->id);
+        if (gone) {
+                struct vs_log_ctx lc = { .tenant = c->name };
+                if (gone == (void *) 1)
+                        log_error(&lc, "not starting the replica this node is named for: it held one of this tenant "
+                                       "before, and cannot hold one again in this version");
+                return u64map_put(&n->forgotten, c->id, (void *) 2);
+        }
         size_t hosted, primary;
         vs_node_count_tenants(n, &hosted, &primary);
         if (hosted >= n->conf.max_tenants) {
@@ -234,7 +250,7 @@ static void remove_files(struct vs_node *n, uint64_t tenant) {
                 log_info(NULL, "removed the files of deleted tenant %016" PRIx64, tenant);
 }
 
-void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why) {
         uint64_t id = vs_tenant_config(t)->id;
         char name[VS_TENANT_NAME_MAX + 1];
         strcpy(name, vs_tenant_config(t)->name); /* t goes before the last log line */
@@ -248,8 +264,9 @@ void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t) {
                         break;
                 }
         u64map_remove(&n->by_id, id);
+        (void) u64map_put(&n->forgotten, id, (void *) 1);
         vs_tenant_free(t);
-        log_notice(&c, "tenant deleted from the cluster: replica stopped");
+        log_notice(&c, "%s: replica stopped", why);
 
         uint64_t seq;
         struct forgetting *a = reallocarray(n->forgetting, n->n_forgetting + 1, sizeof *a);
@@ -284,12 +301,12 @@ int vs_node_refresh_tenant(struct vs_node *n, const struct vs_tenant_config *c) 
 
 static int recover_one(void *ctx, const struct vs_tenant_config *c) {
         struct vs_node *n = ctx;
-        if (vs_tenant_config_index(c, n->conf.name) < 0)
-                return 0; /* no longer ours (moved away): nothing to host */
+        if (!vs_tenant_config_named(c, n->conf.name))
+                return 0; /* not ours */
         const struct vs_scan *scan = vs_journal_recovery(n->journal);
         if (vs_scan_forgotten(scan, c->id)) {
                 remove_files(n, c->id); /* deleted, and stopped before its files went */
-                return 0;
+                return u64map_put(&n->forgotten, c->id, (void *) 1);
         }
         const struct vs_scan_tenant *rec = vs_scan_find(scan, c->id);
         /* A configuration file without a journal: the journal was lost, not a new tenant (unless
@@ -300,126 +317,31 @@ static int recover_one(void *ctx, const struct vs_tenant_config *c) {
 
 /* --- the node's own root session ----------------------------------------------------------- */
 
-static void admin_send(struct vs_node *n) {
-        struct admin_op *op = n->admin_head;
-        if (!op)
-                return;
-        Viewstamp__ClientRequest req = VIEWSTAMP__CLIENT_REQUEST__INIT;
-        req.client_id = n->admin_client;
-        req.request = n->admin_registered ? n->admin_request : 0;
-        if (n->admin_registered)
-                req.command = (ProtobufCBinaryData) { .len = op->len, .data = op->command };
-        n->admin_in_flight = true;
-        n->admin_waited = 0;
+struct root_op {
+        vs_node_root_done_fn done;
+        void *userdata;
+};
 
-        const char *target = n->root.replicas[n->admin_target % n->root.n_replicas];
-        if (strcmp(target, n->conf.name) == 0) {
-                struct vs_tenant *root = u64map_get(&n->by_id, VS_ROOT_TENANT_ID);
-                if (root)
-                        vs_tenant_client_request(root, vs_node_peer_route(n, n->conf.name), &req);
-                return;
-        }
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
-        h.tenant = (char *) VS_ROOT_TENANT_NAME;
-        Viewstamp__Envelope env = VIEWSTAMP__ENVELOPE__INIT;
-        env.header = &h;
-        env.body_case = VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST;
-        env.client_request = &req;
-        (void) vs_peer_set_send(n->peers, target, &env);
-}
-
-/* Sending happens from a defer source, never from inside a reply or a replica's drive: the root
- * replica may be this node's own, and its answer must not re-enter it. */
-static int on_admin_defer(sd_event_source *s, void *userdata) {
-        admin_send(userdata);
-        return 0;
-}
-
-static void admin_kick(struct vs_node *n) {
-        if (n->admin_defer)
-                sd_event_source_set_enabled(n->admin_defer, SD_EVENT_ONESHOT);
-}
-
-static void admin_complete(struct vs_node *n, int error, const Viewstamp__TreeResponse *resp) {
-        struct admin_op *op = n->admin_head;
-        n->admin_head = op->next;
-        if (!n->admin_head)
-                n->admin_tail = &n->admin_head;
-        n->admin_request++;
-        n->admin_in_flight = false;
+static void root_done(void *userdata, int error, const Viewstamp__ClientReply *reply) {
+        _cleanup_free_ struct root_op *op = userdata;
+        _cleanup_tree_response_ Viewstamp__TreeResponse *resp = NULL;
+        if (error >= 0 && tree_sm_decode_reply(reply->reply.data, reply->reply.len, &resp) < 0)
+                error = -EBADMSG;
         op->done(op->userdata, error, resp);
-        free(op->command);
-        free(op);
-        admin_kick(n);
-}
-
-static void admin_reply(struct vs_node *n, const Viewstamp__ClientReply *reply) {
-        uint64_t expect = n->admin_registered ? n->admin_request : 0;
-        if (!n->admin_in_flight || reply->client_id != n->admin_client || reply->request != expect)
-                return; /* a duplicate or a late answer to a retry */
-
-        switch (reply->status) {
-        case VIEWSTAMP__CLIENT_STATUS__CLIENT_OK: {
-                if (!n->admin_registered) {
-                        n->admin_registered = true;
-                        n->admin_request = 1;
-                        admin_kick(n);
-                        return;
-                }
-                _cleanup_tree_response_ Viewstamp__TreeResponse *resp = NULL;
-                if (tree_sm_decode_reply(reply->reply.data, reply->reply.len, &resp) < 0)
-                        return; /* garbage from a peer: the retry asks again */
-                admin_complete(n, 0, resp);
-                return;
-        }
-        case VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT:
-                for (uint32_t i = 0; i < n->root.n_replicas; i++) {
-                        const struct vs_conf_node *cn = vs_node_find_member(n, n->root.replicas[i]);
-                        char a[VS_ADDRESS_STRING_MAX];
-                        if (cn && strcmp(vs_address_to_string(&cn->client, a), reply->primary) == 0)
-                                n->admin_target = i;
-                }
-                admin_kick(n);
-                return;
-        case VIEWSTAMP__CLIENT_STATUS__CLIENT_SESSION_EXPIRED:
-                /* Nothing ran: start a new session and send the same operation again. */
-                n->admin_client = vs_node_random(n);
-                n->admin_registered = false;
-                admin_kick(n);
-                return;
-        default:
-                return; /* unavailable or busy: the tick retries */
-        }
-}
-
-static void admin_tick(struct vs_node *n) {
-        if (!n->admin_in_flight || ++n->admin_waited < ADMIN_RETRY_TICKS)
-                return;
-        n->admin_target++;
-        admin_kick(n);
 }
 
 int vs_node_root_submit(struct vs_node *n, const uint8_t *command, size_t len, vs_node_root_done_fn done,
                         void *userdata) {
         if (!n->started)
                 return -ENOTCONN;
-        struct admin_op *op = calloc(1, sizeof *op);
+        _cleanup_free_ struct root_op *op = malloc(sizeof *op);
         if (!op)
                 return -ENOMEM;
-        op->command = malloc(len ? len : 1);
-        if (!op->command) {
-                free(op);
-                return -ENOMEM;
-        }
-        memcpy(op->command, command, len);
-        op->len = len;
-        op->done = done;
-        op->userdata = userdata;
-        *n->admin_tail = op;
-        n->admin_tail = &op->next;
-        if (!n->admin_in_flight)
-                admin_kick(n);
-        return 0;
+        *op = (struct root_op) { done, userdata };
+        int r = vs_session_submit(n->admin, command, len, root_done, op);
+        if (r >= 0)
+                TAKE_PTR(op);
+        return r;
 }
 
 static void ignore_answer(void *userdata, int error, const Viewstamp__TreeResponse *response) {
@@ -467,15 +389,14 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REQUEST: {
-                /* A node's own root session, forwarded over its link. */
+                /* A node's own session (node/session.h), forwarded over its link. */
                 struct vs_tenant *t = vs_node_find_tenant(n, tenant);
-                if (t && strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
+                if (t)
                         vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request);
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:
-                if (strcmp(tenant, VS_ROOT_TENANT_NAME) == 0)
-                        admin_reply(n, env->client_reply);
+                session_reply(n, tenant, env->client_reply);
                 return;
         default:
                 return;
@@ -485,7 +406,8 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
 static void on_peer_state(struct vs_peer_set *s, const char *node, bool up, void *userdata) {
         struct vs_node *n = userdata;
         if (up)
-                admin_kick(n); /* an administrative request may have been waiting for this link */
+                for (size_t i = 0; i < n->n_sessions; i++)
+                        vs_session_kick(n->sessions[i]); /* a request may have been waiting for this link */
 }
 
 static void on_durable(void *ctx, uint64_t tenant, uint64_t seq, int error) {
@@ -564,7 +486,12 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         struct vs_node *n = userdata;
         for (size_t i = 0; i < n->n_tenants; i++)
                 vs_tenant_tick(n->tenants[i]);
-        admin_tick(n);
+        for (size_t i = n->n_tenants; i-- > 0;)
+                if (vs_tenant_stopped(n->tenants[i]))
+                        vs_node_drop_tenant(n, n->tenants[i], "the replica left its group");
+        for (size_t i = 0; i < n->n_sessions; i++)
+                vs_session_tick(n->sessions[i]);
+        vs_node_reconfig_tick(n);
         vs_node_follow_tick(n);
         return sd_event_source_set_time_relative(s, n->conf.tick_ms * 1000ULL);
 }
@@ -586,13 +513,14 @@ void vs_node_free(struct vs_node *n) {
         if (!n)
                 return;
         sd_event_source_disable_unref(n->tick);
-        n->admin_defer = sd_event_source_disable_unref(n->admin_defer);
         sd_event_source_disable_unref(n->commit_src);
         sd_event_source_disable_unref(n->commit_post);
         sd_event_source_disable_unref(n->commit_again);
         sd_event_source_disable_unref(n->journal_src);
-        while (n->admin_head)
-                admin_complete(n, -ESHUTDOWN, NULL);
+        /* The root session first: what a reconfiguration waits for from the root ends it. */
+        vs_session_free(n->admin);
+        vs_node_reconfig_done(n);
+        free(n->sessions);
         vs_node_follow_done(n);
         vs_node_join_done(n);
         vs_client_port_free(n->clients);
@@ -602,6 +530,7 @@ void vs_node_free(struct vs_node *n) {
                 vs_tenant_free(n->tenants[k]);
         free(n->tenants);
         u64map_done(&n->by_id);
+        u64map_done(&n->forgotten);
         vs_members_done(&n->members);
         free(n->routes);
         free(n->forgetting);
@@ -618,11 +547,6 @@ void vs_node_free(struct vs_node *n) {
 int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
         sd_event *e = n->event;
         const struct vs_conf *conf = &n->conf;
-        n->admin_target = 0;
-        for (uint32_t i = 0; i < n->root.n_replicas; i++)
-                if (strcmp(n->root.replicas[i], conf->name) == 0)
-                        n->admin_target = i;
-
         /* Before the journal: a node refused for its secret leaves its state untouched. */
         _cleanup_(vs_secret_erase) struct vs_secret secret = {};
         int r = vs_secret_load_conf(conf, &secret, err, errlen);
@@ -645,11 +569,14 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
         r = vs_journal_open(&jo, &n->journal, err, errlen);
         if (r < 0)
                 return r;
-        r = sd_event_add_defer(e, &n->admin_defer, on_admin_defer, n);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(n->admin_defer, SD_EVENT_OFF);
-        if (r >= 0)
+        r = vs_session_new(n, VS_ROOT_TENANT_NAME, &n->admin);
+        if (r >= 0) {
+                const char *nodes[VS_TENANT_REPLICAS_MAX];
+                for (uint32_t i = 0; i < n->root.n_replicas; i++)
+                        nodes[i] = n->root.replicas[i];
+                vs_session_set_nodes(n->admin, nodes, n->root.n_replicas);
                 r = sd_event_add_io(e, &n->journal_src, vs_journal_fd(n->journal), EPOLLIN, on_journal, n);
+        }
         if (r >= 0)
                 r = sd_event_add_defer(e, &n->commit_src, on_commit, n);
         if (r >= 0)
@@ -740,13 +667,11 @@ int vs_node_new(sd_event *e, const struct vs_conf *conf, const struct vs_node_ca
         n->event = e;
         n->conf = *conf;
         n->state_fd = -1;
-        n->admin_tail = &n->admin_head;
         if (cb)
                 n->cb = *cb;
         n->userdata = userdata;
         if (getrandom(&n->rng, sizeof n->rng, 0) != sizeof n->rng)
                 n->rng = (uint64_t) getpid() ^ (uint64_t) time(NULL);
-        n->admin_client = vs_node_random(n);
 
         int r = 0;
         n->state_fd = open(conf->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -84,12 +84,15 @@ int vs_node_join_cluster(struct vs_node *n, const char *address, const char *tok
 int vs_node_join_token(const struct vs_node *n, char buf[VS_JOIN_TOKEN_MAX]);
 
 /*
- * Membership changes through the root group; done(userdata, 0 or -errno, message). Refused at
- * once (returned, err says why): -ENOENT no such member, -EBUSY the node hosts replicas (and
- * remove was not told to drain), -EOPNOTSUPP draining a node that hosts replicas (moving them
- * needs VR reconfiguration, which the daemon does not do yet), -EINVAL this node itself (remove
- * it from another member), -ENOTCONN in no cluster. Drain marks the node draining: placement
- * leaves it out. Removing a node takes it out of /nodes; every member drops its link.
+ * Membership changes through the root group (node/drain.c); done(userdata, 0 or -errno, message).
+ * Refused at once (returned, err says why): -ENOENT no such member, -EBUSY the node hosts
+ * replicas (and remove was not told to drain), -EOPNOTSUPP removing a node that hosts a replica
+ * of the root group (which cannot move yet), -EINVAL this node itself (remove it from another
+ * member), -ENOTCONN in no cluster. Drain marks the node draining (placement leaves it out), then
+ * moves its replicas one tenant at a time (node/reconfig.h) to the least loaded active members
+ * without one of that tenant; it ends with -EOPNOTSUPP when the root group's replica is left,
+ * -ENOSPC when a tenant has nowhere to go, or a move's error (draining again resumes). Removing a
+ * node (after draining it, with drain) takes it out of /nodes; every member drops its link.
  */
 int vs_node_remove_member(struct vs_node *n, const char *name, bool drain, vs_node_done_fn done, void *userdata,
                           char *err, size_t errlen);

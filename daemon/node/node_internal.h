@@ -16,21 +16,11 @@
 #include "node/tenant_config.h"
 #include "util/u64map.h"
 
-/* Ticks an administrative request waits for an answer before it is sent again (to the next
- * root replica, in case the one asked is down). */
-#define ADMIN_RETRY_TICKS 50
 /* A client connection must send its first frame within this time (half-open connections). */
 #define CLIENT_HANDSHAKE_USEC (10ULL * 1000 * 1000)
 /* A node hosting no root replica reads the root group's state this often. */
 #define FOLLOW_INTERVAL_MSEC 1000
 
-struct admin_op {
-        struct admin_op *next;
-        uint8_t *command;
-        size_t len;
-        vs_node_root_done_fn done;
-        void *userdata;
-};
 
 struct follow_read;
 
@@ -60,6 +50,9 @@ struct vs_node {
         struct u64map by_id; /* tenant id -> struct vs_tenant */
         struct forgetting *forgetting;
         size_t n_forgetting;
+        /* Tenants whose replica this node deleted (id -> 1, 2 once refused): it cannot host them
+         * again, the journal taking no record of a tenant after its FORGET (journal.h). */
+        struct u64map forgotten;
         bool first_start; /* the state directory had no root configuration yet */
         bool started;     /* in a cluster: journal, links and tenants are up (vs_node_start) */
         bool has_identity; /* a cluster formed with InitCluster/JoinCluster: identity is set */
@@ -82,15 +75,12 @@ struct vs_node {
         struct vs_cluster_state *incoming; /* read remotely, applied on the next tick */
         uint32_t follow_wait;              /* ticks until the next remote read */
 
-        /* The node's own session with the root group. */
-        struct admin_op *admin_head, **admin_tail;
-        uint64_t admin_client;
-        uint64_t admin_request;   /* number of the request in flight (0: registering) */
-        bool admin_registered;
-        bool admin_in_flight;
-        uint32_t admin_target;    /* index into the root's replicas */
-        uint32_t admin_waited;
-        sd_event_source *admin_defer;
+        /* The node's own sessions (node/session.h): with the root group, and with the tenants
+         * whose reconfiguration it drives (node/reconfig.h). */
+        struct vs_session *admin;
+        struct vs_session **sessions;
+        size_t n_sessions;
+        struct vs_reconfig *reconfigs;
         struct vs_tenant_config root;
 };
 
@@ -103,7 +93,7 @@ struct forgetting {
 /* node.c */
 /* Stops a hosted replica of a tenant the cluster deleted and deletes its files: the journal
  * forgets it first, the configuration file and checkpoints go once that is durable. */
-void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t);
+void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why);
 int vs_node_start(struct vs_node *n, char *err, size_t errlen);
 /* Saves the configuration file, then starts the replica; one that runs already takes c's changes
  * (vs_node_refresh_tenant). A node at its MaxTenants= starts nothing (logged). */
@@ -115,6 +105,9 @@ int vs_node_members_init(struct vs_node *n, char *err, size_t errlen);
 int vs_node_members_start_peers(struct vs_node *n);
 /* Makes the static nodes plus root_members (the root group's /nodes) the membership. */
 void vs_node_members_apply(struct vs_node *n, const struct vs_members *root_members);
+/* Marks the member draining, or removes it, through the root group: done(userdata, 0 or -errno,
+ * message). -ENOENT when it is no member. */
+int vs_node_member_submit(struct vs_node *n, const char *name, bool remove, vs_node_done_fn done, void *userdata);
 /* Records this node under /nodes through the admin session, until it is there as configured. */
 void vs_node_register(struct vs_node *n);
 

@@ -21,16 +21,14 @@ static int compare(const void *a, const void *b) {
         return strcmp(x->name, y->name);
 }
 
-int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_state *st,
-                      const struct vs_tenant_config *root, const char *tenant, uint32_t n,
-                      struct vs_tenant_config *ret) {
-        if (n != 1 && n != 3 && n != 5)
-                return -EINVAL;
-        struct candidate c[VS_CONF_NODES_MAX];
+/* The active members not in skip (NULL: none), least loaded first. */
+static size_t candidates(const struct vs_members *members, const struct vs_cluster_state *st,
+                         const struct vs_tenant_config *root, const char *tenant,
+                         const struct vs_tenant_config *skip, struct candidate c[VS_CONF_NODES_MAX]) {
         size_t k = 0;
         for (size_t i = 0; i < members->n; i++) {
                 const struct vs_member *m = &members->v[i];
-                if (m->state != VS_MEMBER_ACTIVE)
+                if (m->state != VS_MEMBER_ACTIVE || (skip && vs_tenant_config_named(skip, m->node.name)))
                         continue;
                 struct vs_checksum_state h;
                 vs_checksum_init(&h);
@@ -42,11 +40,32 @@ int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_
                         .tiebreak = vs_checksum_final(&h),
                 };
         }
+        if (k > 1)
+                qsort(c, k, sizeof *c, compare);
+        return k;
+}
+
+int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_state *st,
+                      const struct vs_tenant_config *root, const char *tenant, uint32_t n,
+                      struct vs_tenant_config *ret) {
+        if (n != 1 && n != 3 && n != 5)
+                return -EINVAL;
+        struct candidate c[VS_CONF_NODES_MAX];
+        size_t k = candidates(members, st, root, tenant, NULL, c);
         if (k < n)
                 return -ENOSPC;
-        qsort(c, k, sizeof *c, compare);
         ret->n_replicas = n;
         for (uint32_t i = 0; i < n; i++)
                 strcpy(ret->replicas[i], c[i].name);
+        return 0;
+}
+
+int vs_placement_pick_move(const struct vs_members *members, const struct vs_cluster_state *st,
+                           const struct vs_tenant_config *root, const struct vs_tenant_config *t,
+                           char ret[VS_CONF_NAME_MAX + 1]) {
+        struct candidate c[VS_CONF_NODES_MAX];
+        if (candidates(members, st, root, t->name, t, c) == 0)
+                return -ENOSPC;
+        strcpy(ret, c[0].name);
         return 0;
 }

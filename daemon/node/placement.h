@@ -20,6 +20,13 @@
 #include "node/member.h"
 #include "node/tenant_config.h"
 
+/* Where a replica of t goes when it moves off one of t's nodes (a node being drained): the least
+ * loaded active member that holds no replica of t and did not leave its group in its last
+ * reconfiguration (node/reconfig.h), by the same order. -ENOSPC when there is none. */
+int vs_placement_pick_move(const struct vs_members *members, const struct vs_cluster_state *st,
+                           const struct vs_tenant_config *root, const struct vs_tenant_config *t,
+                           char ret[VS_CONF_NAME_MAX + 1]);
+
 /* Fills ret->replicas and ret->n_replicas. -EINVAL unless n is 1, 3 or 5; -ENOSPC when fewer than
  * n members are active. */
 int vs_placement_pick(const struct vs_members *members, const struct vs_cluster_state *st,

@@ -10,6 +10,7 @@
 #include "journal/journal.h"
 #include "log/log.h"
 #include "node/node.h"
+#include "node/routes.h"
 #include "node/tenant.h"
 #include "tree/tree.h"
 #include "tree/tree_sm.h"
@@ -19,11 +20,14 @@
 struct vs_tenant {
         struct vs_node *node;
         struct vs_tenant_config config;
-        uint32_t self;
+        uint64_t member_id;
+        struct vs_routes peers;
+        char primary[VS_CONF_NAME_MAX + 1]; /* as of the replica's last status, "" unknown */
         struct tree *tree;
         struct vr_replica *vr;
         struct u64map routes; /* client id -> route + 1 (never NULL) */
         bool failed;
+        bool stopped;
 };
 
 static struct vs_log_ctx log_ctx(const struct vs_tenant *t) {
@@ -75,16 +79,21 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
                 reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_OK;
                 reply.reply = (ProtobufCBinaryData) { .len = m->len, .data = m->data };
                 break;
-        case VR_REPLY_NOT_PRIMARY: {
-                uint32_t p = (uint32_t) (m->view % t->config.n_replicas);
-                const struct vs_conf_node *n = vs_node_find_member(t->node, t->config.replicas[p]);
-                if (p == t->self || !n) {
+        case VR_REPLY_NOT_PRIMARY:
+        case VR_REPLY_NEW_EPOCH: {
+                /* Both carry the epoch's members; a new epoch starts in view 0. */
+                bool moved = m->reply_status == VR_REPLY_NEW_EPOCH;
+                uint64_t view = moved ? 0 : m->view;
+                const char *node = m->n_members > 0 ? vs_routes_node(&t->peers, m->members[view % m->n_members]) : NULL;
+                const struct vs_conf_node *n = node ? vs_node_find_member(t->node, node) : NULL;
+                if (!n || (!moved && strcmp(node, vs_node_conf(t->node)->name) == 0)) {
                         reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_UNAVAILABLE;
-                        reply.message = (char *) "no primary at the moment (view change)";
+                        reply.message = moved ? (char *) "the tenant moved to replicas this node cannot name yet"
+                                              : (char *) "no primary at the moment (view change)";
                 } else {
                         reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_REDIRECT;
                         reply.primary = (char *) vs_address_to_string(&n->client, primary);
-                        reply.message = (char *) "not the primary";
+                        reply.message = moved ? (char *) "the tenant moved to other replicas" : (char *) "not the primary";
                 }
                 break;
         }
@@ -94,6 +103,10 @@ static void reply_to_client(struct vs_tenant *t, const struct vr_output *out) {
                          "command too large to replicate: a command may take at most half of MaxFrameBytes=%" PRIu32,
                          vs_node_conf(t->node)->max_frame_bytes);
                 reply.message = text;
+                break;
+        case VR_REPLY_BAD_CONFIG:
+                reply.status = VIEWSTAMP__CLIENT_STATUS__CLIENT_BAD_REQUEST;
+                reply.message = (char *) "not a usable member list for a reconfiguration";
                 break;
         case VR_REPLY_SESSION_EXPIRED:
         default:
@@ -134,12 +147,15 @@ static void drive(struct vs_tenant *t) {
 
                 if (rd.n_records > 0)
                         r = persist(t, rd.records, rd.n_records);
+                if (rd.n_members > 0)
+                        vs_routes_learn_epoch(&t->peers, rd.epoch, rd.n_members, rd.members);
                 for (size_t i = 0; r >= 0 && i < rd.n_msgs; i++) {
                         const struct vr_output *out = &rd.msgs[i];
+                        const char *to = out->to_client ? NULL : vs_routes_node(&t->peers, out->to_id);
                         if (out->to_client)
                                 reply_to_client(t, out);
-                        else if (out->replica < t->config.n_replicas)
-                                vs_node_send_replica(t->node, t->config.replicas[out->replica], t->config.name, &out->msg);
+                        else if (to && out->to_id != t->member_id)
+                                vs_node_send_replica(t->node, to, t->config.name, &out->msg);
                 }
                 bool again = false;
                 if (r >= 0 && rd.checkpoint_op > 0) {
@@ -147,9 +163,15 @@ static void drive(struct vs_tenant *t) {
                         again = true;
                 }
                 if (rd.status_changed) {
+                        const char *p = rd.primary < rd.n_members ? vs_routes_node(&t->peers, rd.members[rd.primary]) : NULL;
+                        snprintf(t->primary, sizeof t->primary, "%s", p ? p : "");
                         struct vs_log_ctx c = log_ctx(t);
-                        log_info(&c, "status %s, primary %s", vr_status_name(rd.status),
-                         t->config.replicas[rd.primary % t->config.n_replicas]);
+                        if (rd.stopped && !t->stopped)
+                                log_notice(&c, "replica left the group in epoch %" PRIu64 " and stopped", rd.epoch);
+                        else
+                                log_info(&c, "epoch %" PRIu64 ", status %s, primary %s", rd.epoch,
+                                         vr_status_name(rd.status), p ? p : "(unknown)");
+                        t->stopped = rd.stopped;
                         vs_node_tenant_changed(t->node, t);
                 }
                 size_t n_out = rd.n_records + rd.n_msgs;
@@ -172,11 +194,30 @@ void vs_tenant_checkpoint_durable(struct vs_tenant *t, uint64_t op, int error) {
         drive(t);
 }
 
-static struct vr_config replica_config(const struct vs_tenant *t) {
+/* The replica's place in the newest epoch its configuration names it for. A replica new in an
+ * epoch after the first holds nothing yet and joins (vr.h); its journal's metadata, once it has
+ * some, is what a restart goes by. */
+static struct vr_config replica_config(const struct vs_tenant *t, bool has_meta) {
         const struct vs_conf *conf = vs_node_conf(t->node);
+        const struct vs_tenant_config *tc = &t->config;
+        int self = vs_tenant_config_index(tc, conf->name);
         struct vr_config c;
-        vr_config_default(&c, t->config.n_replicas, t->self);
-        c.epoch = t->config.epoch;
+        if (self >= 0) {
+                vr_config_default(&c, tc->n_replicas, (uint32_t) self);
+                memcpy(c.members, tc->member_ids, tc->n_replicas * sizeof *c.members);
+                c.epoch = tc->epoch;
+                bool was_member = false;
+                for (uint32_t i = 0; i < tc->n_old; i++)
+                        was_member |= tc->old_member_ids[i] == t->member_id;
+                c.joining = tc->epoch > 0 && !was_member && !has_meta;
+        } else {
+                uint32_t k = 0;
+                while (k + 1 < tc->n_old && tc->old_member_ids[k] != t->member_id)
+                        k++;
+                vr_config_default(&c, tc->n_old, k);
+                memcpy(c.members, tc->old_member_ids, tc->n_old * sizeof *c.members);
+                c.epoch = tc->epoch - 1;
+        }
         c.heartbeat_ticks = conf->heartbeat_ticks;
         c.view_change_ticks = conf->view_change_ticks;
         c.jitter_ticks = conf->view_change_ticks / 2;
@@ -194,8 +235,8 @@ static struct vr_config replica_config(const struct vs_tenant *t) {
 int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, const struct vs_scan_tenant *rec,
                   bool lost, struct vs_tenant **ret) {
         const struct vs_conf *conf = vs_node_conf(node);
-        int idx = vs_tenant_config_index(config, conf->name);
-        if (idx < 0)
+        uint64_t member_id;
+        if (vs_tenant_config_member_id(config, conf->name, &member_id) < 0)
                 return -ENOENT;
 
         _cleanup_free_ struct vs_tenant *t = calloc(1, sizeof *t);
@@ -203,7 +244,8 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                 return -ENOMEM;
         t->node = node;
         t->config = *config;
-        t->self = (uint32_t) idx;
+        t->member_id = member_id;
+        vs_routes_learn_config(&t->peers, config);
 
         struct tree_options topts = { .limits = TREE_LIMITS_DEFAULT, .hash_seed = vs_node_random(node) };
         topts.limits.max_value = conf->max_value_bytes;
@@ -212,7 +254,7 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
         if (r < 0)
                 return r;
 
-        struct vr_config c = replica_config(t);
+        struct vr_config c = replica_config(t, rec && rec->has_meta);
         struct vs_log_ctx lc = { .tenant = config->name };
         if (!rec && !lost) {
                 r = vr_replica_new(&c, &tree_sm_ops, t->tree, &t->vr);
@@ -262,8 +304,8 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                 return log_error_errno(&lc, r, "cannot start the replica");
         }
         struct vs_log_ctx c2 = log_ctx(t);
-        log_info(&c2, "replica %u of %u %s", t->self, config->n_replicas,
-                 rec ? "restarted from its journal" : lost ? "recovering" : "created");
+        log_info(&c2, "replica (member %" PRIu64 ") of epoch %" PRIu64 " %s", member_id, c.epoch,
+                 rec ? "restarted from its journal" : lost ? "recovering" : c.joining ? "joining" : "created");
         drive(t);
         *ret = TAKE_PTR(t);
         return 0;
@@ -283,16 +325,25 @@ const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t) {
 }
 
 int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c) {
-        if (vs_access_token_same(&t->config.token, &c->token))
+        const struct vs_tenant_config *old = &t->config;
+        /* Within an epoch the only change of members is the group confirming it. */
+        bool newer = c->epoch > old->epoch || (c->epoch == old->epoch && old->reconfiguring && !c->reconfiguring);
+        bool token = !vs_access_token_same(&old->token, &c->token);
+        if (!newer && !token)
                 return 0;
-        struct vs_tenant_config next = t->config;
+        struct vs_tenant_config next = newer ? *c : *old;
         next.token = c->token;
         struct vs_log_ctx lc = log_ctx(t);
         int r = vs_tenant_config_save(vs_node_state_fd(t->node), &next);
         if (r < 0)
-                return log_error_errno(&lc, r, "cannot save the tenant's new access token");
+                return log_error_errno(&lc, r, "cannot save the tenant's new configuration");
         t->config = next;
-        log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        vs_routes_learn_config(&t->peers, &next);
+        if (token)
+                log_notice(&lc, next.token.set ? "access token set: connections must present it" : "access token cleared");
+        if (newer)
+                log_info(&lc, "configuration of epoch %" PRIu64 "%s", next.epoch,
+                         next.reconfiguring ? " (being entered)" : "");
         vs_node_tenant_changed(t->node, t);
         return 0;
 }
@@ -313,15 +364,18 @@ bool vs_tenant_failed(const struct vs_tenant *t) {
         return t->failed;
 }
 
+bool vs_tenant_stopped(const struct vs_tenant *t) {
+        return t->stopped;
+}
+
+const char *vs_tenant_primary(const struct vs_tenant *t) {
+        return t->primary;
+}
+
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb) {
         if (t->failed)
                 return;
-        int from = vs_tenant_config_index(&t->config, from_node);
         struct vs_log_ctx c = log_ctx(t);
-        if (from < 0 || (uint32_t) from == t->self) {
-                log_debug(&c, "dropped a replica message from %s, which holds no other replica of this tenant", from_node);
-                return;
-        }
         struct vr_msg m;
         int r = vs_vr_msg_from_pb(pb, &m);
         if (r < 0 || m.type == VR_MSG_REQUEST || m.type == VR_MSG_REPLY) {
@@ -330,7 +384,12 @@ void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewsta
                         vs_vr_msg_view_done(&m);
                 return;
         }
-        m.from = (uint32_t) from;
+        /* Who sent it is the link's word and the configuration's, never the message's. */
+        if (vs_routes_sender(&t->peers, from_node, m.epoch, &m.sender, &m.from) < 0 || m.sender == t->member_id) {
+                log_debug(&c, "dropped a replica message from %s, which holds no other replica of this tenant", from_node);
+                vs_vr_msg_view_done(&m);
+                return;
+        }
         r = vr_receive(t->vr, &m);
         vs_vr_msg_view_done(&m);
         if (r == -EINVAL) {

@@ -14,9 +14,10 @@
  *    writes it on its I/O thread before any record appended later (so storage never holds a log
  *    without its base) and prunes the files no durable metadata names any more. Only once it
  *    is durable is the core told so.
- *  - Replica messages carry the sender's replica index; it is taken from the tenant configuration
- *    and the node the message came from, never from the message, so one node cannot speak for
- *    another's replica.
+ *  - Replica messages carry the sender's member id and its index in the message's epoch; both are
+ *    taken from the tenant's configurations and the node the message came from (node/routes.h),
+ *    never from the message, so one node cannot speak for another's replica. Messages go to
+ *    member ids, which the same table turns into nodes, whatever the epoch.
  *  - A fatal error (the journal failed, a checkpoint could not be written, out of memory) stops
  *    the replica: it takes no more input and says so in its status; the daemon must restart.
  */
@@ -48,11 +49,17 @@ void vs_tenant_free(struct vs_tenant *t);
 
 const struct vs_tenant_config *vs_tenant_config(const struct vs_tenant *t);
 struct vs_node *vs_tenant_node(const struct vs_tenant *t);
-/* Takes c's access token if it differs, saving the configuration file first (vs_node_refresh_tenant()). */
+/* Takes c's access token if it differs, and c's members if c is of a later epoch (or confirms the
+ * epoch being entered), saving the configuration file first (vs_node_refresh_tenant()). */
 int vs_tenant_refresh_config(struct vs_tenant *t, const struct vs_tenant_config *c);
 struct vr_replica *vs_tenant_replica(const struct vs_tenant *t);
 struct tree *vs_tenant_tree(const struct vs_tenant *t);
 bool vs_tenant_failed(const struct vs_tenant *t);
+/* The replica left its group in a reconfiguration and the new epoch holds the state (vr.h's
+ * vr_ready.stopped): the node may delete it. */
+bool vs_tenant_stopped(const struct vs_tenant *t);
+/* The node of the primary as of the replica's last status ("" when unknown). */
+const char *vs_tenant_primary(const struct vs_tenant *t);
 
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb);
 void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);

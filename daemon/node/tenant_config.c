@@ -53,16 +53,105 @@ int vs_tenant_config_index(const struct vs_tenant_config *c, const char *node) {
         return -ENOENT;
 }
 
+int vs_tenant_config_member_id(const struct vs_tenant_config *c, const char *node, uint64_t *ret) {
+        int i = vs_tenant_config_index(c, node);
+        if (i >= 0) {
+                *ret = c->member_ids[i];
+                return 0;
+        }
+        for (uint32_t k = 0; k < c->n_old; k++)
+                if (strcmp(c->old_replicas[k], node) == 0) {
+                        *ret = c->old_member_ids[k];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+bool vs_tenant_config_named(const struct vs_tenant_config *c, const char *node) {
+        uint64_t id;
+        return vs_tenant_config_member_id(c, node, &id) >= 0;
+}
+
+void vs_tenant_config_number(struct vs_tenant_config *c) {
+        for (uint32_t i = 0; i < c->n_replicas; i++)
+                c->member_ids[i] = i;
+        c->next_member_id = c->n_replicas;
+        c->n_old = 0;
+        c->reconfiguring = false;
+}
+
+int vs_tenant_config_next_epoch(const struct vs_tenant_config *c, const char *const *nodes, uint32_t n,
+                                struct vs_tenant_config *ret) {
+        if (n != 1 && n != 3 && n != 5)
+                return -EINVAL;
+        struct vs_tenant_config x = { .id = c->id, .epoch = c->epoch + 1, .n_replicas = n,
+                                      .next_member_id = c->next_member_id, .n_old = c->n_replicas,
+                                      .reconfiguring = true, .token = c->token };
+        strcpy(x.name, c->name);
+        for (uint32_t i = 0; i < n; i++) {
+                if (strlen(nodes[i]) > VS_CONF_NAME_MAX)
+                        return -EINVAL;
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(nodes[i], nodes[j]) == 0)
+                                return -EINVAL;
+                strcpy(x.replicas[i], nodes[i]);
+                int k = vs_tenant_config_index(c, nodes[i]);
+                x.member_ids[i] = k >= 0 ? c->member_ids[k] : x.next_member_id++;
+        }
+        memcpy(x.old_replicas, c->replicas, sizeof x.old_replicas);
+        memcpy(x.old_member_ids, c->member_ids, sizeof x.old_member_ids);
+        *ret = x;
+        return 0;
+}
+
+int vs_tenant_config_move(const struct vs_tenant_config *c, const char *from, const char *to,
+                          const char *ret[VS_TENANT_REPLICAS_MAX], uint32_t *ret_n) {
+        int i = vs_tenant_config_index(c, from);
+        bool has_to = vs_tenant_config_index(c, to) >= 0;
+        if (i >= 0 && has_to)
+                return -EEXIST;
+        if (i < 0 && !has_to)
+                return -ENOENT;
+        for (uint32_t k = 0; k < c->n_replicas; k++)
+                ret[k] = (int) k == i ? to : c->replicas[k];
+        *ret_n = c->n_replicas;
+        return 0;
+}
+
+bool vs_tenant_config_same_nodes(const struct vs_tenant_config *c, const char *const *nodes, uint32_t n) {
+        if (n != c->n_replicas)
+                return false;
+        for (uint32_t i = 0; i < n; i++)
+                if (vs_tenant_config_index(c, nodes[i]) < 0)
+                        return false;
+        /* Equal counts and every node found: the same set unless a node was named twice. */
+        for (uint32_t i = 0; i < n; i++)
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(nodes[i], nodes[j]) == 0)
+                                return false;
+        return true;
+}
+
 void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantConfig *pb,
-                            char *names[VS_TENANT_REPLICAS_MAX]) {
+                            struct vs_tenant_config_pb_buf *buf) {
         *pb = (Viewstamp__TenantConfig) VIEWSTAMP__TENANT_CONFIG__INIT;
         pb->name = (char *) c->name;
         pb->id = c->id;
         pb->epoch = c->epoch;
         for (uint32_t i = 0; i < c->n_replicas; i++)
-                names[i] = (char *) c->replicas[i];
-        pb->replicas = names;
+                buf->names[i] = (char *) c->replicas[i];
+        pb->replicas = buf->names;
         pb->n_replicas = c->n_replicas;
+        pb->member_ids = (uint64_t *) c->member_ids;
+        pb->n_member_ids = c->n_replicas;
+        pb->next_member_id = c->next_member_id;
+        for (uint32_t i = 0; i < c->n_old; i++)
+                buf->old_names[i] = (char *) c->old_replicas[i];
+        pb->old_replicas = buf->old_names;
+        pb->n_old_replicas = c->n_old;
+        pb->old_member_ids = (uint64_t *) c->old_member_ids;
+        pb->n_old_member_ids = c->n_old;
+        pb->reconfiguring = c->reconfiguring;
         if (c->token.set) {
                 pb->token_salt = (ProtobufCBinaryData) { .len = sizeof c->token.salt, .data = (uint8_t *) c->token.salt };
                 pb->token_hash = (ProtobufCBinaryData) { .len = sizeof c->token.hash, .data = (uint8_t *) c->token.hash };
@@ -70,9 +159,35 @@ void vs_tenant_config_to_pb(const struct vs_tenant_config *c, Viewstamp__TenantC
         }
 }
 
+static int names_from_pb(char *const *names, size_t n, char out[][VS_CONF_NAME_MAX + 1]) {
+        for (size_t i = 0; i < n; i++) {
+                if (strlen(names[i]) > VS_CONF_NAME_MAX)
+                        return -EBADMSG;
+                strcpy(out[i], names[i]);
+        }
+        return 0;
+}
+
+static bool ids_valid(const uint64_t *ids, size_t n, uint64_t next) {
+        for (size_t i = 0; i < n; i++) {
+                if (ids[i] >= next)
+                        return false;
+                for (size_t j = 0; j < i; j++)
+                        if (ids[i] == ids[j])
+                                return false;
+        }
+        return true;
+}
+
 int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant_config *ret) {
-        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas };
-        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX)
+        struct vs_tenant_config c = { .id = pb->id, .epoch = pb->epoch, .n_replicas = (uint32_t) pb->n_replicas,
+                                      .n_old = (uint32_t) pb->n_old_replicas, .reconfiguring = pb->reconfiguring };
+        if (strlen(pb->name) > VS_TENANT_NAME_MAX || pb->n_replicas == 0 || pb->n_replicas > VS_TENANT_REPLICAS_MAX ||
+            pb->n_old_replicas > VS_TENANT_REPLICAS_MAX || pb->n_old_member_ids != pb->n_old_replicas ||
+            (pb->n_member_ids != 0 && pb->n_member_ids != pb->n_replicas))
+                return -EBADMSG;
+        if (names_from_pb(pb->replicas, pb->n_replicas, c.replicas) < 0 ||
+            names_from_pb(pb->old_replicas, pb->n_old_replicas, c.old_replicas) < 0)
                 return -EBADMSG;
         if (pb->token_hash.len > 0) {
                 if (pb->token_hash.len != sizeof c.token.hash || pb->token_salt.len != sizeof c.token.salt ||
@@ -83,20 +198,30 @@ int vs_tenant_config_from_pb(const Viewstamp__TenantConfig *pb, struct vs_tenant
                 memcpy(c.token.salt, pb->token_salt.data, sizeof c.token.salt);
                 memcpy(c.token.hash, pb->token_hash.data, sizeof c.token.hash);
         }
+        uint64_t next = 0;
         for (size_t i = 0; i < pb->n_replicas; i++) {
-                if (strlen(pb->replicas[i]) > VS_CONF_NAME_MAX)
-                        return -EBADMSG;
-                strcpy(c.replicas[i], pb->replicas[i]);
+                c.member_ids[i] = pb->n_member_ids ? pb->member_ids[i] : i;
+                if (c.member_ids[i] >= next)
+                        next = c.member_ids[i] + 1;
         }
+        for (size_t i = 0; i < c.n_old; i++) {
+                c.old_member_ids[i] = pb->old_member_ids[i];
+                if (c.old_member_ids[i] >= next)
+                        next = c.old_member_ids[i] + 1;
+        }
+        c.next_member_id = pb->next_member_id ? pb->next_member_id : next;
+        if (!ids_valid(c.member_ids, c.n_replicas, c.next_member_id) ||
+            !ids_valid(c.old_member_ids, c.n_old, c.next_member_id))
+                return -EBADMSG;
         strcpy(c.name, pb->name);
         *ret = c;
         return 0;
 }
 
 int vs_tenant_config_encode(const struct vs_tenant_config *c, uint8_t **ret, size_t *ret_len) {
-        char *names[VS_TENANT_REPLICAS_MAX];
+        struct vs_tenant_config_pb_buf names;
         Viewstamp__TenantConfig pb;
-        vs_tenant_config_to_pb(c, &pb, names);
+        vs_tenant_config_to_pb(c, &pb, &names);
         size_t n = viewstamp__tenant_config__get_packed_size(&pb);
         uint8_t *buf = malloc(n);
         if (!buf)
@@ -122,6 +247,7 @@ void vs_tenant_config_root(const struct vs_conf *conf, struct vs_tenant_config *
         strcpy(ret->name, VS_ROOT_TENANT_NAME);
         for (size_t i = 0; i < n; i++)
                 strcpy(ret->replicas[i], conf->nodes[i].name);
+        vs_tenant_config_number(ret);
 }
 
 #define FILE_PREFIX "tenant-"

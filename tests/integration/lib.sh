@@ -224,6 +224,18 @@ manager() {
                 org.viewstamp1.Manager "$@"
 }
 
+# error_name I METHOD DBUS-SEND-ARGS...: the D-Bus error name a Manager method fails with, or "ok"
+error_name() {
+        local i=$1 method=$2 out
+        shift 2
+        if out=$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") dbus-send --system --print-reply --reply-timeout=20000 \
+                --dest=org.viewstamp1 /org/viewstamp1 "org.viewstamp1.Manager.$method" "$@" 2>&1); then
+                echo ok
+        else
+                sed -n 's/^Error \([^:]*\):.*/\1/p' <<<"$out"
+        fi
+}
+
 # node_names I: the names in node I's Nodes property, space-separated.
 node_names() {
         DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$1") busctl --system get-property org.viewstamp1 /org/viewstamp1 \

@@ -48,7 +48,7 @@ for i in 1 2 3; do wait_until 20 normal_on "$i" || fail "node$i: accounts not no
 
 for i in 1 2 3; do
         doc=$(ctl "$i" tenant show --json accounts) || fail "tenant show --json on node$i"
-        [[ $(json 'sorted(d)' <<<"$doc") == "['access_token_required', 'checkpoint_op', 'commit_number', 'id', 'name', 'op_number', 'primary', 'replicas', 'status', 'view']" ]] ||
+        [[ $(json 'sorted(d)' <<<"$doc") == "['access_token_required', 'checkpoint_op', 'commit_number', 'epoch', 'id', 'name', 'op_number', 'primary', 'replicas', 'status', 'view']" ]] ||
                 fail "tenant show --json keys: $doc"
         [[ $(json 'd["name"], d["replicas"]' <<<"$doc") == "('accounts', ['node1', 'node2', 'node3'])" ]] ||
                 fail "tenant show --json values: $doc"
@@ -59,10 +59,11 @@ for i in 1 2 3; do
         out=$(ctl "$i" tenant show accounts) || fail "tenant show on node$i"
         for line in "                 Name: accounts" "               Status: normal" \
                 "             Replicas: node1, node2, node3" "            Op number: " "        Commit number: " \
-                "        Checkpoint op: " "              Primary: $primary" "Access token required: false"; do
+                "        Checkpoint op: " "              Primary: $primary" "Access token required: false" \
+                "                Epoch: 0"; do
                 [[ $out == *"$line"* ]] || fail "tenant show lacks '$line': $out"
         done
-        [[ $(ctl "$i" tenant show accounts | wc -l) == 10 ]] || fail "tenant show: not one line per property: $out"
+        [[ $(ctl "$i" tenant show accounts | wc -l) == 11 ]] || fail "tenant show: not one line per property: $out"
 
         out=$(ctl "$i" tenants) || fail "tenants on node$i"
         head=$(head -n1 <<<"$out")

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # viewstampctl's cluster commands against real daemons that list no cluster: cluster init, token
 # and join (a wrong token refused with status 1 and the daemon's words), node ls in human and
-# --json form, tenant create --replicas and delete, node drain and remove of an empty node, and
-# usage errors (status 2).
+# --json form, tenant create --replicas, move, reconfigure and delete, node drain and remove of an
+# empty node, node drain of a node that hosts a replica (moved off), and usage errors (status 2).
 source "$(dirname "$0")/lib.sh"
 : "${VIEWSTAMPCTL:?path to viewstampctl}"
 
@@ -57,6 +57,22 @@ out=$(ctl 2 tenant create auto --replicas=3) || fail "tenant create --replicas: 
 placed() { [[ $(ctl 1 node ls --json | json 'sum(len(n["tenants"]) for n in d["nodes"])') == 4 ]]; }
 wait_until 20 placed || fail "auto and solo not placed on 4 replicas: $(ctl 1 node ls)"
 
+# solo moves to another node, through the node holding it, and back to the count of one.
+holder=$(ctl 1 node ls --json | json '[n["name"] for n in d["nodes"] if "solo" in n["tenants"]][0]')
+h=${holder#node}
+target=node$((h % 5 + 1))
+[[ $(status_of ctl "$h" tenant move solo "$holder") == 2 ]] || fail "tenant move without TO"
+[[ $(status_of ctl "$h" tenant reconfigure solo) == 2 ]] || fail "tenant reconfigure without nodes"
+[[ $(status_of ctl "$h" tenant reconfigure solo "$holder" "$target") == 1 ]] || fail "reconfigure to 2 nodes"
+out=$(ctl "$h" tenant move solo "$holder" "$target") || fail "tenant move: $out"
+[[ $out == "Replica moved." ]] || fail "tenant move printed $out"
+moved() { [[ $(ctl 1 node ls --json | json '[n["name"] for n in d["nodes"] if "solo" in n["tenants"]]') == "['$target']" ]]; }
+wait_until 20 moved || fail "solo not on $target: $(ctl 1 node ls)"
+[[ $(ctl "${target#node}" tenant reconfigure --json solo "$target" | json 'd["reconfigured"]') == solo ]] ||
+        fail "tenant reconfigure --json to the nodes it has"
+[[ $(ctl "$h" tenant move --json solo "$holder" "$target" 2>/dev/null | json 'd["error"]["name"]') == \
+        org.viewstamp1.Error.NoSuchTenant ]] || fail "tenant move through a node that no longer hosts it"
+
 out=$(ctl 1 tenant delete solo) || fail "tenant delete: $out"
 [[ $out == "Tenant deleted." ]] || fail "tenant delete printed $out"
 [[ $(ctl 1 tenant delete --json solo 2>/dev/null | json 'd["error"]["name"]') == org.viewstamp1.Error.NoSuchTenant ]] ||
@@ -77,14 +93,18 @@ out=$(ctl 1 node remove "$busy" 2>&1); rc=$?
 set -e
 ((rc == 1)) || fail "removing a busy node: exit $rc: $out"
 [[ $out == *"drain it first"* ]] || fail "removing a busy node said: $out"
-[[ $(ctl 1 node remove --json --drain "$busy" 2>/dev/null | json 'd["error"]["name"]') == org.viewstamp1.Error.NeedsReconfiguration ]] ||
-        fail "remove --drain of a busy node"
-[[ $(ctl 1 node drain "$empty") == "Node draining." ]] || fail "node drain"
+[[ $(ctl 1 node remove --json --drain node1 2>/dev/null | json 'd["error"]["name"]') == org.freedesktop.DBus.Error.InvalidArgs ]] ||
+        fail "remove --drain of the node asked"
+[[ $(ctl 1 node drain "$empty") == "Node drained." ]] || fail "node drain"
 wait_until 10 eval '[[ $(ctl 1 node ls --json | json "[n[\"state\"] for n in d[\"nodes\"] if n[\"name\"] == \"$empty\"][0]") == draining ]]' ||
         fail "$empty not draining: $(ctl 1 node ls)"
 [[ $(ctl 1 node remove "$empty") == "Node removed." ]] || fail "node remove"
 four() { [[ $(ctl 1 node ls --json | json 'len(d["nodes"])') == 4 ]]; }
 wait_until 20 four || fail "$empty still listed: $(ctl 1 node ls)"
+# The busy node's replica moves to node1, the one node left without one.
+[[ $(ctl 1 node drain --json "$busy" | json 'd["drained"]') == "$busy" ]] || fail "node drain of $busy"
+moved() { [[ $(ctl 1 node ls --json | json '[n["tenants"] for n in d["nodes"] if n["name"] == "'"$busy"'"][0]') == "[]" ]]; }
+wait_until 20 moved || fail "$busy still hosts: $(ctl 1 node ls)"
 [[ $(status_of ctl 1 node remove) == 2 ]] || fail "node remove without a name"
 [[ $(status_of ctl 1 node ls --drain) == 2 ]] || fail "node ls --drain"
 echo "ctl-cluster: ok"

@@ -91,8 +91,8 @@ START_TEST(test_file) {
         /* A well-sealed file whose content is not a whole identity. */
         Viewstamp__ClusterIdentity pb;
         Viewstamp__TenantConfig root;
-        char *names[VS_TENANT_REPLICAS_MAX];
-        vs_identity_to_pb(&id, &pb, &root, names);
+        struct vs_tenant_config_pb_buf names;
+        vs_identity_to_pb(&id, &pb, &root, &names);
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), 0);
         pb.join_secret.len = 16;
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), -EBADMSG);
@@ -103,7 +103,7 @@ START_TEST(test_file) {
         pb.root = NULL;
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), -EBADMSG);
         pb.root = &root;
-        names[0] = (char *) "bad name";
+        names.names[0] = (char *) "bad name";
         ck_assert_int_eq(vs_identity_from_pb(&pb, &back), -EBADMSG);
 
         ck_assert_int_eq(unlinkat(fd, "cluster.id", 0), 0);

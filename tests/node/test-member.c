@@ -150,6 +150,7 @@ START_TEST(test_cluster_state) {
         ck_assert_uint_eq(st.members.n, 1);
 
         struct vs_tenant_config c = { .name = "t2", .n_replicas = 3, .replicas = { "a", "b", "c" } };
+        vs_tenant_config_number(&c);
         _cleanup_free_ uint8_t *tv = NULL;
         ck_assert_int_eq(vs_tenant_config_encode(&c, &tv, &len), 0);
         ck_assert_int_eq(vs_cluster_state_add_tenant(&st, "t2", 10, 12, tv, len), 0);
