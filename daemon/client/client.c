@@ -413,14 +413,23 @@ static void follow_redirect(struct vs_client *c, struct request *r, const char *
                 return;
         }
         /* Every request sent here was turned away, or will be: count it for all of them. */
+        bool again = false;
         for (struct request *q = c->inflight.head, *next; q; q = next) {
                 next = q->next;
-                if (q->sent && ++q->redirects > c->max_redirects)
+                if (!q->sent)
+                        continue;
+                again = again || q->redirects > 0;
+                if (++q->redirects > c->max_redirects)
                         fail_and_dependents(c, q, -ELOOP, NULL);
         }
         c->redirect = a;
         c->have_redirect = true;
         connection_lost(c, 0);
+        /* Sent on again: nodes naming each other as primary are in the middle of a view change.
+         * Following at once would spend max_redirects in milliseconds; waiting a growing while
+         * lets the view change finish first. */
+        if (again)
+                c->reconnect_at = client_now() + vs_backoff_next(&c->retry_backoff);
 }
 
 static void switch_node(struct vs_client *c) {

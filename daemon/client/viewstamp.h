@@ -43,8 +43,10 @@
  *                     did not run; with TLS (vs_client_set_tls()) a node whose certificate does not
  *                     verify counts as unreachable and ends as -EKEYREJECTED
  *     -ESTALE         session expired; the request did not run
- *     -ELOOP          more redirects than max_redirects for this request; it may have run only
- *                     if an earlier send of it reached a primary (treat as unknown)
+ *     -ELOOP          more redirects than max_redirects for this request (after the first,
+ *                     each is followed only after a growing wait, 20 ms to 1 s, so that a view
+ *                     change can finish: 8 span at least a second); it may have run only if an
+ *                     earlier send of it reached a primary (treat as unknown)
  *     -ENXIO          every node answered that it hosts no replica of the tenant
  *     -EPROTO         the server refused the request as malformed; it did not run
  *     -EACCES         the tenant requires an access token and the one set with

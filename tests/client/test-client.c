@@ -3,6 +3,8 @@
 /* libviewstamp against fake nodes (fake.h) that behave well, badly, or not at all. */
 
 #include <check.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -251,6 +253,35 @@ START_TEST(test_redirect_loop_bounded) {
         vs_result_free(r);
         /* Given up on the count, long before the deadline. */
         ck_assert_uint_lt(now_usec() - t0, 5000000);
+        vs_client_free(c);
+}
+END_TEST
+
+static void *end_view_change(void *arg) {
+        struct fake *f = arg;
+        usleep(400 * 1000);
+        fake_lock(f);
+        f->redirect[0] = '\0';
+        fake_unlock(f);
+        return NULL;
+}
+
+/* Two nodes naming each other as primary for a while, as during a view change: the client waits
+ * between redirects instead of spending max_redirects (default 8) at once, and gets through. */
+START_TEST(test_redirect_loop_waits) {
+        fake_lock(&fa);
+        strcpy(fa.redirect, fb.address);
+        fake_unlock(&fa);
+        fake_lock(&fb);
+        strcpy(fb.redirect, fa.address);
+        fake_unlock(&fb);
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, end_view_change, &fb), 0);
+
+        vs_client *c = client_for(fa.address, 10000000);
+        ck_assert_int_eq(vs_create(c, "/vc", "x", 1, 0, NULL), 0);
+        ck_assert_str_eq(vs_client_current_node(c), fb.address);
+        pthread_join(t, NULL);
         vs_client_free(c);
 }
 END_TEST
@@ -628,6 +659,7 @@ static Suite *client_suite(void) {
         tcase_add_test(tc, test_pipelining_out_of_order);
         tcase_add_test(tc, test_redirect_followed);
         tcase_add_test(tc, test_redirect_loop_bounded);
+        tcase_add_test(tc, test_redirect_loop_waits);
         tcase_add_loop_test(tc, test_lost_reply_resent_same_number, 0, 2);
         tcase_add_test(tc, test_unavailable_retried_same_number);
         tcase_add_test(tc, test_timeout);

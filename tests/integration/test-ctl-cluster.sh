@@ -61,10 +61,9 @@ wait_until 20 placed || fail "auto and solo not placed on 4 replicas: $(ctl 1 no
 holder=$(ctl 1 node ls --json | json '[n["name"] for n in d["nodes"] if "solo" in n["tenants"]][0]')
 h=${holder#node}
 target=node$((h % 5 + 1))
-# Placed in the root's tree is not yet started: the holder starts what it is named for at its next
-# tick.
-hosted() { ctl "$h" tenant show solo >/dev/null 2>&1; }
-wait_until 20 hosted || fail "$holder does not host solo"
+# The root placed it; the holder starts its replica once its follower read that.
+hosts_solo() { ctl "$h" tenant show solo >/dev/null 2>&1; }
+wait_until 20 hosts_solo || fail "$holder does not host solo"
 [[ $(status_of ctl "$h" tenant move solo "$holder") == 2 ]] || fail "tenant move without TO"
 [[ $(status_of ctl "$h" tenant reconfigure solo) == 2 ]] || fail "tenant reconfigure without nodes"
 [[ $(status_of ctl "$h" tenant reconfigure solo "$holder" "$target") == 1 ]] || fail "reconfigure to 2 nodes"
