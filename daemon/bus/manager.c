@@ -157,25 +157,11 @@ static int drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return member_change(m, userdata, false, error);
 }
 
-static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, init_cluster, userdata, error);
-}
-
-static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, join_cluster, userdata, error);
-}
-
-static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, get_join_token, userdata, error);
-}
-
-static int method_remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, remove_node, userdata, error);
-}
-
-static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, drain_node, userdata, error);
-}
+VS_BUS_AUTHORIZED(init_cluster)
+VS_BUS_AUTHORIZED(join_cluster)
+VS_BUS_AUTHORIZED(get_join_token)
+VS_BUS_AUTHORIZED(remove_node)
+VS_BUS_AUTHORIZED(drain_node)
 
 struct pending_tenant {
         sd_bus_message *call;
@@ -311,9 +297,7 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return submit_create(mgr, m, &c, error);
 }
 
-static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, create_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(create_tenant)
 
 static int place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
@@ -341,9 +325,7 @@ static int place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return submit_create(mgr, m, &c, error);
 }
 
-static int method_place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, place_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(place_tenant)
 
 static void delete_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
         struct pending_tenant *p = userdata;
@@ -384,9 +366,7 @@ static int delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return submit_tenant_op(mgr, m, &c, cmd, len, delete_done);
 }
 
-static int method_delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, delete_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(delete_tenant)
 
 static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
