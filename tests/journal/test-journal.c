@@ -605,9 +605,11 @@ START_TEST(test_rewrite_bounds_disk_use) {
         ck_assert_int_eq(wait_durable(j, &d, 0, seq[0]), 0);
         ck_assert_int_eq(wait_durable(j, &d, 1, seq[1]), 0);
         vs_journal_close(j);
-        /* 2 x 3000 entries of ~200 bytes would be over 1 MiB; the file peaks at twice what the
-         * last rewrite kept plus what batches added while the next one was built. */
-        ck_assert_uint_lt(max_size, 4 * o.compact_bytes);
+        /* 2 x 3000 entries of ~200 bytes would be over 1 MiB (16 x compact_bytes) without
+         * rewrites. The file peaks at twice what the last rewrite kept plus what batches added
+         * while the next one was built: about 4 x compact_bytes, more when the compactor thread
+         * gets little CPU (appends are never held back for it), so the bound leaves room. */
+        ck_assert_uint_lt(max_size, 8 * o.compact_bytes);
 
         j = open_ok(&o);
         const struct vs_scan *s = vs_journal_recovery(j);
