@@ -167,11 +167,12 @@ wait $! 2>/dev/null || true
 start_node "$driver"
 wait_for_name "$(bus_of "$driver")"
 out=$(tenant_call "${t4[0]}" t4 Reconfigure as 3 "${want[@]}" 2>&1) || fail "finishing the interrupted move: $out"
+# A node that did not drive the move learns the confirmed epoch at its next read of the root.
+on_want() { [[ $(replicas "$1" t4 | tr ' ' '\n' | sort | xargs) == $(printf '%s\n' "${want[@]}" | sort | xargs) ]]; }
 for i in "${t4[0]}" "$other" "${t4[2]}"; do
         wait_until 30 normal "$i" t4 || fail "node$i: t4 not normal after the finished move"
         # The move recorded the order; asking again for the same nodes in another order resumes it.
-        [[ $(replicas "$i" t4 | tr ' ' '\n' | sort | xargs) == $(printf '%s\n' "${want[@]}" | sort | xargs) ]] ||
-                fail "node$i: t4 on $(replicas "$i" t4)"
+        wait_until 10 on_want "$i" || fail "node$i: t4 on $(replicas "$i" t4)"
 done
 wait_until 30 eval '[[ " $(hosted '"$driver"') " != *" t4 "* ]]' || fail "t4 left behind on node$driver"
 
