@@ -167,6 +167,18 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
         return -1;
 }
 
+/* Appends the properties of interface on the object at path to list, as one JSON object. */
+static int append_object(sd_bus *bus, const char *path, const char *interface, sd_bus_error *error,
+                         json_object *list) {
+        json_object *o = NULL;
+        int r = bus_get_all_json(bus, path, interface, error, &o);
+        if (r >= 0 && json_object_array_add(list, o) < 0) {
+                json_object_put(o);
+                r = -ENOMEM;
+        }
+        return r;
+}
+
 /* Every tenant hosted on the node, each as an object of its properties. */
 static int list_tenants(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -180,12 +192,7 @@ static int list_tenants(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(so)");
         const char *name, *path;
         while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &name, &path)) > 0) {
-                json_object *t = NULL;
-                r = bus_get_all_json(bus, path, VS_BUS_TENANT_INTERFACE, error, &t);
-                if (r >= 0 && json_object_array_add(list, t) < 0) {
-                        json_object_put(t);
-                        r = -ENOMEM;
-                }
+                r = append_object(bus, path, VS_BUS_TENANT_INTERFACE, error, list);
         }
         if (r < 0)
                 return r;
@@ -603,14 +610,9 @@ static int list_nodes(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         const char *name, *peer, *client;
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &name, &peer, &client)) > 0) {
                 _cleanup_free_ char *path = NULL;
-                json_object *o = NULL;
                 r = sd_bus_path_encode(VS_BUS_NODE_PREFIX, name, &path);
                 if (r >= 0)
-                        r = bus_get_all_json(bus, path, VS_BUS_NODE_INTERFACE, error, &o);
-                if (r >= 0 && json_object_array_add(list, o) < 0) {
-                        json_object_put(o);
-                        r = -ENOMEM;
-                }
+                        r = append_object(bus, path, VS_BUS_NODE_INTERFACE, error, list);
         }
         if (r < 0)
                 return r;
