@@ -254,8 +254,8 @@ static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, struct v
                 return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "TooManyTenants", why);
         _cleanup_free_ uint8_t *value = NULL, *create = NULL;
         size_t value_len, create_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", c->name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(c->name, path);
         int r = vs_tenant_config_encode(c, &value, &value_len);
         if (r >= 0)
                 r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
@@ -356,8 +356,8 @@ static int delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         struct vs_tenant_config c = {};
         strcpy(c.name, name);
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(name, path);
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;
         r = tree_sm_encode_delete(path, &cmd, &len);

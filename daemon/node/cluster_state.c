@@ -80,6 +80,10 @@ int vs_cluster_state_check_capacity(const struct vs_cluster_state *s, const char
         return 0;
 }
 
+void vs_cluster_tenant_path(const char *name, char path[static VS_TENANT_PATH_MAX]) {
+        snprintf(path, VS_TENANT_PATH_MAX, VS_TENANTS_PATH "/%s", name);
+}
+
 void vs_cluster_state_done(struct vs_cluster_state *s) {
         vs_members_done(&s->members);
         free(s->tenants);

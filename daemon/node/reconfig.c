@@ -46,10 +46,6 @@ struct vs_reconfig {
         void *userdata;
 };
 
-static void tenant_path(const char *tenant, char path[static sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX]) {
-        snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_TENANTS_PATH "/%s", tenant);
-}
-
 /* Ends the reconfiguration: never from inside its session's callback (the session goes too). */
 static void finish(struct vs_reconfig *r, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void finish(struct vs_reconfig *r, int error, const char *fmt, ...) {
@@ -79,8 +75,8 @@ static int read_entry(struct vs_reconfig *r);
 static int set_entry(struct vs_reconfig *r, uint64_t version, vs_node_root_done_fn done) {
         _cleanup_free_ uint8_t *value = NULL, *set = NULL;
         size_t value_len, set_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r->tenant, path);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(r->tenant, path);
         int k = vs_tenant_config_encode(&r->target, &value, &value_len);
         if (k >= 0)
                 k = tree_sm_encode_set(path, value, value_len, version, &set, &set_len);
@@ -279,8 +275,8 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
 }
 
 static int read_entry(struct vs_reconfig *r) {
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r->tenant, path);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(r->tenant, path);
         r->attempts++;
         return vs_node_root_get(r->node, path, on_read, r);
 }
