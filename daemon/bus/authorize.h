@@ -15,8 +15,9 @@
  * keeps mutating members closed.
  *
  * Usage: the vtable entry of a mutating method points at a small function that returns
- * vs_bus_authorize(m, real_handler, userdata, error); real_handler is an ordinary sd-bus method
- * handler that reads the arguments and replies (now or later). Contract:
+ * vs_bus_authorize(m, real_handler, userdata, error) (VS_BUS_AUTHORIZED defines one);
+ * real_handler is an ordinary sd-bus method handler that reads the arguments and replies (now or
+ * later). Contract:
  *
  *   - A root caller: real_handler runs at once, within this call, and its return value is
  *     returned (so it behaves exactly like a direct vtable handler).
@@ -40,6 +41,12 @@
 #define VS_BUS_ACTION_MANAGE "org.viewstamp1.manage"
 
 int vs_bus_authorize(sd_bus_message *m, sd_bus_message_handler_t handler, void *userdata, sd_bus_error *error);
+
+/* Defines method_<handler>, the vtable entry that runs handler (same userdata) once authorized. */
+#define VS_BUS_AUTHORIZED(handler)                                                                   \
+        static int method_##handler(sd_bus_message *m, void *userdata, sd_bus_error *error) {        \
+                return vs_bus_authorize(m, handler, userdata, error);                                \
+        }
 
 /* Forgets the queries pending on bus without answering them; call before closing it. */
 void vs_bus_authorize_drop(const sd_bus *bus);

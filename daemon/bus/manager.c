@@ -167,25 +167,11 @@ static int drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return member_change(m, userdata, false, error);
 }
 
-static int method_init_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, init_cluster, userdata, error);
-}
-
-static int method_join_cluster(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, join_cluster, userdata, error);
-}
-
-static int method_get_join_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, get_join_token, userdata, error);
-}
-
-static int method_remove_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, remove_node, userdata, error);
-}
-
-static int method_drain_node(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, drain_node, userdata, error);
-}
+VS_BUS_AUTHORIZED(init_cluster)
+VS_BUS_AUTHORIZED(join_cluster)
+VS_BUS_AUTHORIZED(get_join_token)
+VS_BUS_AUTHORIZED(remove_node)
+VS_BUS_AUTHORIZED(drain_node)
 
 struct pending_tenant {
         sd_bus_message *call;
@@ -278,8 +264,8 @@ static int submit_create(struct vs_bus_manager *mgr, sd_bus_message *m, struct v
                 return sd_bus_error_set(error, VS_BUS_ERROR_PREFIX "TooManyTenants", why);
         _cleanup_free_ uint8_t *value = NULL, *create = NULL;
         size_t value_len, create_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", c->name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(c->name, path);
         int r = vs_tenant_config_encode(c, &value, &value_len);
         if (r >= 0)
                 r = tree_sm_encode_create(path, value, value_len, 0, &create, &create_len);
@@ -321,9 +307,7 @@ static int create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return submit_create(mgr, m, &c, error);
 }
 
-static int method_create_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, create_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(create_tenant)
 
 static int place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;
@@ -351,9 +335,7 @@ static int place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return submit_create(mgr, m, &c, error);
 }
 
-static int method_place_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, place_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(place_tenant)
 
 static void delete_done(void *userdata, int error, const Viewstamp__TreeResponse *resp) {
         struct pending_tenant *p = userdata;
@@ -384,8 +366,8 @@ static int delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return r;
         struct vs_tenant_config c = {};
         strcpy(c.name, name);
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(name, path);
         _cleanup_free_ uint8_t *cmd = NULL;
         size_t len;
         r = tree_sm_encode_delete(path, &cmd, &len);
@@ -394,9 +376,7 @@ static int delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return submit_tenant_op(mgr, m, &c, cmd, len, delete_done);
 }
 
-static int method_delete_tenant(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return vs_bus_authorize(m, delete_tenant, userdata, error);
-}
+VS_BUS_AUTHORIZED(delete_tenant)
 
 static int method_list_tenants(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         struct vs_bus_manager *mgr = userdata;

@@ -86,8 +86,8 @@ static void get_done(void *userdata, int error, const Viewstamp__TreeResponse *r
         c.token = p->token;
         _cleanup_free_ uint8_t *value = NULL, *set = NULL;
         size_t value_len, set_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", p->name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(p->name, path);
         int r = vs_tenant_config_encode(&c, &value, &value_len);
         if (r >= 0)
                 r = tree_sm_encode_set(path, value, value_len, resp->stat->version, &set, &set_len);
@@ -103,8 +103,8 @@ static void get_done(void *userdata, int error, const Viewstamp__TreeResponse *r
 static int read_config(struct pending_token *p) {
         _cleanup_free_ uint8_t *get = NULL;
         size_t get_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        snprintf(path, sizeof path, VS_TENANTS_PATH "/%s", p->name);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(p->name, path);
         p->attempts++;
         int r = tree_sm_encode_get(path, &get, &get_len);
         if (r < 0)

@@ -167,6 +167,18 @@ static int admin_start(struct admin *a, const struct admin_verb *v, int argc, ch
         return -1;
 }
 
+/* Appends the properties of interface on the object at path to list, as one JSON object. */
+static int append_object(sd_bus *bus, const char *path, const char *interface, sd_bus_error *error,
+                         json_object *list) {
+        json_object *o = NULL;
+        int r = bus_get_all_json(bus, path, interface, error, &o);
+        if (r >= 0 && json_object_array_add(list, o) < 0) {
+                json_object_put(o);
+                r = -ENOMEM;
+        }
+        return r;
+}
+
 /* Every tenant hosted on the node, each as an object of its properties. */
 static int list_tenants(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -180,12 +192,7 @@ static int list_tenants(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         r = sd_bus_message_enter_container(reply, SD_BUS_TYPE_ARRAY, "(so)");
         const char *name, *path;
         while (r >= 0 && (r = sd_bus_message_read(reply, "(so)", &name, &path)) > 0) {
-                json_object *t = NULL;
-                r = bus_get_all_json(bus, path, VS_BUS_TENANT_INTERFACE, error, &t);
-                if (r >= 0 && json_object_array_add(list, t) < 0) {
-                        json_object_put(t);
-                        r = -ENOMEM;
-                }
+                r = append_object(bus, path, VS_BUS_TENANT_INTERFACE, error, list);
         }
         if (r < 0)
                 return r;
@@ -445,6 +452,13 @@ static int run_admin(const struct admin_verb *v, int argc, char **argv) {
         return r < 0 ? report(&a, r, &error) : r;
 }
 
+/* Defines the verb function name (for a vs_verb table) running the admin_verb given. */
+#define ADMIN_VERB(name, ...)                                                                        \
+        static int name(int argc, char **argv) {                                                     \
+                static const struct admin_verb v = { __VA_ARGS__ };                                  \
+                return run_admin(&v, argc, argv);                                                    \
+        }
+
 int vs_verb_status(int argc, char **argv) {
         static const struct admin_verb v = { "status", 0, 0, "", status_run, 0 };
         return run_admin(&v, argc, argv);
@@ -455,17 +469,11 @@ int vs_verb_tenants(int argc, char **argv) {
         return run_admin(&v, argc, argv);
 }
 
-static int verb_tenant_create(int argc, char **argv) {
-        /* The daemon checks the number of replicas, with the reason. */
-        static const struct admin_verb v = { "tenant create", 1, INT_MAX, "NAME --replicas=N | NAME NODE...",
-                                             tenant_create_run, OPT_REPLICAS | OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+/* The daemon checks the number of replicas, with the reason. */
+ADMIN_VERB(verb_tenant_create, "tenant create", 1, INT_MAX, "NAME --replicas=N | NAME NODE...",
+           tenant_create_run, OPT_REPLICAS | OPT_AUTH)
 
-static int verb_tenant_show(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant show", 1, 1, "NAME", tenant_show_run, 0 };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_tenant_show, "tenant show", 1, 1, "NAME", tenant_show_run, 0)
 
 /* Calls a Manager method whose only answer is done or an error; prints `done` (or {"key": arg}). */
 /* Moving replicas waits for each group to take its new members in: longer than D-Bus's default. */
@@ -531,24 +539,15 @@ static int tenant_reconfigure_run(const struct admin *a, sd_bus_error *error) {
         return tenant_reconfigure(a, error, false);
 }
 
-static int verb_tenant_move(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant move", 3, 3, "NAME FROM TO", tenant_move_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_tenant_move, "tenant move", 3, 3, "NAME FROM TO", tenant_move_run, OPT_AUTH)
 
-static int verb_tenant_reconfigure(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant reconfigure", 2, INT_MAX, "NAME NODE...", tenant_reconfigure_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_tenant_reconfigure, "tenant reconfigure", 2, INT_MAX, "NAME NODE...", tenant_reconfigure_run, OPT_AUTH)
 
 static int tenant_delete_run(const struct admin *a, sd_bus_error *error) {
         return simple_call(a, error, 0, "DeleteTenant", "deleted", "Tenant deleted.", "s", a->args[0]);
 }
 
-static int verb_tenant_delete(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant delete", 1, 1, "NAME", tenant_delete_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_tenant_delete, "tenant delete", 1, 1, "NAME", tenant_delete_run, OPT_AUTH)
 
 /* A Manager method answering one string: printed, or as {"key": value}. */
 static int string_call(const struct admin *a, sd_bus_error *error, const char *method, const char *key) {
@@ -583,20 +582,11 @@ static int cluster_join_run(const struct admin *a, sd_bus_error *error) {
         return simple_call(a, error, 0, "JoinCluster", "joined", "Joined the cluster.", "ss", a->args[0], a->args[1]);
 }
 
-static int verb_cluster_init(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster init", 0, 0, "", cluster_init_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_cluster_init, "cluster init", 0, 0, "", cluster_init_run, OPT_AUTH)
 
-static int verb_cluster_join(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster join", 2, 2, "ADDRESS TOKEN", cluster_join_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_cluster_join, "cluster join", 2, 2, "ADDRESS TOKEN", cluster_join_run, OPT_AUTH)
 
-static int verb_cluster_token(int argc, char **argv) {
-        static const struct admin_verb v = { "cluster token", 0, 0, "", cluster_token_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_cluster_token, "cluster token", 0, 0, "", cluster_token_run, OPT_AUTH)
 
 int vs_verb_cluster(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
@@ -620,14 +610,9 @@ static int list_nodes(sd_bus *bus, sd_bus_error *error, json_object **ret) {
         const char *name, *peer, *client;
         while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &name, &peer, &client)) > 0) {
                 _cleanup_free_ char *path = NULL;
-                json_object *o = NULL;
                 r = sd_bus_path_encode(VS_BUS_NODE_PREFIX, name, &path);
                 if (r >= 0)
-                        r = bus_get_all_json(bus, path, VS_BUS_NODE_INTERFACE, error, &o);
-                if (r >= 0 && json_object_array_add(list, o) < 0) {
-                        json_object_put(o);
-                        r = -ENOMEM;
-                }
+                        r = append_object(bus, path, VS_BUS_NODE_INTERFACE, error, list);
         }
         if (r < 0)
                 return r;
@@ -658,20 +643,11 @@ static int node_remove_run(const struct admin *a, sd_bus_error *error) {
                            a->args[0], (int) a->drain);
 }
 
-static int verb_node_ls(int argc, char **argv) {
-        static const struct admin_verb v = { "node ls", 0, 0, "", node_ls_run, 0 };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_node_ls, "node ls", 0, 0, "", node_ls_run, 0)
 
-static int verb_node_drain(int argc, char **argv) {
-        static const struct admin_verb v = { "node drain", 1, 1, "NAME", node_drain_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_node_drain, "node drain", 1, 1, "NAME", node_drain_run, OPT_AUTH)
 
-static int verb_node_remove(int argc, char **argv) {
-        static const struct admin_verb v = { "node remove", 1, 1, "NAME [--drain]", node_remove_run, OPT_DRAIN | OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_node_remove, "node remove", 1, 1, "NAME [--drain]", node_remove_run, OPT_DRAIN | OPT_AUTH)
 
 int vs_verb_node(int argc, char **argv) {
         static const struct vs_verb verbs[] = {
@@ -682,10 +658,7 @@ int vs_verb_node(int argc, char **argv) {
         return vs_verb_dispatch("viewstampctl node", verbs, ELEMENTSOF(verbs), argc, argv);
 }
 
-static int verb_tenant_token(int argc, char **argv) {
-        static const struct admin_verb v = { "tenant token", 1, 2, "NAME [-]", tenant_token_run, OPT_AUTH };
-        return run_admin(&v, argc, argv);
-}
+ADMIN_VERB(verb_tenant_token, "tenant token", 1, 2, "NAME [-]", tenant_token_run, OPT_AUTH)
 
 int vs_verb_tenant(int argc, char **argv) {
         static const struct vs_verb verbs[] = {

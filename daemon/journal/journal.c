@@ -85,10 +85,10 @@ struct vs_journal {
         uint64_t generation;
         uint64_t file_end;      /* durable end; only the I/O thread changes it after open */
         uint64_t rewrite_size;  /* size right after the last rewrite */
-        uint64_t allocated;     /* file size: file_end plus preallocated zeros (I/O thread only) */
-        uint64_t batch;         /* number of the next batch written (I/O thread only) */
+        uint64_t allocated;     /* file size: file_end plus preallocated zeros (writer only) */
+        uint64_t batch;         /* number of the next batch written (writer only) */
         bool created;           /* open found no journal and made an empty one */
-        bool unsealed;          /* no batch follows the last one yet (I/O thread only) */
+        bool unsealed;          /* no batch follows the last one yet (writer; read under lock) */
 
         struct vs_buf recovery_bytes;
         struct vs_scan recovery;
@@ -110,12 +110,17 @@ struct vs_journal {
         struct completion *done;
         size_t n_done;
         size_t cap_done;
-        bool io_sleeping;       /* the I/O thread waits for the wake condition */
+        enum { IO_RUNNING, IO_WAIT_TIMED, IO_WAIT_UNTIMED } io_wait; /* the I/O thread's state */
+        /* The loop writes a batch itself (vs_journal_commit_here()): until it clears this, the I/O
+         * thread waits and the "writer only" fields are the loop's. */
+        bool writing;
+        bool maintenance;       /* the I/O thread is asked to preallocate or start a rewrite */
+        struct timespec seal_at; /* CLOCK_REALTIME: an unsealed journal idle until then is sealed */
         bool compacted;         /* the compactor thread is done, with compact_result */
         int compact_result;
         bool rewriting;
         uint64_t n_rewrites;
-        /* I/O thread only: */
+        /* writer only (the I/O thread, or the loop while writing): */
         struct batch flushing;
         struct vs_compaction *compaction; /* being built by the compactor thread */
         pthread_t compactor;
@@ -409,11 +414,11 @@ static int seal(struct vs_journal *j, uint64_t max_bytes) {
                 return -errno;
         pthread_mutex_lock(&j->lock);
         j->file_end += b.len;
+        j->unsealed = false;
         pthread_mutex_unlock(&j->lock);
         if (j->allocated < j->file_end)
                 j->allocated = j->file_end;
         j->batch++;
-        j->unsealed = false;
         return 0;
 }
 
@@ -495,37 +500,130 @@ static void finish_compaction(struct vs_journal *j, int r) {
                 rewrite_failed(j, r);
 }
 
+/* Whether a realtime deadline has passed. */
+static bool deadline_passed(const struct timespec *t) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static struct timespec deadline_in(long ns) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += ns;
+        t.tv_sec += t.tv_nsec / 1000000000;
+        t.tv_nsec %= 1000000000;
+        return t;
+}
+
+/* Called with the lock held by the writer (the I/O thread, or the loop in vs_journal_commit_here()):
+ * takes the pending batch, writes and syncs it, records its completions and, if signal, signals
+ * the loop. Returns with the lock held; true if the journal is still healthy. */
+static bool write_batch(struct vs_journal *j, bool signal) {
+        int r = batch_move(&j->flushing, &j->pending);
+        if (r >= 0)
+                place(j);
+        j->commit_requested = false;
+        j->retry_now = false;
+        uint64_t max_bytes = j->opt.max_bytes;
+        pthread_mutex_unlock(&j->lock);
+
+        if (r >= 0)
+                r = flush(j, max_bytes);
+
+        pthread_mutex_lock(&j->lock);
+        bool was_nospace = j->nospace;
+        if (r == 0) {
+                j->file_end += j->flushing.bytes.len;
+                if (j->flushing.n_recs > 0) {
+                        j->batch++;
+                        j->unsealed = true;
+                        j->seal_at = deadline_in(SEAL_DELAY_NS);
+                }
+                j->nospace = false;
+                r = complete(j, &j->flushing, 0);
+                batch_clear(&j->flushing);
+                if (was_nospace)
+                        vs_log_full(VS_LOG_NOTICE, NULL, 0, "space available again, journal writes resumed");
+        } else if (r == -ENOSPC) {
+                j->nospace = true;
+                /* Report once when writes stop, not at every retry. */
+                if (!was_nospace) {
+                        vs_log_full(VS_LOG_ERR, NULL, 0, "journal out of space at %" PRIu64 " bytes; "
+                                "acknowledgements stop until space returns", j->file_end);
+                        r = complete(j, &j->flushing, -ENOSPC);
+                } else
+                        r = 0;
+        }
+        if (r < 0 && r != -ENOSPC) {
+                vs_log_full(VS_LOG_ERR, NULL, r, "journal write failed, journal stopped");
+                j->failed = r;
+                (void) complete(j, &j->flushing, r);
+        }
+        bool healthy = !j->failed && !j->nospace;
+        if (signal) {
+                pthread_mutex_unlock(&j->lock);
+                signal_loop(j);
+                pthread_mutex_lock(&j->lock);
+        }
+        return healthy;
+}
+
+/* Called with the lock held: whether the I/O thread has preallocation or a rewrite to start. */
+static bool maintenance_due(const struct vs_journal *j) {
+        return !j->failed && !j->nospace &&
+               (j->allocated - j->file_end < PREALLOC_BYTES / 2 || (!j->compaction && should_rewrite(j)));
+}
+
+/* On the I/O thread, after a batch: preallocation, and a rewrite when one is due. */
+static void maintain(struct vs_journal *j, uint64_t max_bytes) {
+        int r = preallocate(j, max_bytes);
+        if (r < 0) {
+                vs_log_full(VS_LOG_ERR, NULL, r, "journal sync failed, journal stopped");
+                pthread_mutex_lock(&j->lock);
+                j->failed = r;
+                pthread_mutex_unlock(&j->lock);
+                signal_loop(j);
+                return;
+        }
+        if (!j->compaction && should_rewrite(j))
+                start_compaction(j);
+}
+
+/* Called with the lock held: whether the I/O thread has something to do now. While the loop
+ * writes a batch itself (writing), the I/O thread waits whatever else is due. */
+static bool io_work(struct vs_journal *j, bool *ret_seal_due) {
+        *ret_seal_due = false;
+        if (j->writing)
+                return false;
+        if (j->stop || j->failed || j->compacted || j->maintenance)
+                return true;
+        if (j->commit_requested && !(batch_empty(&j->pending) && batch_empty(&j->flushing)))
+                return true;
+        if (j->nospace)
+                return j->retry_now;
+        *ret_seal_due = j->unsealed && deadline_passed(&j->seal_at);
+        return *ret_seal_due;
+}
+
 static void *io_thread(void *arg) {
         struct vs_journal *j = arg;
 
         pthread_mutex_lock(&j->lock);
         for (;;) {
-                bool seal_due = false;
-                while (!j->stop && !j->failed && !seal_due &&
-                       !(j->commit_requested && !(batch_empty(&j->pending) && batch_empty(&j->flushing))) &&
-                       !(j->nospace && j->retry_now) && !j->compacted) {
-                        if (j->nospace || j->unsealed) {
-                                struct timespec ts;
-                                clock_gettime(CLOCK_REALTIME, &ts);
-                                if (j->nospace)
-                                        ts.tv_sec += 1;
-                                else {
-                                        ts.tv_nsec += SEAL_DELAY_NS;
-                                        ts.tv_sec += ts.tv_nsec / 1000000000;
-                                        ts.tv_nsec %= 1000000000;
-                                }
-                                j->io_sleeping = true;
+                bool seal_due;
+                while (!io_work(j, &seal_due)) {
+                        if (!j->writing && (j->nospace || j->unsealed)) {
+                                struct timespec ts = j->nospace ? deadline_in(1000000000L) : j->seal_at;
+                                j->io_wait = IO_WAIT_TIMED;
                                 int w = pthread_cond_timedwait(&j->wake, &j->lock, &ts);
-                                j->io_sleeping = false;
-                                if (w == ETIMEDOUT) {
-                                        j->retry_now = j->nospace;
-                                        seal_due = !j->nospace;
-                                }
+                                if (w == ETIMEDOUT && j->nospace)
+                                        j->retry_now = true;
                         } else {
-                                j->io_sleeping = true;
+                                j->io_wait = IO_WAIT_UNTIMED;
                                 pthread_cond_wait(&j->wake, &j->lock);
-                                j->io_sleeping = false;
                         }
+                        j->io_wait = IO_RUNNING;
                 }
                 if (j->failed)
                         break;
@@ -552,62 +650,14 @@ static void *io_thread(void *arg) {
                         pthread_mutex_lock(&j->lock);
                         continue;
                 }
-                int r = batch_move(&j->flushing, &j->pending);
-                if (r >= 0)
-                        place(j);
-                j->commit_requested = false;
-                j->retry_now = false;
+                bool healthy = true;
+                if (!j->maintenance)
+                        healthy = write_batch(j, true);
+                j->maintenance = false;
                 uint64_t max_bytes = j->opt.max_bytes;
                 pthread_mutex_unlock(&j->lock);
-
-                if (r >= 0)
-                        r = flush(j, max_bytes);
-
-                pthread_mutex_lock(&j->lock);
-                bool was_nospace = j->nospace;
-                if (r == 0) {
-                        j->file_end += j->flushing.bytes.len;
-                        if (j->flushing.n_recs > 0) {
-                                j->batch++;
-                                j->unsealed = true;
-                        }
-                        j->nospace = false;
-                        r = complete(j, &j->flushing, 0);
-                        batch_clear(&j->flushing);
-                        if (was_nospace)
-                                vs_log_full(VS_LOG_NOTICE, NULL, 0, "space available again, journal writes resumed");
-                } else if (r == -ENOSPC) {
-                        j->nospace = true;
-                        /* Report once when writes stop, not at every retry. */
-                        if (!was_nospace) {
-                                vs_log_full(VS_LOG_ERR, NULL, 0, "journal out of space at %" PRIu64 " bytes; "
-                                        "acknowledgements stop until space returns", j->file_end);
-                                r = complete(j, &j->flushing, -ENOSPC);
-                        } else
-                                r = 0;
-                }
-                if (r < 0 && r != -ENOSPC) {
-                        vs_log_full(VS_LOG_ERR, NULL, r, "journal write failed, journal stopped");
-                        j->failed = r;
-                        (void) complete(j, &j->flushing, r);
-                }
-                bool healthy = !j->failed && !j->nospace;
-                pthread_mutex_unlock(&j->lock);
-                signal_loop(j);
-
-                if (healthy) {
-                        r = preallocate(j, max_bytes);
-                        if (r < 0) {
-                                vs_log_full(VS_LOG_ERR, NULL, r, "journal sync failed, journal stopped");
-                                pthread_mutex_lock(&j->lock);
-                                j->failed = r;
-                                pthread_mutex_unlock(&j->lock);
-                                signal_loop(j);
-                                healthy = false;
-                        }
-                }
-                if (healthy && !j->compaction && should_rewrite(j))
-                        start_compaction(j);
+                if (healthy)
+                        maintain(j, max_bytes);
                 pthread_mutex_lock(&j->lock);
         }
         pthread_mutex_unlock(&j->lock);
@@ -912,7 +962,7 @@ void vs_journal_commit(struct vs_journal *j) {
                 j->commit_requested = true;
                 j->retry_now = true;
                 /* A busy I/O thread sees the request before it sleeps again: no wake-up needed. */
-                wake = j->io_sleeping;
+                wake = j->io_wait != IO_RUNNING;
         }
         pthread_mutex_unlock(&j->lock);
         /* Signalled after unlocking, so that the woken thread does not at once block on the lock
@@ -921,15 +971,15 @@ void vs_journal_commit(struct vs_journal *j) {
                 pthread_cond_signal(&j->wake);
 }
 
-int vs_journal_fd(const struct vs_journal *j) {
-        return j->event_fd;
+size_t vs_journal_batch_size(struct vs_journal *j) {
+        pthread_mutex_lock(&j->lock);
+        size_t n = j->pending.n_recs + j->pending.n_ckpts;
+        pthread_mutex_unlock(&j->lock);
+        return n;
 }
 
-int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
-                        void *ctx) {
-        uint64_t n;
-        (void) !read(j->event_fd, &n, sizeof(n));
-
+/* Reports the completions recorded so far, in order. */
+static int report(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn, void *ctx) {
         pthread_mutex_lock(&j->lock);
         struct completion *done = TAKE_PTR(j->done);
         size_t n_done = j->n_done;
@@ -943,6 +993,51 @@ int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journ
                         checkpoint_fn(ctx, done[i].tenant, done[i].checkpoint_op, done[i].error);
         free(done);
         return (int) n_done;
+}
+
+/* Called with the lock held: whether the caller may write the pending batch itself. Only a plain
+ * batch of records on a healthy journal whose I/O thread waits with nothing else to do: whatever
+ * else is going on (a batch in flight, retries for space, a rewrite to switch to, checkpoint files
+ * to write, maintenance) stays on the I/O thread, in its order. */
+static bool may_write_here(struct vs_journal *j) {
+        bool seal_due;
+        return !batch_empty(&j->pending) && j->pending.n_ckpts == 0 && batch_empty(&j->flushing) &&
+               j->io_wait != IO_RUNNING && !j->writing && !j->nospace && !io_work(j, &seal_due);
+}
+
+int vs_journal_commit_here(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                           void *ctx) {
+        pthread_mutex_lock(&j->lock);
+        if (!may_write_here(j)) {
+                pthread_mutex_unlock(&j->lock);
+                vs_journal_commit(j);
+                return 0;
+        }
+        j->writing = true;
+        bool healthy = write_batch(j, false);
+        j->writing = false;
+        if (healthy && maintenance_due(j))
+                j->maintenance = true;
+        /* The I/O thread slept through the write: wake it only if it has work now, or a seal or
+         * retry timer it did not arm (once per idle period, not per batch). */
+        bool seal_due;
+        bool wake = io_work(j, &seal_due) || (j->io_wait == IO_WAIT_UNTIMED && (j->unsealed || j->nospace));
+        pthread_mutex_unlock(&j->lock);
+        if (wake)
+                pthread_cond_signal(&j->wake);
+        (void) report(j, fn, checkpoint_fn, ctx);
+        return 1;
+}
+
+int vs_journal_fd(const struct vs_journal *j) {
+        return j->event_fd;
+}
+
+int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                        void *ctx) {
+        uint64_t n;
+        (void) !read(j->event_fd, &n, sizeof(n));
+        return report(j, fn, checkpoint_fn, ctx);
 }
 
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes) {

@@ -32,7 +32,8 @@
  *  - vs_journal_append() only encodes into memory (never blocks on I/O). Records of one tenant must
  *    come with increasing seqs; they are written in append order. The caller ends each event-loop
  *    turn with vs_journal_commit(): everything appended since the last batch goes to disk with one
- *    write and one fdatasync, across tenants, while the caller keeps running.
+ *    write and one fdatasync, across tenants, while the caller keeps running (or, with
+ *    vs_journal_commit_here() and an idle I/O thread, on the caller's thread).
  *  - When a batch is durable the journal's eventfd (vs_journal_fd()) becomes readable; then
  *    vs_journal_dispatch() calls back "tenant T durable up to seq S", once per tenant per batch, in
  *    order. Only after that callback may the core act on those records.
@@ -120,6 +121,19 @@ typedef void (*vs_journal_checkpoint_fn)(void *ctx, uint64_t tenant, uint64_t op
  * before its records). checkpoint_fn may be NULL. Returns how many were reported. */
 int vs_journal_dispatch(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
                         void *ctx);
+
+/* How many records and checkpoints were appended since the last commit. */
+size_t vs_journal_batch_size(struct vs_journal *j);
+/* As vs_journal_commit(), but when the I/O thread is idle and the batch is only records, writes
+ * and syncs it on the calling thread (blocking it for one write and one fdatasync) and reports
+ * its completions (and any others ready) through the callbacks before returning, as
+ * vs_journal_dispatch() would, without the eventfd. For a caller with nothing else to do
+ * meanwhile: it saves the hand-off to the I/O thread and back, two thread wake-ups per batch, and
+ * a loop iteration. Whatever else is in progress (a batch in flight, a retry for space, a
+ * rewrite's switch, checkpoints) makes it hand the batch over like vs_journal_commit(), and then
+ * it calls nothing. Returns 1 if it wrote the batch itself, 0 if it handed it over. */
+int vs_journal_commit_here(struct vs_journal *j, vs_journal_durable_fn fn, vs_journal_checkpoint_fn checkpoint_fn,
+                           void *ctx);
 
 /* Raises or lowers max_bytes (0: no limit); a batch waiting for space is retried at once. */
 void vs_journal_set_max_bytes(struct vs_journal *j, uint64_t max_bytes);

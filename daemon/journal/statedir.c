@@ -184,6 +184,8 @@ int vs_write_file_atomic(int dir_fd, const char *name, const void *buf, size_t l
 }
 
 int vs_write_sealed_file(int dir_fd, const char *name, const void *buf, size_t len) {
+        if (len > SIZE_MAX - 8)
+                return -EFBIG;
         struct vs_buf b = {};
         int r = vs_buf_reserve(&b, len + 8);
         if (r < 0)

@@ -528,6 +528,9 @@ int vs_conn_new_tls(sd_event *e, int fd, struct vs_tls *tls, const struct vs_con
         r = sd_event_add_defer(e, &c->flush, on_flush, c);
         if (r < 0)
                 return r;
+        r = sd_event_source_set_priority(c->flush, VS_CONN_FLUSH_PRIORITY);
+        if (r < 0)
+                return r;
         r = sd_event_source_set_enabled(c->flush, SD_EVENT_OFF);
         if (r < 0)
                 return r;

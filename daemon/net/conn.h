@@ -10,7 +10,10 @@
  *
  * Sending: vs_conn_send() frames an envelope into the send queue and returns; it never does
  * I/O. The queue is written on the next loop iteration, all frames queued meanwhile in one
- * sendmsg() (so a burst of messages produced by one event costs one system call), and what the
+ * sendmsg() (so a burst of messages produced by one event costs one system call), from a defer
+ * source of priority VS_CONN_FLUSH_PRIORITY: before any source of normal priority, post sources
+ * included (so a frame leaves before the loop blocks in a post source, e.g. the node's journal
+ * commit, node/node.h), and what the
  * socket does not take waits for EPOLLOUT (asked for only while the queue is non-empty). The
  * queue is bounded in bytes: a send that would take it over the limit fails with -ENOBUFS,
  * nothing is queued and the connection stays open; the caller decides whether to drop the
@@ -47,6 +50,8 @@
 
 #include "conf/address.h"
 #include "wire/envelope.h"
+
+#define VS_CONN_FLUSH_PRIORITY SD_EVENT_PRIORITY_IMPORTANT
 
 struct vs_conn;
 struct vs_ratelimit;

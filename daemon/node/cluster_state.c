@@ -90,6 +90,13 @@ int vs_cluster_state_check_capacity(const struct vs_cluster_state *s, const char
         return 0;
 }
 
+void vs_cluster_tenant_path(const char *name, char path[static VS_TENANT_PATH_MAX]) {
+        if (strcmp(name, VS_ROOT_TENANT_NAME) == 0)
+                snprintf(path, VS_TENANT_PATH_MAX, VS_ROOT_PATH);
+        else
+                snprintf(path, VS_TENANT_PATH_MAX, VS_TENANTS_PATH "/%s", name);
+}
+
 void vs_cluster_state_done(struct vs_cluster_state *s) {
         vs_members_done(&s->members);
         free(s->tenants);

@@ -21,6 +21,8 @@
 #define VS_NODES_PATH "/nodes"
 #define VS_TENANTS_PATH "/tenants"
 #define VS_ROOT_PATH "/root"
+/* Room for a tenant's path in the root's tree, VS_TENANTS_PATH "/NAME", and its NUL. */
+#define VS_TENANT_PATH_MAX (sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX)
 
 struct vs_cluster_tenant {
         struct vs_tenant_config config;
@@ -59,5 +61,9 @@ size_t vs_cluster_state_hosted(const struct vs_cluster_state *s, const char *nod
  */
 int vs_cluster_state_check_capacity(const struct vs_cluster_state *s, const char *self, size_t hosted_here,
                                     size_t max_tenants, const struct vs_tenant_config *c, char *err, size_t errlen);
+
+/* The path of tenant name's configuration in the root's tree (name at most VS_TENANT_NAME_MAX); the
+ * root group's own is VS_ROOT_PATH. */
+void vs_cluster_tenant_path(const char *name, char path[static VS_TENANT_PATH_MAX]);
 
 void vs_cluster_state_done(struct vs_cluster_state *s);

@@ -98,7 +98,7 @@ struct local_read {
 static int local_entry(void *userdata, const char *name, const struct tree_stat *st) {
         struct local_read *l = userdata;
         const char *folder = l->tenants ? VS_TENANTS_PATH : VS_NODES_PATH;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        char path[VS_TENANT_PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", folder, name) >= (int) sizeof path) {
                 bad_entry(l->st, folder, "(too long)");
                 return 0;
@@ -203,7 +203,7 @@ static int submit_get(struct vs_node *n, struct follow_read *f, bool tenant, con
         g->read = f;
         g->tenant = tenant;
         snprintf(g->name, sizeof g->name, "%s", name);
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
+        char path[VS_TENANT_PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", tenant ? VS_TENANTS_PATH : VS_NODES_PATH, name);
         int r = vs_node_root_get(n, path, on_get, g);
         if (r < 0)

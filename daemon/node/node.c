@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,15 @@
 #include "util/cleanup.h"
 #include "util/u64map.h"
 #include "vr/vr.h"
+
+/* Ready sources handled before the batch, at most, before the I/O thread takes it instead. */
+#define COMMIT_WAIT_SOURCES 4
+/* Larger batches go to the I/O thread at once: they come from concurrent work, whose next batch
+ * is likely on its way and would wait behind a sync on the loop; and the wake-ups saved per
+ * batch are worth little per record. So do batches holding a primary's records: its loop must
+ * stay free for the PrepareOks, which commit an op without the primary's own sync once f
+ * backups have it (three replicas: the faster two of three syncs). */
+#define COMMIT_HERE_MAX 8
 
 uint64_t vs_node_random(struct vs_node *n) {
         uint64_t z = (n->rng += 0x9e3779b97f4a7c15ULL);
@@ -271,6 +281,7 @@ void vs_node_drop_tenant(struct vs_node *n, struct vs_tenant *t, const char *why
         }
         n->forgetting = a;
         n->forgetting[n->n_forgetting++] = (struct forgetting) { id, seq };
+        vs_node_commit_soon(n, false);
 }
 
 static void forget_durable(struct vs_node *n, uint64_t tenant, uint64_t seq, int error) {
@@ -425,10 +436,53 @@ static int on_journal(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-/* After every loop iteration: everything appended meanwhile goes to disk as one batch. */
-static int on_post(sd_event_source *s, void *userdata) {
-        struct vs_node *n = userdata;
-        vs_journal_commit(n->journal);
+/* Whether none of the loop's descriptors is ready, by peeking at sd-event's epoll set. Every
+ * source on this loop is level-triggered (sd-event's own timers and signals, sd-bus, net/conn,
+ * the journal's eventfd), so an event reported here is reported again to sd-event. (poll() on
+ * the epoll descriptor is no substitute: some kernels report it readable for entries that
+ * epoll_wait() then finds not ready.) Frames queued for sending are not pending work: they left
+ * from defer sources that run before this post source (net/conn.h). */
+static bool loop_idle(struct vs_node *n) {
+        struct epoll_event ev;
+        return epoll_wait(sd_event_get_fd(n->event), &ev, 1, 0) == 0;
+}
+
+/* Everything appended while the loop handles what is ready goes to disk as one batch, from a
+ * defer source that appends enable (vs_node_commit_soon()): it runs after the frames queued
+ * meanwhile have left (net/conn.h), and costs no loop iteration when nothing was appended.
+ * With nothing else ready and a small batch of backups' records, the loop would only sleep until
+ * the I/O thread is done, so it writes the batch itself and handles its completions at once,
+ * saving two thread wake-ups and an iteration per batch. When something is ready (a Commit, a
+ * client's request) it is handled first, up to COMMIT_WAIT_SOURCES sources, from the post
+ * source, enabled only meanwhile; then the batch goes to the I/O thread, which syncs while the
+ * loop goes on. The idle-priority defer makes sure the wait ends even if no source runs. */
+static void commit(struct vs_node *n) {
+        size_t size = vs_journal_batch_size(n->journal);
+        bool here = size > 0 && size <= COMMIT_HERE_MAX && !n->batch_primary;
+        bool idle = here && loop_idle(n);
+        if (here && !idle && n->commit_waited < COMMIT_WAIT_SOURCES) {
+                n->commit_waited++;
+                (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_ON);
+                (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_ONESHOT);
+                return;
+        }
+        n->commit_waited = 0;
+        n->batch_primary = false; /* before the callbacks below append the next batch */
+        (void) sd_event_source_set_enabled(n->commit_post, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(n->commit_again, SD_EVENT_OFF);
+        if (idle)
+                vs_journal_commit_here(n->journal, on_durable, on_checkpoint, n);
+        else if (size > 0)
+                vs_journal_commit(n->journal);
+}
+
+void vs_node_commit_soon(struct vs_node *n, bool primary) {
+        n->batch_primary = n->batch_primary || primary;
+        (void) sd_event_source_set_enabled(n->commit_src, SD_EVENT_ONESHOT);
+}
+
+static int on_commit(sd_event_source *s, void *userdata) {
+        commit(userdata);
         return 0;
 }
 
@@ -464,6 +518,8 @@ void vs_node_free(struct vs_node *n) {
                 return;
         sd_event_source_disable_unref(n->tick);
         sd_event_source_disable_unref(n->commit_src);
+        sd_event_source_disable_unref(n->commit_post);
+        sd_event_source_disable_unref(n->commit_again);
         sd_event_source_disable_unref(n->journal_src);
         /* The root session first: what a reconfiguration waits for from the root ends it. */
         vs_session_free(n->admin);
@@ -523,13 +579,23 @@ int vs_node_start(struct vs_node *n, char *err, size_t errlen) {
                 r = sd_event_add_io(e, &n->journal_src, vs_journal_fd(n->journal), EPOLLIN, on_journal, n);
         }
         if (r >= 0)
-                r = sd_event_add_post(e, &n->commit_src, on_post, n);
+                r = sd_event_add_defer(e, &n->commit_src, on_commit, n);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->commit_src, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_post(e, &n->commit_post, on_commit, n);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->commit_post, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(e, &n->commit_again, on_commit, n);
+        if (r >= 0)
+                r = sd_event_source_set_priority(n->commit_again, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(n->commit_again, SD_EVENT_OFF);
         if (r < 0) {
                 snprintf(err, errlen, "event loop: %s", strerror(-r));
                 return r;
         }
-        /* sd-event disables a post source after it ran once; keep it armed for every iteration. */
-        sd_event_source_set_enabled(n->commit_src, SD_EVENT_ON);
 
         r = vs_node_members_init(n, err, errlen);
         if (r < 0)

@@ -4,8 +4,10 @@
 /*
  * The node: everything one viewstampd hosts, on one sd-event loop.
  *  - The journal (journal/journal.h), shared by every tenant: records appended while an event is
- *    handled are group-committed once per loop iteration (a post source), and durability
- *    completions come back through the journal's eventfd.
+ *    handled are group-committed once per loop iteration (vs_node_commit_soon()), and durability
+ *    completions come back through the journal's eventfd. When no other source is ready the loop
+ *    writes and syncs a small batch of backups' records itself (vs_journal_commit_here())
+ *    instead of waking the I/O thread; frames queued meanwhile have left before it blocks.
  *  - Peer links (net/peer.h) carrying every tenant's replica messages, and the client listener
  *    (net/listener.h, net/conn.h) carrying client requests (wire/client.proto).
  *  - One tick timer for all tenants.
@@ -161,6 +163,10 @@ int vs_node_root_ensure_folder(struct vs_node *n, const char *path);
 /* For tenants (node/tenant.c). */
 const struct vs_conf *vs_node_conf(const struct vs_node *n);
 struct vs_journal *vs_node_journal(const struct vs_node *n);
+/* Records or checkpoints were appended to the node's journal: they are committed as one batch
+ * once the loop has handled what is ready. Every append must be followed by this call; primary:
+ * they are records of a tenant whose primary this node is (their sync stays off the loop). */
+void vs_node_commit_soon(struct vs_node *n, bool primary);
 int vs_node_state_fd(const struct vs_node *n);
 uint64_t vs_node_cluster_id(const struct vs_node *n);
 uint64_t vs_node_random(struct vs_node *n);

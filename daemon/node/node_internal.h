@@ -35,7 +35,11 @@ struct vs_node {
 
         struct vs_journal *journal;
         sd_event_source *journal_src;
-        sd_event_source *commit_src;
+        sd_event_source *commit_src;   /* defer: a batch was appended */
+        sd_event_source *commit_post;  /* post, while a batch waits for ready sources */
+        sd_event_source *commit_again; /* defer at idle priority, likewise */
+        unsigned commit_waited;        /* sources handled first while a batch waits */
+        bool batch_primary;            /* the batch holds records of a tenant this node leads */
         struct vs_peer_set *peers;
         struct vs_tls_creds *client_tls; /* NULL: the client port is plain */
         struct vs_client_port *clients;

@@ -54,14 +54,6 @@ static bool is_root(const struct vs_reconfig *r) {
         return strcmp(r->tenant, VS_ROOT_TENANT_NAME) == 0;
 }
 
-/* Where the root group records the tenant's configuration: the root group's own is /root. */
-static void tenant_path(const struct vs_reconfig *r, char path[static sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX]) {
-        if (is_root(r))
-                snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_ROOT_PATH);
-        else
-                snprintf(path, sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX, VS_TENANTS_PATH "/%s", r->tenant);
-}
-
 /* The root group recorded r->target: this node takes it in at once (before the follower's next
  * read), so that its placement counts it and its own replica, if any, knows the epoch. */
 static void learned(struct vs_reconfig *r) {
@@ -100,8 +92,8 @@ static int read_entry(struct vs_reconfig *r);
 static int set_entry(struct vs_reconfig *r, uint64_t version, vs_node_root_done_fn done) {
         _cleanup_free_ uint8_t *value = NULL, *set = NULL;
         size_t value_len, set_len;
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r, path);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(r->tenant, path);
         int k = vs_tenant_config_encode(&r->target, &value, &value_len);
         if (k >= 0)
                 k = tree_sm_encode_set(path, value, value_len, version, &set, &set_len);
@@ -305,8 +297,8 @@ static void on_read(void *userdata, int error, const Viewstamp__TreeResponse *re
 }
 
 static int read_entry(struct vs_reconfig *r) {
-        char path[sizeof VS_TENANTS_PATH "/" + VS_TENANT_NAME_MAX];
-        tenant_path(r, path);
+        char path[VS_TENANT_PATH_MAX];
+        vs_cluster_tenant_path(r->tenant, path);
         r->attempts++;
         return vs_node_root_get(r->node, path, on_read, r);
 }

@@ -56,6 +56,7 @@ static int persist(struct vs_tenant *t, const struct vr_record *recs, size_t n) 
                 int r = vs_journal_append(j, t->config.id, &recs[i]);
                 if (r < 0)
                         return r;
+                vs_node_commit_soon(t->node, vr_replica_is_primary(t->vr));
         }
         return 0;
 }
@@ -129,8 +130,10 @@ static int start_checkpoint(struct vs_tenant *t, uint64_t op) {
         if (r < 0)
                 return r;
         r = vs_journal_checkpoint(vs_node_journal(t->node), t->config.id, op, buf, len);
-        if (r >= 0)
+        if (r >= 0) {
                 TAKE_PTR(buf); /* the journal owns it now */
+                vs_node_commit_soon(t->node, vr_replica_is_primary(t->vr));
+        }
         return r;
 }
 

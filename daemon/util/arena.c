@@ -6,8 +6,12 @@
 
 #include "util/arena.h"
 
-/* Enough for the envelope of a typical replication message without a second chunk. */
-#define FIRST_CHUNK 4096
+/* Enough for a typical tree command decoded in an arena of its own, and under glibc's 1 KiB
+ * (with its header) from where a malloc first consolidates every small chunk freed so far: at
+ * 4096, each command's short-lived arena cost one such consolidation (5% of a primary's CPU at
+ * 64 outstanding ops). Arenas that live long (a connection's) grow to fit and are merged into one
+ * chunk at reset. */
+#define FIRST_CHUNK 960
 
 struct vs_arena_chunk {
         struct vs_arena_chunk *next;

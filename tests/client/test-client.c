@@ -236,13 +236,18 @@ START_TEST(test_redirect_followed) {
 }
 END_TEST
 
-START_TEST(test_redirect_loop_bounded) {
+/* fa and fb each name the other as primary. */
+static void redirect_each_other(void) {
         fake_lock(&fa);
         strcpy(fa.redirect, fb.address);
         fake_unlock(&fa);
         fake_lock(&fb);
         strcpy(fb.redirect, fa.address);
         fake_unlock(&fb);
+}
+
+START_TEST(test_redirect_loop_bounded) {
+        redirect_each_other();
 
         vs_client *c = client_for(fa.address, 10000000);
         ck_assert_int_eq(vs_client_set_max_redirects(c, 4), 0);
@@ -269,12 +274,7 @@ static void *end_view_change(void *arg) {
 /* Two nodes naming each other as primary for a while, as during a view change: the client waits
  * between redirects instead of spending max_redirects (default 8) at once, and gets through. */
 START_TEST(test_redirect_loop_waits) {
-        fake_lock(&fa);
-        strcpy(fa.redirect, fb.address);
-        fake_unlock(&fa);
-        fake_lock(&fb);
-        strcpy(fb.redirect, fa.address);
-        fake_unlock(&fb);
+        redirect_each_other();
         pthread_t t;
         ck_assert_int_eq(pthread_create(&t, NULL, end_view_change, &fb), 0);
 

@@ -58,7 +58,19 @@ static int wait_durable(struct vs_journal *j, struct durable *d, uint64_t tenant
         return d->error[tenant];
 }
 
+/* Loop tests run with _i 0 (vs_journal_commit: the I/O thread writes) and 1
+ * (vs_journal_commit_here: the caller writes while the I/O thread is idle). */
+static bool here;
+
+static void commit(struct vs_journal *j, struct durable *d) {
+        if (here)
+                (void) vs_journal_commit_here(j, on_durable, NULL, d);
+        else
+                vs_journal_commit(j);
+}
+
 static void setup(void) {
+        here = false;
         strcpy(dir, "/tmp/vs-journal-test-XXXXXX");
         ck_assert_ptr_nonnull(mkdtemp(dir));
 }
@@ -103,7 +115,7 @@ static void commit_entries(struct vs_journal *j, struct durable *d, uint64_t ten
                            unsigned n) {
         for (unsigned i = 0; i < n; i++)
                 ck_assert_int_eq(append_entry(j, tenant, seq + i, op + i), 0);
-        vs_journal_commit(j);
+        commit(j, d);
         ck_assert_int_eq(wait_durable(j, d, tenant, seq + n - 1), 0);
 }
 
@@ -131,7 +143,7 @@ static void fill(struct vs_journal *j, struct durable *d, unsigned tenants, uint
         for (uint64_t op = 1; op <= n; op++) {
                 for (unsigned t = 0; t < tenants; t++)
                         ck_assert_int_eq(append_entry(j, t, op, op), 0);
-                vs_journal_commit(j);
+                commit(j, d);
         }
         for (unsigned t = 0; t < tenants; t++)
                 ck_assert_int_eq(wait_durable(j, d, t, n), 0);
@@ -148,6 +160,7 @@ static char *current_path(void) {
 }
 
 START_TEST(test_group_commit_and_reopen) {
+        here = _i;
         struct vs_journal_options o = opts();
         struct durable d = {};
         struct vs_journal *j = open_ok(&o);
@@ -165,7 +178,7 @@ START_TEST(test_group_commit_and_reopen) {
         ck_assert_int_eq(vs_journal_append(j, 1, &tr), -EINVAL);
         struct vr_record bad = { .kind = VR_RECORD_META, .seq = 53, .meta.status = 99 };
         ck_assert_int_eq(vs_journal_append(j, 1, &bad), -EINVAL);
-        vs_journal_commit(j);
+        commit(j, &d);
         ck_assert_int_eq(wait_durable(j, &d, 1, 52), 0);
         vs_journal_close(j);
 
@@ -288,6 +301,7 @@ END_TEST
 /* A batch followed by nothing is sealed when the journal goes idle and when it closes, so that
  * rot in it is a hole (repaired from peers), not taken for a torn write and cut. */
 START_TEST(test_seal_tells_rot_from_torn) {
+        here = _i;
         struct vs_journal_options o = opts();
         struct durable d = {};
         struct vs_journal *j = open_ok(&o);
@@ -324,6 +338,40 @@ START_TEST(test_seal_tells_rot_from_torn) {
         ck_assert_uint_eq(vs_scan_find(r, 0)->missing_from, 12);
         check_entries(vs_scan_find(r, 0), 1, 11);
         vs_journal_close(j);
+}
+END_TEST
+
+/* With the I/O thread idle, vs_journal_commit_here() writes and syncs the batch on the caller's
+ * thread, reports it through the callbacks before it returns, and the I/O thread still seals the
+ * journal when it goes idle after such a batch. */
+START_TEST(test_commit_here) {
+        struct vs_journal_options o = opts();
+        struct durable d = {};
+        struct vs_journal *j = open_ok(&o);
+        unsigned wrote = 0;
+        int last = 0;
+
+        uint64_t seq;
+        for (seq = 1; seq <= 200 || last == 0; seq++) {
+                ck_assert_uint_lt(seq, 10000);
+                ck_assert_int_eq(append_entry(j, 0, seq, seq), 0);
+                last = vs_journal_commit_here(j, on_durable, NULL, &d);
+                /* written here: reported before it returned, with nothing for the eventfd */
+                if (last == 1)
+                        ck_assert_uint_eq(d.seq[0], seq);
+                ck_assert_int_eq(wait_durable(j, &d, 0, seq), 0);
+                wrote += (unsigned) last;
+                if (last == 0)
+                        usleep(1000); /* the I/O thread had work (preallocation): let it finish */
+        }
+        /* only preallocation, every 512 KiB, keeps the I/O thread busy in this test */
+        ck_assert_uint_gt(wrote, 100);
+        uint64_t end = vs_journal_size(j);
+        for (int i = 0; i < 100 && vs_journal_size(j) == end; i++)
+                usleep(10 * 1000);
+        ck_assert_uint_eq(vs_journal_size(j), end + VS_FORMAT_RECORD_HEADER_SIZE);
+        vs_journal_close(j);
+        reopen_check(&o, 0, 1, seq - 1);
 }
 END_TEST
 
@@ -444,7 +492,7 @@ static void exercise_nospace(struct vs_journal *j, void (*make_room)(struct vs_j
         while (err == 0) {
                 seq++;
                 ck_assert_int_eq(append_entry(j, 0, seq, seq), 0);
-                vs_journal_commit(j);
+                commit(j, &d);
                 err = (uint64_t) -wait_durable(j, &d, 0, seq);
                 ck_assert_uint_lt(seq, 100000);
         }
@@ -455,7 +503,7 @@ static void exercise_nospace(struct vs_journal *j, void (*make_room)(struct vs_j
 
         /* still refused until there is room; appends queue meanwhile */
         ck_assert_int_eq(append_entry(j, 1, 11, 11), 0);
-        vs_journal_commit(j);
+        commit(j, &d);
         usleep(50 * 1000);
         vs_journal_dispatch(j, on_durable, NULL, &d);
         ck_assert_uint_eq(d.seq[0], durable);
@@ -472,6 +520,7 @@ static void raise_limit(struct vs_journal *j) {
 }
 
 START_TEST(test_nospace_limit) {
+        here = _i;
         struct vs_journal_options o = opts();
         o.max_bytes = 32 * 1024;
         struct vs_journal *j = open_ok(&o);
@@ -497,6 +546,7 @@ static void remove_filler(struct vs_journal *j) {
 }
 
 START_TEST(test_nospace_tmpfs) {
+        here = _i;
         char mnt[300];
         snprintf(mnt, sizeof(mnt), "%s/small", dir);
         ck_assert_int_eq(mkdir(mnt, 0700), 0);
@@ -528,6 +578,7 @@ END_TEST
 
 /* Under a steady load with checkpoints the file stays bounded, and survives reopening. */
 START_TEST(test_rewrite_bounds_disk_use) {
+        here = _i;
         struct vs_journal_options o = opts();
         o.compact_bytes = 64 * 1024;
         struct vs_journal *j = open_ok(&o);
@@ -544,7 +595,7 @@ START_TEST(test_rewrite_bounds_disk_use) {
                                 ck_assert_int_eq(vs_journal_append(j, t, &m), 0);
                         }
                 }
-                vs_journal_commit(j);
+                commit(j, &d);
                 if (op % 7 == 0)
                         ck_assert_int_eq(wait_durable(j, &d, 1, seq[1]), 0);
                 uint64_t size = vs_journal_size(j);
@@ -554,9 +605,11 @@ START_TEST(test_rewrite_bounds_disk_use) {
         ck_assert_int_eq(wait_durable(j, &d, 0, seq[0]), 0);
         ck_assert_int_eq(wait_durable(j, &d, 1, seq[1]), 0);
         vs_journal_close(j);
-        /* 2 x 3000 entries of ~200 bytes would be over 1 MiB; the file peaks at twice what the
-         * last rewrite kept plus what batches added while the next one was built. */
-        ck_assert_uint_lt(max_size, 4 * o.compact_bytes);
+        /* 2 x 3000 entries of ~200 bytes would be over 1 MiB (16 x compact_bytes) without
+         * rewrites. The file peaks at twice what the last rewrite kept plus what batches added
+         * while the next one was built: about 4 x compact_bytes, more when the compactor thread
+         * gets little CPU (appends are never held back for it), so the bound leaves room. */
+        ck_assert_uint_lt(max_size, 8 * o.compact_bytes);
 
         j = open_ok(&o);
         const struct vs_scan *s = vs_journal_recovery(j);
@@ -601,11 +654,15 @@ START_TEST(test_forget) {
         ck_assert_ptr_null(vs_scan_find(vs_journal_recovery(j), 1));
         check_entries(vs_scan_find(vs_journal_recovery(j), 2), 1, 10);
         vs_journal_recovery_done(j);
-        /* Enough of tenant 2 to make the journal rewrite itself. */
+        /* Enough of tenant 2 to make the journal rewrite itself, and a rewrite installed: one
+         * still being built at close (a slow machine) would have pruned nothing yet. */
         uint64_t op = 11;
-        while (vs_journal_size(j) < 4 * o.compact_bytes && op < 100000) {
+        struct vs_journal_stats rs;
+        vs_journal_stats(j, &rs);
+        while ((vs_journal_size(j) < 4 * o.compact_bytes || rs.rewrites == 0 || rs.rewriting) && op < 100000) {
                 commit_entries(j, &d, 2, op, op, 50);
                 op += 50;
+                vs_journal_stats(j, &rs);
         }
         vs_journal_close(j);
         ck_assert_int_eq(faccessat(dfd, name, F_OK, 0), -1); /* its checkpoint is gone */
@@ -629,6 +686,7 @@ END_TEST
 /* Batches committed while a rewrite is being built become durable before it ends, land in the new
  * file with everything else, and the rewrite keeps what it must. */
 START_TEST(test_batches_during_rewrite) {
+        here = _i;
         struct vs_journal_options o = opts();
         o.compact_bytes = 8 << 20;
         struct vs_journal *j = open_ok(&o);
@@ -778,6 +836,7 @@ static void on_durable_ckpt(void *ctx, uint64_t tenant, uint64_t seq, int error)
 /* Checkpoints go through the I/O thread ahead of the records queued after them, and rewrites
  * delete the ones older than what durable metadata names. */
 START_TEST(test_queued_checkpoints) {
+        here = _i;
         struct vs_journal_options o = opts();
         o.compact_bytes = 4096;
         struct vs_journal *j = open_ok(&o);
@@ -791,7 +850,10 @@ START_TEST(test_queued_checkpoints) {
                                        .meta = { .epoch = 1, .commit = 100 * k, .checkpoint_op = 100 * k } };
                 ck_assert_int_eq(vs_journal_append(j, 2, &m), 0);
                 ck_assert_int_eq(append_entry(j, 2, 2 * k, 100 * k + 1), 0);
-                vs_journal_commit(j);
+                if (here)
+                        (void) vs_journal_commit_here(j, on_durable_ckpt, on_checkpoint, &c);
+                else
+                        vs_journal_commit(j);
                 while (c.d.seq[2] < 2 * k) {
                         struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                         ck_assert_int_eq(poll(&p, 1, 10000), 1);
@@ -839,6 +901,7 @@ static int on_journal_ready(sd_event_source *s, int fd, uint32_t revents, void *
 
 /* The daemon's way: the eventfd watched by sd-event, one commit per loop turn. */
 START_TEST(test_sd_event_driver) {
+        here = _i;
         struct vs_journal_options o = opts();
         struct loop_ctx c = { .j = open_ok(&o) };
         sd_event *e = NULL;
@@ -849,7 +912,7 @@ START_TEST(test_sd_event_driver) {
         for (uint64_t turn = 1; turn <= 50; turn++) {
                 for (uint64_t t = 0; t < 3; t++)
                         ck_assert_int_eq(append_entry(c.j, t, turn, turn), 0);
-                vs_journal_commit(c.j);
+                commit(c.j, &c.d);
                 while (c.d.seq[0] < turn || c.d.seq[1] < turn || c.d.seq[2] < turn)
                         ck_assert_int_ge(sd_event_run(e, 10 * 1000 * 1000), 1);
         }
@@ -866,21 +929,22 @@ static Suite *journal_suite(void) {
         TCase *tc = tcase_create("journal");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, test_group_commit_and_reopen);
+        tcase_add_loop_test(tc, test_group_commit_and_reopen, 0, 2);
         tcase_add_test(tc, test_torn_tail_is_cut);
         tcase_add_test(tc, test_hole_survives_reopen);
-        tcase_add_test(tc, test_seal_tells_rot_from_torn);
+        tcase_add_loop_test(tc, test_seal_tells_rot_from_torn, 0, 2);
+        tcase_add_test(tc, test_commit_here);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_permission_denied);
         tcase_add_test(tc, test_read_only_file_system);
-        tcase_add_test(tc, test_nospace_limit);
-        tcase_add_test(tc, test_nospace_tmpfs);
-        tcase_add_test(tc, test_rewrite_bounds_disk_use);
+        tcase_add_loop_test(tc, test_nospace_limit, 0, 2);
+        tcase_add_loop_test(tc, test_nospace_tmpfs, 0, 2);
+        tcase_add_loop_test(tc, test_rewrite_bounds_disk_use, 0, 2);
         tcase_add_test(tc, test_forget);
-        tcase_add_test(tc, test_batches_during_rewrite);
+        tcase_add_loop_test(tc, test_batches_during_rewrite, 0, 2);
         tcase_add_test(tc, test_checkpoints);
-        tcase_add_test(tc, test_sd_event_driver);
-        tcase_add_test(tc, test_queued_checkpoints);
+        tcase_add_loop_test(tc, test_sd_event_driver, 0, 2);
+        tcase_add_loop_test(tc, test_queued_checkpoints, 0, 2);
         suite_add_tcase(s, tc);
         return s;
 }

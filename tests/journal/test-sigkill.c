@@ -112,7 +112,12 @@ static _Noreturn void writer(int fd, unsigned seed) {
                                 _exit(4);
                         next[t]++;
                 }
-                vs_journal_commit(j);
+                /* half the batches written by this thread when the I/O thread is idle, as a node's
+                 * loop does */
+                if (rand() % 2)
+                        vs_journal_commit_here(j, report, NULL, &fd);
+                else
+                        vs_journal_commit(j);
                 struct pollfd p = { .fd = vs_journal_fd(j), .events = POLLIN };
                 if (poll(&p, 1, rand() % 2) > 0)
                         vs_journal_dispatch(j, report, NULL, &fd);
