@@ -192,6 +192,10 @@ int vr_replica_restart(const struct vr_config *c, const struct vr_sm_ops *ops, v
         r->view = meta.view;
         r->last_normal_view = meta.last_normal_view;
         r->status = (enum vr_status) meta.status;
+        /* The core leaves its epoch's members only between epochs (it left, or is yet to join):
+         * a journal outside them in any other status was not written by it. */
+        if (!vr_is_member(r) && r->status != VR_STATUS_TRANSITIONING)
+                return -EBADMSG;
         r->durable_op = vr_op(r);
         /* It forgot the lease promises it made: no votes for a full lease. */
         r->promise_until = r->now + c->lease_ticks;
