@@ -93,6 +93,9 @@ struct vs_conn *vs_conn_free(struct vs_conn *c);
 /* 0 when the frame is queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the queue limit
  * would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error. */
 int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env);
+/* The same for a frame already encoded (vs_envelope_frame(): header and body, len bytes in all),
+ * which is copied: one encoding sent on several connections. */
+int vs_conn_send_frame(struct vs_conn *c, const uint8_t *frame, size_t len);
 
 /* Changes the largest frame accepted and sent from the next frame on: a protocol keeps it small
  * until the other side has identified itself, so an unauthenticated peer cannot make it buffer

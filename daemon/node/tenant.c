@@ -151,11 +151,22 @@ static void drive(struct vs_tenant *t) {
                         vs_routes_learn_epoch(&t->peers, rd.epoch, rd.n_members, rd.members);
                 for (size_t i = 0; r >= 0 && i < rd.n_msgs; i++) {
                         const struct vr_output *out = &rd.msgs[i];
-                        const char *to = out->to_client ? NULL : vs_routes_node(&t->peers, out->to_id);
-                        if (out->to_client)
+                        if (out->to_client) {
                                 reply_to_client(t, out);
-                        else if (to && out->to_id != t->member_id)
-                                vs_node_send_replica(t->node, to, t->config.name, &out->msg);
+                                continue;
+                        }
+                        /* A broadcast's copies follow one another: one encoding for all. */
+                        const char *to[VR_MAX_REPLICAS];
+                        size_t n_to = 0;
+                        for (;; i++) {
+                                const char *node = vs_routes_node(&t->peers, rd.msgs[i].to_id);
+                                if (node && rd.msgs[i].to_id != t->member_id && n_to < VR_MAX_REPLICAS)
+                                        to[n_to++] = node;
+                                if (i + 1 == rd.n_msgs || !rd.msgs[i + 1].same_msg)
+                                        break;
+                        }
+                        if (n_to > 0)
+                                vs_node_send_replica(t->node, to, n_to, t->config.name, &out->msg);
                 }
                 bool again = false;
                 if (r >= 0 && rd.checkpoint_op > 0) {
