@@ -317,6 +317,10 @@ int vs_conn_send_frame(struct vs_conn *c, const uint8_t *frame, size_t len) {
         return push_frame(c, q);
 }
 
+bool vs_conn_frame_follows(const struct vs_conn *c) {
+        return !c->closed && vs_frame_reader_ready(&c->reader);
+}
+
 static void close_bad_input(struct vs_conn *c, int err) {
         struct vs_log_ctx ctx = log_ctx(c);
         switch (close_log_allowed(c) ? err : 0) {

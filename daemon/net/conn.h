@@ -102,6 +102,11 @@ int vs_conn_send_frame(struct vs_conn *c, const uint8_t *frame, size_t len);
  * a large frame. 0: VS_FRAME_MAX_DEFAULT. */
 void vs_conn_set_max_frame(struct vs_conn *c, uint32_t max_frame);
 
+/* From inside on_envelope: whether another frame is already buffered, to be handed over as soon
+ * as this call returns (unless the connection closes first). A handler may hold back work that
+ * batches well until the last frame of a burst. */
+bool vs_conn_frame_follows(const struct vs_conn *c);
+
 /* Bytes waiting in the send queue. */
 size_t vs_conn_queued(const struct vs_conn *c);
 /* The peer's address ("(none)" family for non-IP sockets) and its printable form. */

@@ -57,6 +57,10 @@ struct vs_journal *vs_node_journal(const struct vs_node *n) {
         return n->journal;
 }
 
+sd_event *vs_node_event(const struct vs_node *n) {
+        return n->event;
+}
+
 int vs_node_state_fd(const struct vs_node *n) {
         return n->state_fd;
 }
@@ -397,7 +401,7 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
                 /* A node's own session (node/session.h), forwarded over its link. */
                 struct vs_tenant *t = vs_node_find_tenant(n, tenant);
                 if (t)
-                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request);
+                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request, false);
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:

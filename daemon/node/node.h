@@ -168,6 +168,7 @@ struct vs_journal *vs_node_journal(const struct vs_node *n);
  * they are records of a tenant whose primary this node is (their sync stays off the loop). */
 void vs_node_commit_soon(struct vs_node *n, bool primary);
 int vs_node_state_fd(const struct vs_node *n);
+sd_event *vs_node_event(const struct vs_node *n);
 uint64_t vs_node_cluster_id(const struct vs_node *n);
 uint64_t vs_node_random(struct vs_node *n);
 /* m to the tenant's replicas on nodes[0..n_nodes-1] (at most VR_MAX_REPLICAS), encoded once. */
