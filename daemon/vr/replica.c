@@ -753,15 +753,12 @@ int vr_take_committed(struct vr_replica *r, const struct vr_msg *m) {
         return vr_apply_committed(r);
 }
 
-/* How many entries after `after` one message carries: at most max, costing at most max_bytes. */
-static int log_span(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, size_t *ret) {
+int vr_log_lend(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
         if (after < r->log_base)
                 return -ERANGE;
         uint64_t end = vr_op(r);
-        if (after >= end) {
-                *ret = 0;
-                return 0;
-        }
+        if (after > end)
+                end = after;
         if (end - after > max)
                 end = after + max;
         /* The sums are increasing: the last op whose cost from `after` fits. */
@@ -773,36 +770,28 @@ static int log_span(const struct vr_replica *r, uint64_t after, size_t max, uint
                 else
                         hi = mid - 1;
         }
-        *ret = lo - after;
+        m->n_entries = lo - after;
+        m->entries = m->n_entries > 0 ? vr_log_at(r, after + 1) : NULL;
+        m->entries_borrowed = m->n_entries > 0;
         return 0;
 }
 
 int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
-        size_t n;
-        int k = log_span(r, after, max, max_bytes, &n);
+        struct vr_msg lent = {};
+        int k = vr_log_lend(r, after, max, max_bytes, &lent);
         if (k < 0)
                 return k;
-        m->entries = n > 0 ? calloc(n, sizeof(struct vr_entry)) : NULL;
-        if (n > 0 && !m->entries)
-                return -ENOMEM;
+        m->entries_borrowed = false;
         m->n_entries = 0;
-        for (size_t i = 0; i < n; i++) {
-                k = vr_entry_copy(&m->entries[i], vr_log_at(r, after + 1 + i));
+        m->entries = lent.n_entries > 0 ? calloc(lent.n_entries, sizeof(struct vr_entry)) : NULL;
+        if (lent.n_entries > 0 && !m->entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < lent.n_entries; i++) {
+                k = vr_entry_copy(&m->entries[i], &lent.entries[i]);
                 if (k < 0)
                         return k;
                 m->n_entries++;
         }
-        return 0;
-}
-
-int vr_log_lend(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
-        size_t n;
-        int k = log_span(r, after, max, max_bytes, &n);
-        if (k < 0)
-                return k;
-        m->entries = n > 0 ? vr_log_at(r, after + 1) : NULL;
-        m->n_entries = n;
-        m->entries_borrowed = n > 0;
         return 0;
 }
 
