@@ -238,11 +238,14 @@ int vs_node_host_tenant(struct vs_node *n, const struct vs_tenant_config *c) {
         size_t hosted, primary;
         vs_node_count_tenants(n, &hosted, &primary);
         if (hosted >= n->conf.max_tenants) {
+                if (u64map_get(&n->over_limit, c->id))
+                        return 0;
                 struct vs_log_ctx lc = { .tenant = c->name };
                 log_error(&lc, "not starting the replica this node is named for: it hosts %zu tenants, its limit (MaxTenants=%u)",
                           hosted, n->conf.max_tenants);
-                return 0;
+                return u64map_put(&n->over_limit, c->id, (void *) 1);
         }
+        (void) u64map_remove(&n->over_limit, c->id);
         /* The file first: a restart must bring back every replica this node ever acknowledged for. */
         int r = vs_tenant_config_save(n->state_fd, c);
         return r < 0 ? r : add_tenant(n, c, NULL, false);
@@ -543,6 +546,7 @@ void vs_node_free(struct vs_node *n) {
         free(n->tenants);
         u64map_done(&n->by_id);
         u64map_done(&n->forgotten);
+        u64map_done(&n->over_limit);
         vs_members_done(&n->members);
         free(n->routes);
         free(n->forgetting);

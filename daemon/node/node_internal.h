@@ -53,6 +53,9 @@ struct vs_node {
         /* Tenants whose replica this node deleted (id -> 1, 2 once refused): it cannot host them
          * again, the journal taking no record of a tenant after its FORGET (journal.h). */
         struct u64map forgotten;
+        /* Tenants this node is named for but refused over MaxTenants= (id -> 1): logged once, not
+         * at every read of the root. */
+        struct u64map over_limit;
         bool first_start; /* the state directory had no root configuration yet */
         bool started;     /* in a cluster: journal, links and tenants are up (vs_node_start) */
         bool has_identity; /* a cluster formed with InitCluster/JoinCluster: identity is set */
