@@ -257,38 +257,68 @@ static int on_flush(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
-        if (c->closed)
-                return -ENOTCONN;
-
-        size_t len;
-        int r = vs_envelope_frame_size(env, c->opts.max_frame, &len);
-        if (r < 0)
-                return r;
+/* A frame of len bytes for the queue, which the caller fills and hands to push_frame(). */
+static int new_frame(const struct vs_conn *c, size_t len, struct queued_frame **ret) {
         if (c->queued + len > c->opts.max_send_queue)
                 return -ENOBUFS;
-
-        _cleanup_free_ struct queued_frame *q = malloc(sizeof *q + len);
+        struct queued_frame *q = malloc(sizeof *q + len);
         if (!q)
                 return -ENOMEM;
-        vs_envelope_frame_write(env, len, q->data);
-        /* While EPOLLOUT is armed the socket is full and on_io writes when it drains; during a
-         * handshake the queue waits for its end. */
-        if (!(c->io_events & EPOLLOUT) && !c->handshaking) {
-                r = sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
-                if (r < 0)
-                        return r;
-        }
         q->next = NULL;
         q->len = len;
         q->off = 0;
+        *ret = q;
+        return 0;
+}
+
+static int push_frame(struct vs_conn *c, struct queued_frame *frame) {
+        _cleanup_free_ struct queued_frame *q = frame;
+        /* While EPOLLOUT is armed the socket is full and on_io writes when it drains; during a
+         * handshake the queue waits for its end. */
+        if (!(c->io_events & EPOLLOUT) && !c->handshaking) {
+                int r = sd_event_source_set_enabled(c->flush, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return r;
+        }
+        c->queued += q->len;
         if (c->tail)
                 c->tail->next = q;
         else
                 c->head = q;
         c->tail = TAKE_PTR(q);
-        c->queued += len;
         return 0;
+}
+
+int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env) {
+        if (c->closed)
+                return -ENOTCONN;
+        size_t len;
+        int r = vs_envelope_frame_size(env, c->opts.max_frame, &len);
+        if (r < 0)
+                return r;
+        struct queued_frame *q;
+        r = new_frame(c, len, &q);
+        if (r < 0)
+                return r;
+        vs_envelope_frame_write(env, len, q->data);
+        return push_frame(c, q);
+}
+
+int vs_conn_send_frame(struct vs_conn *c, const uint8_t *frame, size_t len) {
+        if (c->closed)
+                return -ENOTCONN;
+        if (len <= VS_FRAME_HEADER_SIZE || len - VS_FRAME_HEADER_SIZE > c->opts.max_frame)
+                return -EMSGSIZE;
+        struct queued_frame *q;
+        int r = new_frame(c, len, &q);
+        if (r < 0)
+                return r;
+        memcpy(q->data, frame, len);
+        return push_frame(c, q);
+}
+
+bool vs_conn_frame_follows(const struct vs_conn *c) {
+        return !c->closed && vs_frame_reader_ready(&c->reader);
 }
 
 static void close_bad_input(struct vs_conn *c, int err) {

@@ -93,11 +93,19 @@ struct vs_conn *vs_conn_free(struct vs_conn *c);
 /* 0 when the frame is queued whole. -EMSGSIZE above max_frame, -ENOBUFS when the queue limit
  * would be exceeded, -ENOTCONN after close, -ENOMEM; nothing is queued on error. */
 int vs_conn_send(struct vs_conn *c, const Viewstamp__Envelope *env);
+/* The same for a frame already encoded (vs_envelope_frame(): header and body, len bytes in all),
+ * which is copied: one encoding sent on several connections. */
+int vs_conn_send_frame(struct vs_conn *c, const uint8_t *frame, size_t len);
 
 /* Changes the largest frame accepted and sent from the next frame on: a protocol keeps it small
  * until the other side has identified itself, so an unauthenticated peer cannot make it buffer
  * a large frame. 0: VS_FRAME_MAX_DEFAULT. */
 void vs_conn_set_max_frame(struct vs_conn *c, uint32_t max_frame);
+
+/* From inside on_envelope: whether another frame is already buffered, to be handed over as soon
+ * as this call returns (unless the connection closes first). A handler may hold back work that
+ * batches well until the last frame of a burst. */
+bool vs_conn_frame_follows(const struct vs_conn *c);
 
 /* Bytes waiting in the send queue. */
 size_t vs_conn_queued(const struct vs_conn *c);

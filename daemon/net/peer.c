@@ -114,14 +114,22 @@ static void link_free(struct link *l) {
         free(l);
 }
 
-static int send_stamped(struct vs_peer_set *s, struct vs_conn *c, const Viewstamp__Envelope *env) {
-        Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;
+/* env as this set sends it: e, with its header h stamped with the version and cluster. */
+static void stamp(const struct vs_peer_set *s, const Viewstamp__Envelope *env, Viewstamp__Header *h,
+                  Viewstamp__Envelope *e) {
+        *h = (Viewstamp__Header) VIEWSTAMP__HEADER__INIT;
         if (env->header)
-                h = *env->header;
-        h.version = VS_WIRE_VERSION;
-        h.cluster_id = s->opts.cluster_id;
-        Viewstamp__Envelope e = *env;
-        e.header = &h;
+                *h = *env->header;
+        h->version = VS_WIRE_VERSION;
+        h->cluster_id = s->opts.cluster_id;
+        *e = *env;
+        e->header = h;
+}
+
+static int send_stamped(struct vs_peer_set *s, struct vs_conn *c, const Viewstamp__Envelope *env) {
+        Viewstamp__Header h;
+        Viewstamp__Envelope e;
+        stamp(s, env, &h, &e);
         return vs_conn_send(c, &e);
 }
 
@@ -680,13 +688,49 @@ void vs_peer_set_unlisten(struct vs_peer_set *s) {
         s->listener_gen++;
 }
 
-int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env) {
+/* The connection of node's up link: -ENOENT unknown node, -ENOTCONN no up link. */
+static int up_conn(const struct vs_peer_set *s, const char *node, struct vs_conn **ret) {
         const struct peer *p = find_peer(s, node);
         if (!p)
                 return -ENOENT;
         if (!p->link || !p->link->up)
                 return -ENOTCONN;
-        return send_stamped(s, p->link->conn, env);
+        *ret = p->link->conn;
+        return 0;
+}
+
+int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env) {
+        struct vs_conn *c;
+        int r = up_conn(s, node, &c);
+        if (r < 0)
+                return r;
+        return send_stamped(s, c, env);
+}
+
+void vs_peer_set_send_each(struct vs_peer_set *s, const char *const *nodes, size_t n, const Viewstamp__Envelope *env,
+                           int *ret) {
+        if (n == 1) {
+                ret[0] = vs_peer_set_send(s, nodes[0], env);
+                return;
+        }
+        Viewstamp__Header h;
+        Viewstamp__Envelope e;
+        stamp(s, env, &h, &e);
+        _cleanup_free_ uint8_t *frame = NULL;
+        size_t len = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct vs_conn *c;
+                ret[i] = up_conn(s, nodes[i], &c);
+                if (ret[i] < 0)
+                        continue;
+                if (!frame) {
+                        /* Each connection checks the size against its own limit. */
+                        ret[i] = vs_envelope_frame(&e, UINT32_MAX, &frame, &len);
+                        if (ret[i] < 0)
+                                continue;
+                }
+                ret[i] = vs_conn_send_frame(c, frame, len);
+        }
 }
 
 bool vs_peer_set_is_up(const struct vs_peer_set *s, const char *node) {

@@ -125,6 +125,10 @@ void vs_peer_set_unlisten(struct vs_peer_set *s);
 
 /* -ENOENT unknown node (or this node), -ENOTCONN no up link, else as vs_conn_send(). */
 int vs_peer_set_send(struct vs_peer_set *s, const char *node, const Viewstamp__Envelope *env);
+/* The same envelope to each of nodes[0..n-1], encoded once; ret[i] is what vs_peer_set_send()
+ * would have returned for nodes[i]. */
+void vs_peer_set_send_each(struct vs_peer_set *s, const char *const *nodes, size_t n, const Viewstamp__Envelope *env,
+                           int *ret);
 
 /* Sends the answer to a join request; -ENOENT when its connection is gone. */
 int vs_peer_set_join_answer(struct vs_peer_set *s, uint64_t join_id, const Viewstamp__JoinReply *reply);

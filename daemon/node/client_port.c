@@ -224,7 +224,7 @@ static int on_client_envelope(struct vs_conn *c, const Viewstamp__Envelope *env,
                         return 0;
                 }
         }
-        vs_tenant_client_request(t, cc->serial, env->client_request);
+        vs_tenant_client_request(t, cc->serial, env->client_request, vs_conn_frame_follows(c));
         return 0;
 }
 

@@ -57,6 +57,10 @@ struct vs_journal *vs_node_journal(const struct vs_node *n) {
         return n->journal;
 }
 
+sd_event *vs_node_event(const struct vs_node *n) {
+        return n->event;
+}
+
 int vs_node_state_fd(const struct vs_node *n) {
         return n->state_fd;
 }
@@ -144,7 +148,8 @@ static uint64_t cluster_id_of(const struct vs_conf *conf) {
 
 /* --- sending ------------------------------------------------------------------------------- */
 
-void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m) {
+void vs_node_send_replica(struct vs_node *n, const char *const *nodes, size_t n_nodes, const char *tenant,
+                          const struct vr_msg *m) {
         Viewstamp__VrMessage pb;
         if (vs_vr_msg_to_pb(m, &pb) < 0)
                 return; /* out of memory: the protocol retransmits */
@@ -154,14 +159,17 @@ void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenan
         env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_VR;
         env.vr = &pb;
-        int r = vs_peer_set_send(n->peers, node, &env);
-        if (r < 0 && r != -ENOTCONN) {
-                struct vs_log_ctx c = { .tenant = tenant, .peer = node };
-                log_debug(&c, "dropped a %s: %s", vr_msg_type_name(m->type), strerror(-r));
-        }
+        int r[VR_MAX_REPLICAS];
+        if (n_nodes > VR_MAX_REPLICAS)
+                n_nodes = VR_MAX_REPLICAS;
+        vs_peer_set_send_each(n->peers, nodes, n_nodes, &env, r);
+        for (size_t i = 0; i < n_nodes; i++)
+                if (r[i] < 0 && r[i] != -ENOTCONN) {
+                        struct vs_log_ctx c = { .tenant = tenant, .peer = nodes[i] };
+                        log_debug(&c, "dropped a %s: %s", vr_msg_type_name(m->type), strerror(-r[i]));
+                }
         vs_vr_pb_view_done(&pb);
 }
-
 
 /* A reply to one of this node's own sessions. */
 static void session_reply(struct vs_node *n, const char *tenant, const Viewstamp__ClientReply *reply) {
@@ -396,7 +404,7 @@ static void on_peer_envelope(struct vs_peer_set *s, const char *node, const View
                 /* A node's own session (node/session.h), forwarded over its link. */
                 struct vs_tenant *t = vs_node_find_tenant(n, tenant);
                 if (t)
-                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request);
+                        vs_tenant_client_request(t, vs_node_peer_route(n, node), env->client_request, false);
                 return;
         }
         case VIEWSTAMP__ENVELOPE__BODY_CLIENT_REPLY:

@@ -168,8 +168,11 @@ struct vs_journal *vs_node_journal(const struct vs_node *n);
  * they are records of a tenant whose primary this node is (their sync stays off the loop). */
 void vs_node_commit_soon(struct vs_node *n, bool primary);
 int vs_node_state_fd(const struct vs_node *n);
+sd_event *vs_node_event(const struct vs_node *n);
 uint64_t vs_node_cluster_id(const struct vs_node *n);
 uint64_t vs_node_random(struct vs_node *n);
-void vs_node_send_replica(struct vs_node *n, const char *node, const char *tenant, const struct vr_msg *m);
+/* m to the tenant's replicas on nodes[0..n_nodes-1] (at most VR_MAX_REPLICAS), encoded once. */
+void vs_node_send_replica(struct vs_node *n, const char *const *nodes, size_t n_nodes, const char *tenant,
+                          const struct vr_msg *m);
 void vs_node_send_client(struct vs_node *n, uint64_t route, const char *tenant, const Viewstamp__ClientReply *reply);
 void vs_node_tenant_changed(struct vs_node *n, struct vs_tenant *t);

@@ -48,7 +48,7 @@ static void send_current(struct vs_session *s) {
         if (strcmp(s->target, n->conf.name) == 0) {
                 struct vs_tenant *t = vs_node_find_tenant(n, s->tenant);
                 if (t)
-                        vs_tenant_client_request(t, vs_node_peer_route(n, n->conf.name), &req);
+                        vs_tenant_client_request(t, vs_node_peer_route(n, n->conf.name), &req, false);
                 return;
         }
         Viewstamp__Header h = VIEWSTAMP__HEADER__INIT;

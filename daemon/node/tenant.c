@@ -9,6 +9,7 @@
 #include "journal/checkpoint.h"
 #include "journal/journal.h"
 #include "log/log.h"
+#include "net/conn.h"
 #include "node/node.h"
 #include "node/routes.h"
 #include "node/tenant.h"
@@ -26,6 +27,7 @@ struct vs_tenant {
         struct tree *tree;
         struct vr_replica *vr;
         struct u64map routes; /* client id -> route + 1 (never NULL) */
+        sd_event_source *drive_soon; /* defer: outputs held back for a burst of requests */
         bool failed;
         bool stopped;
 };
@@ -139,6 +141,7 @@ static int start_checkpoint(struct vs_tenant *t, uint64_t op) {
 
 /* Drains the replica's outputs until it has nothing more to say. */
 static void drive(struct vs_tenant *t) {
+        (void) sd_event_source_set_enabled(t->drive_soon, SD_EVENT_OFF);
         while (!t->failed) {
                 struct vr_ready rd;
                 int r = vr_ready_take(t->vr, &rd);
@@ -151,11 +154,22 @@ static void drive(struct vs_tenant *t) {
                         vs_routes_learn_epoch(&t->peers, rd.epoch, rd.n_members, rd.members);
                 for (size_t i = 0; r >= 0 && i < rd.n_msgs; i++) {
                         const struct vr_output *out = &rd.msgs[i];
-                        const char *to = out->to_client ? NULL : vs_routes_node(&t->peers, out->to_id);
-                        if (out->to_client)
+                        if (out->to_client) {
                                 reply_to_client(t, out);
-                        else if (to && out->to_id != t->member_id)
-                                vs_node_send_replica(t->node, to, t->config.name, &out->msg);
+                                continue;
+                        }
+                        /* A broadcast's copies follow one another: one encoding for all. */
+                        const char *to[VR_MAX_REPLICAS];
+                        size_t n_to = 0;
+                        for (;; i++) {
+                                const char *node = vs_routes_node(&t->peers, rd.msgs[i].to_id);
+                                if (node && rd.msgs[i].to_id != t->member_id && n_to < VR_MAX_REPLICAS)
+                                        to[n_to++] = node;
+                                if (i + 1 == rd.n_msgs || !rd.msgs[i + 1].same_msg)
+                                        break;
+                        }
+                        if (n_to > 0)
+                                vs_node_send_replica(t->node, to, n_to, t->config.name, &out->msg);
                 }
                 bool again = false;
                 if (r >= 0 && rd.checkpoint_op > 0) {
@@ -181,6 +195,11 @@ static void drive(struct vs_tenant *t) {
                 if (!again && n_out == 0)
                         return;
         }
+}
+
+static int on_drive_soon(sd_event_source *s, void *userdata) {
+        drive(userdata);
+        return 0;
 }
 
 void vs_tenant_checkpoint_durable(struct vs_tenant *t, uint64_t op, int error) {
@@ -303,6 +322,17 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
                 tree_free(t->tree);
                 return log_error_errno(&lc, r, "cannot start the replica");
         }
+        r = sd_event_add_defer(vs_node_event(node), &t->drive_soon, on_drive_soon, t);
+        if (r >= 0)
+                r = sd_event_source_set_priority(t->drive_soon, VS_CONN_FLUSH_PRIORITY - 1);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(t->drive_soon, SD_EVENT_OFF);
+        if (r < 0) {
+                sd_event_source_disable_unref(t->drive_soon);
+                vr_replica_free(t->vr);
+                tree_free(t->tree);
+                return log_error_errno(&lc, r, "cannot start the replica");
+        }
         struct vs_log_ctx c2 = log_ctx(t);
         log_info(&c2, "replica (member %" PRIu64 ") of epoch %" PRIu64 " %s", member_id, c.epoch,
                  rec ? "restarted from its journal" : lost ? "recovering" : c.joining ? "joining" : "created");
@@ -314,6 +344,7 @@ int vs_tenant_new(struct vs_node *node, const struct vs_tenant_config *config, c
 void vs_tenant_free(struct vs_tenant *t) {
         if (!t)
                 return;
+        sd_event_source_disable_unref(t->drive_soon);
         u64map_done(&t->routes);
         vr_replica_free(t->vr);
         tree_free(t->tree);
@@ -401,7 +432,7 @@ void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewsta
         drive(t);
 }
 
-void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req) {
+void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req, bool more) {
         if (t->failed)
                 return;
         int r = u64map_put(&t->routes, req->client_id, (void *) (uintptr_t) (route + 1));
@@ -415,7 +446,11 @@ void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewsta
         r = vr_receive(t->vr, &m);
         if (r < 0 && r != -EINVAL)
                 return fail(t, r, "cannot handle a client request");
-        drive(t);
+        if (!more)
+                return drive(t);
+        r = sd_event_source_set_enabled(t->drive_soon, SD_EVENT_ONESHOT);
+        if (r < 0)
+                drive(t);
 }
 
 void vs_tenant_tick(struct vs_tenant *t) {

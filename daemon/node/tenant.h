@@ -62,7 +62,10 @@ bool vs_tenant_stopped(const struct vs_tenant *t);
 const char *vs_tenant_primary(const struct vs_tenant *t);
 
 void vs_tenant_receive(struct vs_tenant *t, const char *from_node, const Viewstamp__VrMessage *pb);
-void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req);
+/* more: further requests are already at hand (the connection has them buffered). The replica's
+ * outputs then wait for them, so that one Prepare carries the whole burst; at the latest they
+ * are taken in the loop's next iteration, before connections flush. */
+void vs_tenant_client_request(struct vs_tenant *t, uint64_t route, const Viewstamp__ClientRequest *req, bool more);
 void vs_tenant_tick(struct vs_tenant *t);
 void vs_tenant_persisted(struct vs_tenant *t, uint64_t seq, int error);
 void vs_tenant_checkpoint_durable(struct vs_tenant *t, uint64_t op, int error);

@@ -31,11 +31,14 @@ void vr_entry_done(struct vr_entry *e) {
 void vr_msg_done(struct vr_msg *m) {
         free(m->data);
         m->data = NULL;
-        for (size_t i = 0; i < m->n_entries; i++)
-                vr_entry_done(&m->entries[i]);
-        free(m->entries);
+        if (!m->entries_borrowed) {
+                for (size_t i = 0; i < m->n_entries; i++)
+                        vr_entry_done(&m->entries[i]);
+                free(m->entries);
+        }
         m->entries = NULL;
         m->n_entries = 0;
+        m->entries_borrowed = false;
 }
 
 void vr_msg_free(struct vr_msg *m) {
@@ -57,6 +60,7 @@ int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src) {
         dst->data = NULL;
         dst->entries = NULL;
         dst->n_entries = 0;
+        dst->entries_borrowed = false;
 
         int r = dup_bytes(&dst->data, src->data, src->len);
         if (r < 0)
@@ -77,6 +81,13 @@ int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src) {
                 }
         }
         return 0;
+}
+
+int vr_msg_share(struct vr_msg *dst, const struct vr_msg *src) {
+        if (!src->entries_borrowed)
+                return vr_msg_copy(dst, src);
+        *dst = *src;
+        return dup_bytes(&dst->data, src->data, src->len);
 }
 
 int vr_msg_dup(const struct vr_msg *src, struct vr_msg **ret) {

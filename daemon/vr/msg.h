@@ -4,9 +4,13 @@
 /*
  * The messages replicas and clients exchange, as plain C (the protobuf codec lives with the
  * daemon). One flat struct tagged by `type`; each type uses the fields listed next to it and
- * leaves the others zero. A message owns its entries and byte buffers: vr_msg_copy() makes an
- * independent deep copy, vr_msg_done() releases what a message owns (not the struct itself),
- * vr_msg_free() releases a heap-allocated message entirely.
+ * leaves the others zero. A message owns its entries and byte buffers, except entries marked
+ * entries_borrowed, which belong to whoever made the message (the replica's log, for a Prepare
+ * handed out by vr_ready_take(): vr.h says how long they stay valid). vr_msg_copy() makes an
+ * independent deep copy (owning its entries, borrowed or not), vr_msg_share() a copy that borrows
+ * the same entries when the original borrows them; vr_msg_done() releases what a message owns
+ * (not the struct itself, nor borrowed entries), vr_msg_free() releases a heap-allocated message
+ * entirely.
  */
 
 #include <stdbool.h>
@@ -97,6 +101,7 @@ struct vr_msg {
 
         size_t n_entries;
         struct vr_entry *entries;
+        bool entries_borrowed; /* entries (and their data) are not this message's to free */
 
         uint64_t snap_op;
         uint64_t snap_total;
@@ -139,6 +144,7 @@ int vr_entry_copy(struct vr_entry *dst, const struct vr_entry *src);
 void vr_entry_done(struct vr_entry *e);
 
 int vr_msg_copy(struct vr_msg *dst, const struct vr_msg *src);
+int vr_msg_share(struct vr_msg *dst, const struct vr_msg *src);
 int vr_msg_dup(const struct vr_msg *src, struct vr_msg **ret);
 void vr_msg_done(struct vr_msg *m);
 void vr_msg_free(struct vr_msg *m);

@@ -280,7 +280,9 @@ int vr_primary_flush(struct vr_replica *r) {
                         .commit = r->commit,
                         .lease = r->now,
                 };
-                int k = vr_log_export(r, r->prepared_op, r->cfg.max_batch, vr_budget(r), &m);
+                /* Taken at vr_ready_take(), so the log stays as it is until the driver has sent
+                 * the Prepares: they borrow their entries from it. */
+                int k = vr_log_lend(r, r->prepared_op, r->cfg.max_batch, vr_budget(r), &m);
                 if (k >= 0) {
                         m.op = r->prepared_op + m.n_entries;
                         k = vr_broadcast(r, &m, r->view_meta_seq);

@@ -269,6 +269,8 @@ void vr_replica_free(struct vr_replica *r) {
                 .msgs = r->out, .n_msgs = r->n_out,
         };
         vr_ready_done(&rd);
+        free(r->spare_records);
+        free(r->spare_out);
         for (size_t i = 0; i < r->n_held; i++)
                 vr_msg_done(&r->held[i].out.msg);
         free(r->held);
@@ -360,6 +362,7 @@ static int queue(struct vr_replica *r, struct vr_output *o, uint64_t wait_seq) {
         if (wait_seq <= r->durable_seq)
                 k = push_out(r, o);
         else {
+                o->same_msg = false; /* released later, maybe among others */
                 k = vs_array_grow((void **) &r->held, &r->cap_held, r->n_held + 1, sizeof(*r->held));
                 if (k >= 0)
                         r->held[r->n_held++] = (struct vr_held) { .wait_seq = wait_seq, .out = *o };
@@ -369,9 +372,12 @@ static int queue(struct vr_replica *r, struct vr_output *o, uint64_t wait_seq) {
         return k;
 }
 
-static int send_to(struct vr_replica *r, uint32_t to, uint64_t id, const struct vr_msg *m, uint64_t wait_seq) {
-        struct vr_output o = { .replica = to, .to_id = id };
-        int k = vr_msg_copy(&o.msg, m);
+/* same: m is what the previous call sent, with the same wait_seq (a broadcast). */
+static int send_to(struct vr_replica *r, uint32_t to, uint64_t id, const struct vr_msg *m, uint64_t wait_seq,
+                   bool same) {
+        struct vr_output o = { .replica = to, .to_id = id, .same_msg = same };
+        /* Borrowed entries stay valid only until the ready is done: a held message owns its own. */
+        int k = wait_seq <= r->durable_seq ? vr_msg_share(&o.msg, m) : vr_msg_copy(&o.msg, m);
         if (k < 0)
                 return k;
         o.msg.from = r->cfg.self;
@@ -381,20 +387,22 @@ static int send_to(struct vr_replica *r, uint32_t to, uint64_t id, const struct 
 }
 
 int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq) {
-        return send_to(r, to, r->members[to], m, wait_seq);
+        return send_to(r, to, r->members[to], m, wait_seq, false);
 }
 
 int vr_send_id(struct vr_replica *r, uint64_t id, const struct vr_msg *m, uint64_t wait_seq) {
-        return send_to(r, vr_member_index(r, id), id, m, wait_seq);
+        return send_to(r, vr_member_index(r, id), id, m, wait_seq, false);
 }
 
 int vr_broadcast(struct vr_replica *r, const struct vr_msg *m, uint64_t wait_seq) {
+        bool same = false;
         for (uint32_t i = 0; i < r->cfg.n_replicas; i++) {
                 if (i == r->cfg.self)
                         continue;
-                int k = vr_send(r, i, m, wait_seq);
+                int k = send_to(r, i, r->members[i], m, wait_seq, same);
                 if (k < 0)
                         return k;
+                same = true;
         }
         return 0;
 }
@@ -471,11 +479,17 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
                 .members = r->members,
                 .member = vr_is_member(r),
                 .stopped = r->stopped,
+                .owner = r,
+                .cap_records = r->cap_records,
+                .cap_msgs = r->cap_out,
         };
-        r->records = NULL;
-        r->out = NULL;
-        r->n_records = r->cap_records = 0;
-        r->n_out = r->cap_out = 0;
+        r->records = TAKE_PTR(r->spare_records);
+        r->cap_records = r->cap_spare_records;
+        r->out = TAKE_PTR(r->spare_out);
+        r->cap_out = r->cap_spare_out;
+        r->cap_spare_records = r->cap_spare_out = 0;
+        r->n_records = 0;
+        r->n_out = 0;
         r->status_changed = false;
         r->reported_view = r->view;
         r->reported_status = r->status;
@@ -485,13 +499,22 @@ int vr_ready_take(struct vr_replica *r, struct vr_ready *ret) {
 }
 
 void vr_ready_done(struct vr_ready *rd) {
+        struct vr_replica *r = rd->owner;
         for (size_t i = 0; i < rd->n_records; i++)
                 if (rd->records[i].kind == VR_RECORD_ENTRY)
                         vr_entry_done(&rd->records[i].entry);
-        free(rd->records);
+        if (r && !r->spare_records) {
+                r->spare_records = rd->records;
+                r->cap_spare_records = rd->cap_records;
+        } else
+                free(rd->records);
         for (size_t i = 0; i < rd->n_msgs; i++)
                 vr_msg_done(&rd->msgs[i].msg);
-        free(rd->msgs);
+        if (r && !r->spare_out) {
+                r->spare_out = rd->msgs;
+                r->cap_spare_out = rd->cap_msgs;
+        } else
+                free(rd->msgs);
         *rd = (struct vr_ready) {};
 }
 
@@ -730,15 +753,12 @@ int vr_take_committed(struct vr_replica *r, const struct vr_msg *m) {
         return vr_apply_committed(r);
 }
 
-int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
+int vr_log_lend(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
         if (after < r->log_base)
                 return -ERANGE;
         uint64_t end = vr_op(r);
-        if (after >= end) {
-                m->entries = NULL;
-                m->n_entries = 0;
-                return 0;
-        }
+        if (after > end)
+                end = after;
         if (end - after > max)
                 end = after + max;
         /* The sums are increasing: the last op whose cost from `after` fits. */
@@ -750,14 +770,24 @@ int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64
                 else
                         hi = mid - 1;
         }
-        end = lo;
-        size_t n = end - after;
-        m->entries = n > 0 ? calloc(n, sizeof(struct vr_entry)) : NULL;
-        if (n > 0 && !m->entries)
-                return -ENOMEM;
+        m->n_entries = lo - after;
+        m->entries = m->n_entries > 0 ? vr_log_at(r, after + 1) : NULL;
+        m->entries_borrowed = m->n_entries > 0;
+        return 0;
+}
+
+int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m) {
+        struct vr_msg lent = {};
+        int k = vr_log_lend(r, after, max, max_bytes, &lent);
+        if (k < 0)
+                return k;
+        m->entries_borrowed = false;
         m->n_entries = 0;
-        for (size_t i = 0; i < n; i++) {
-                int k = vr_entry_copy(&m->entries[i], vr_log_at(r, after + 1 + i));
+        m->entries = lent.n_entries > 0 ? calloc(lent.n_entries, sizeof(struct vr_entry)) : NULL;
+        if (lent.n_entries > 0 && !m->entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < lent.n_entries; i++) {
+                k = vr_entry_copy(&m->entries[i], &lent.entries[i]);
                 if (k < 0)
                         return k;
                 m->n_entries++;

@@ -132,6 +132,11 @@ struct vr_replica {
         size_t n_out, cap_out;
         struct vr_held *held;
         size_t n_held, cap_held;
+        /* Arrays a vr_ready gave back (vr_ready_done), reused by the next take. */
+        struct vr_record *spare_records;
+        size_t cap_spare_records;
+        struct vr_output *spare_out;
+        size_t cap_spare_out;
         bool status_changed;
         uint64_t reported_view;
         enum vr_status reported_status;
@@ -228,7 +233,8 @@ uint64_t vr_random(struct vr_replica *r);
 int vr_emit_meta(struct vr_replica *r);
 int vr_emit_truncate(struct vr_replica *r, uint64_t after);
 int vr_emit_entry(struct vr_replica *r, const struct vr_entry *e);
-/* Sends m (deep-copied) once storage is durable up to wait_seq. */
+/* Sends m once storage is durable up to wait_seq: a copy of it, sharing m's entries when m
+ * borrows them and goes out at once (vr_msg_share), owning them otherwise. */
 int vr_send(struct vr_replica *r, uint32_t to, const struct vr_msg *m, uint64_t wait_seq);
 int vr_broadcast(struct vr_replica *r, const struct vr_msg *m, uint64_t wait_seq);
 int vr_send_client(struct vr_replica *r, uint64_t client_id, const struct vr_msg *m);
@@ -251,6 +257,8 @@ int vr_log_extend(struct vr_replica *r, const struct vr_msg *m);
 /* Copies the log above `after` into a message (its entries and n_entries): at most max
  * entries costing at most max_bytes. */
 int vr_log_export(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m);
+/* The same entries, lent (m->entries_borrowed): they point into the log, valid until it changes. */
+int vr_log_lend(const struct vr_replica *r, uint64_t after, size_t max, uint64_t max_bytes, struct vr_msg *m);
 /* The longest suffix of the log that fits one message with room for `data` bytes: the op it
  * starts after (vr_op when not even one entry fits). */
 uint64_t vr_log_fit(const struct vr_replica *r, uint64_t data);

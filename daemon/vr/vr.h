@@ -223,6 +223,9 @@ struct vr_output {
         uint64_t to_id;
         uint32_t replica;
         uint64_t client_id; /* when to_client */
+        /* msg is the same as the previous output's (one broadcast to several replicas): a
+         * driver may encode it once for all of them. */
+        bool same_msg;
         struct vr_msg msg;
 };
 
@@ -241,9 +244,17 @@ struct vr_ready {
         const uint64_t *members; /* valid until the next input */
         bool member;            /* this replica is one of them */
         bool stopped;           /* left the group for good: see Reconfiguration */
+        /* Internal: vr_ready_done() gives the arrays back to the replica, whose next take
+         * reuses them instead of growing new ones from empty. */
+        struct vr_replica *owner;
+        size_t cap_records, cap_msgs;
 };
 
-/* Moves everything pending into *ret (which the caller releases with vr_ready_done). */
+/* Moves everything pending into *ret, which the caller releases with vr_ready_done() before it
+ * frees the replica. The Prepares among the messages borrow their entries from the replica's log
+ * (msg.entries_borrowed) rather than copying them: they stay valid until the next input that may
+ * change the log, i.e. any input but vr_checkpoint_take() and vr_checkpoint_take_buffer(). A
+ * driver sends them before its next input, or keeps a vr_msg_copy(). */
 int vr_ready_take(struct vr_replica *r, struct vr_ready *ret);
 void vr_ready_done(struct vr_ready *rd);
 

@@ -59,6 +59,16 @@ int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t
         return 1;
 }
 
+bool vs_frame_reader_ready(const struct vs_frame_reader *r) {
+        size_t avail = vs_frame_reader_pending(r);
+        if (r->error)
+                return true;
+        if (avail < VS_FRAME_HEADER_SIZE)
+                return false;
+        uint32_t n = vs_get_be32(r->b.data + r->start);
+        return n == 0 || n > r->max_body || avail - VS_FRAME_HEADER_SIZE >= n;
+}
+
 int vs_frame_reader_eof(const struct vs_frame_reader *r) {
         if (r->error)
                 return r->error;

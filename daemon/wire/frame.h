@@ -14,6 +14,7 @@
  * the reader refuses further input with the same error.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ int vs_frame_reader_feed(struct vs_frame_reader *r, const void *data, size_t n);
  *   -EBADMSG   the header announces an empty body
  */
 int vs_frame_reader_next(struct vs_frame_reader *r, const uint8_t **body, size_t *len);
+
+/* Whether vs_frame_reader_next() would return a frame (or an error) now, without taking it. */
+bool vs_frame_reader_ready(const struct vs_frame_reader *r);
 
 /* Bytes buffered but not yet taken as frames. */
 static inline size_t vs_frame_reader_pending(const struct vs_frame_reader *r) {

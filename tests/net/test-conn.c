@@ -26,6 +26,7 @@ struct server {
         unsigned accepted, closed;
         int reasons[MAX_CONNS];
         uint64_t nonces[MAX_SEEN];
+        bool follows[MAX_SEEN]; /* vs_conn_frame_follows() while each was handled */
         size_t n_seen;
         bool echo;
 };
@@ -44,8 +45,10 @@ static int server_envelope(struct vs_conn *c, const Viewstamp__Envelope *env, vo
                 return 0;
         if (env->ping->nonce == NONCE_REFUSED)
                 return -EPERM;
-        if (srv.n_seen < MAX_SEEN)
+        if (srv.n_seen < MAX_SEEN) {
+                srv.follows[srv.n_seen] = vs_conn_frame_follows(c);
                 srv.nonces[srv.n_seen++] = env->ping->nonce;
+        }
         if (srv.echo) {
                 struct msg m;
                 ck_assert_int_eq(vs_conn_send(c, msg_pong(&m, 0, env->ping->nonce)), 0);
@@ -229,6 +232,34 @@ START_TEST(test_split_frame) {
         ck_assert(run_until(srv.event, seen_n, &one, 2000000));
         ck_assert_uint_eq(srv.nonces[0], 7);
         ck_assert_int_eq(srv.reasons[0], 1);
+        close(fd);
+        server_stop();
+}
+END_TEST
+
+/* Two whole frames and half a third in one write: the handler of the first learns that another
+ * follows, the second's does not (the third is not whole yet), nor does the third's. */
+START_TEST(test_frame_follows) {
+        server_start(4);
+        int fd = raw_connect(vs_listener_address(srv.listener));
+        _cleanup_free_ uint8_t *a = NULL, *b = NULL, *c = NULL;
+        size_t la = frame_ping(1, &a), lb = frame_ping(2, &b), lc = frame_ping(3, &c);
+        uint8_t burst[256];
+        ck_assert_uint_le(la + lb + lc, sizeof burst);
+        memcpy(burst, a, la);
+        memcpy(burst + la, b, lb);
+        memcpy(burst + la + lb, c, lc / 2);
+        raw_write(fd, burst, la + lb + lc / 2);
+        size_t two = 2, three = 3;
+        ck_assert(run_until(srv.event, seen_n, &two, 2000000));
+        run_for(srv.event, 20000);
+        ck_assert_uint_eq(srv.n_seen, 2);
+        raw_write(fd, c + lc / 2, lc - lc / 2);
+        ck_assert(run_until(srv.event, seen_n, &three, 2000000));
+        ck_assert_uint_eq(srv.nonces[0], 1);
+        ck_assert(srv.follows[0]);
+        ck_assert(!srv.follows[1]);
+        ck_assert(!srv.follows[2]);
         close(fd);
         server_stop();
 }
@@ -563,6 +594,7 @@ static Suite *conn_suite(void) {
         tcase_add_test(tc, test_ipv6);
         tcase_add_test(tc, test_pipelined);
         tcase_add_test(tc, test_split_frame);
+        tcase_add_test(tc, test_frame_follows);
         tcase_add_test(tc, test_garbage);
         tcase_add_test(tc, test_http_request);
         tcase_add_test(tc, test_oversized_header);

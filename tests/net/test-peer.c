@@ -368,6 +368,43 @@ static bool big_arrived(void *arg) {
         return nodes[1].last_tenant_len == *(size_t *) arg;
 }
 
+/* One envelope to several nodes: each up one gets it (stamped with the cluster, its tenant
+ * intact), each other gets what a single send would have said, and the frames keep their place
+ * among ordinary sends. */
+START_TEST(test_send_each) {
+        for (int i = N - 1; i >= 0; i--)
+                node_start(i, N);
+        ck_assert(wait_link(0, 1, true));
+        ck_assert(wait_link(0, 2, true));
+        send_ping(0, 1, 41, 0);
+        struct msg m;
+        Viewstamp__Envelope *env = msg_ping(&m, 0, 42);
+        m.header.tenant = (char *) "tenant-x";
+        const char *const to[] = { "bravo", "zulu", "charlie", "alpha" };
+        int r[ELEMENTSOF(to)];
+        vs_peer_set_send_each(nodes[0].set, to, ELEMENTSOF(to), env, r);
+        ck_assert_int_eq(r[0], 0);
+        ck_assert_int_eq(r[1], -ENOENT);
+        ck_assert_int_eq(r[2], 0);
+        ck_assert_int_eq(r[3], -ENOENT); /* itself */
+        send_ping(0, 1, 43, 0);
+        struct nonce_want at_bravo = { 1, 0, 43, false }, at_charlie = { 2, 0, 42, false };
+        ck_assert(run_until(event, has_nonce, &at_bravo, 2000000));
+        ck_assert(run_until(event, has_nonce, &at_charlie, 2000000));
+        ck_assert_uint_eq(nodes[2].last_tenant_len, strlen("tenant-x"));
+        const uint64_t *seen = nodes[1].pings[0];
+        size_t k = 0;
+        while (k < nodes[1].n_pings[0] && seen[k] != 41)
+                k++;
+        ck_assert_uint_ge(nodes[1].n_pings[0], k + 3);
+        ck_assert_uint_eq(seen[k + 1], 42);
+        ck_assert_uint_eq(seen[k + 2], 43);
+
+        vs_peer_set_send_each(nodes[0].set, to + 1, 1, env, r);
+        ck_assert_int_eq(r[0], -ENOENT);
+}
+END_TEST
+
 START_TEST(test_large_frame_after_hello) {
         node_start(0, 2);
         node_start(1, 2);
@@ -959,6 +996,7 @@ static Suite *peer_suite(void) {
         tcase_add_test(tc, test_acceptor_first);
         tcase_add_test(tc, test_three_nodes);
         tcase_add_test(tc, test_send_errors);
+        tcase_add_test(tc, test_send_each);
         tcase_add_test(tc, test_add_remove);
         tcase_add_test(tc, test_keepalive);
         tcase_add_test(tc, test_acceptor_restarts);

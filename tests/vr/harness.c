@@ -52,9 +52,12 @@ void harness_drain(struct harness *h) {
         if (rd.n_msgs > 0) {
                 h->out = reallocarray(h->out, h->n_out + rd.n_msgs, sizeof(*h->out));
                 ck_assert_ptr_nonnull(h->out);
-                memcpy(h->out + h->n_out, rd.msgs, rd.n_msgs * sizeof(*rd.msgs));
-                h->n_out += rd.n_msgs;
-                rd.n_msgs = 0; /* moved */
+                /* Copied: a Prepare's entries are only lent until the next input. */
+                for (size_t i = 0; i < rd.n_msgs; i++) {
+                        h->out[h->n_out] = rd.msgs[i];
+                        ck_assert_int_eq(vr_msg_copy(&h->out[h->n_out].msg, &rd.msgs[i].msg), 0);
+                        h->n_out++;
+                }
         }
         vr_ready_done(&rd);
 }

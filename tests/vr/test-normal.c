@@ -48,6 +48,67 @@ START_TEST(test_primary_counts_itself_only_when_durable) {
 }
 END_TEST
 
+/* The Prepares a primary hands out borrow their entries from its log: one message, marked as
+ * the same for every backup after the first; a copy owns its entries. The arrays come back to
+ * the replica for later batches. */
+START_TEST(test_prepares_borrow_the_log) {
+        struct harness h;
+        harness_new(&h, 5, 0, false);
+        harness_register(&h, 7);
+        harness_persist(&h);
+
+        struct vr_msg req = write_request(7, 2, 5);
+        ck_assert_int_eq(vr_receive(h.r, &req), 0);
+        struct vr_ready rd;
+        ck_assert_int_eq(vr_ready_take(h.r, &rd), 0);
+        ck_assert_uint_eq(rd.n_records, 1);
+        const struct vr_entry *e = vr_replica_entry(h.r, vr_replica_op(h.r));
+        ck_assert_ptr_nonnull(e);
+        size_t n = 0;
+        for (size_t i = 0; i < rd.n_msgs; i++) {
+                const struct vr_output *o = &rd.msgs[i];
+                if (o->msg.type != VR_MSG_PREPARE)
+                        continue;
+                ck_assert(o->msg.entries_borrowed);
+                ck_assert_ptr_eq(o->msg.entries, e);
+                ck_assert_uint_eq(o->msg.n_entries, 1);
+                ck_assert_int_eq(o->same_msg, n > 0);
+                ck_assert_uint_eq(o->replica, n + 1);
+                n++;
+        }
+        ck_assert_uint_eq(n, 4);
+
+        struct vr_msg copy;
+        ck_assert_int_eq(vr_msg_copy(&copy, &rd.msgs[0].msg), 0);
+        ck_assert(!copy.entries_borrowed);
+        ck_assert_ptr_ne(copy.entries, e);
+        ck_assert_ptr_ne(copy.entries[0].data, e->data);
+        ck_assert_mem_eq(copy.entries[0].data, e->data, e->len);
+        struct vr_msg shared;
+        ck_assert_int_eq(vr_msg_share(&shared, &rd.msgs[0].msg), 0);
+        ck_assert(shared.entries_borrowed);
+        ck_assert_ptr_eq(shared.entries, e);
+        vr_msg_done(&shared);
+        const struct vr_record *records = rd.records;
+        vr_ready_done(&rd);
+        ck_assert_uint_eq(copy.entries[0].op, vr_replica_op(h.r));
+        vr_msg_done(&copy);
+
+        /* Two arrays take turns: one fills while the driver holds the other. */
+        for (uint64_t request = 3; request <= 4; request++) {
+                req = write_request(7, request, 6);
+                ck_assert_int_eq(vr_receive(h.r, &req), 0);
+                ck_assert_int_eq(vr_ready_take(h.r, &rd), 0);
+                ck_assert_uint_eq(rd.n_records, 1);
+                ck_assert_uint_eq(rd.records[0].entry.op, vr_replica_op(h.r));
+                if (request == 4)
+                        ck_assert_ptr_eq(rd.records, records);
+                vr_ready_done(&rd);
+        }
+        harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_prepare_ok_duplicate_and_stale_view) {
         struct harness h;
         harness_new(&h, 5, 0, false);
@@ -322,6 +383,7 @@ static Suite *suite(void) {
         Suite *s = suite_create("vr-normal");
         TCase *tc = tcase_create("normal");
         tcase_add_test(tc, test_primary_counts_itself_only_when_durable);
+        tcase_add_test(tc, test_prepares_borrow_the_log);
         tcase_add_test(tc, test_prepare_ok_duplicate_and_stale_view);
         tcase_add_test(tc, test_backup_acknowledges_after_durable);
         tcase_add_test(tc, test_backup_duplicate_prepare);
