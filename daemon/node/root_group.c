@@ -67,9 +67,13 @@ void vs_node_root_announce(struct vs_node *n, const struct vs_tenant_config *c) 
         env.header = &h;
         env.body_case = VIEWSTAMP__ENVELOPE__BODY_ROOT_CONFIG;
         env.root_config = &pb;
-        for (uint32_t i = 0; i < c->n_replicas; i++)
+        const char *to[VS_TENANT_REPLICAS_MAX];
+        size_t n_to = 0;
+        for (uint32_t i = 0; i < c->n_replicas && n_to < VS_TENANT_REPLICAS_MAX; i++)
                 if (strcmp(c->replicas[i], n->conf.name) != 0)
-                        (void) vs_peer_set_send(n->peers, c->replicas[i], &env); /* sent again until entered */
+                        to[n_to++] = c->replicas[i];
+        int r[VS_TENANT_REPLICAS_MAX];
+        vs_peer_set_send_each(n->peers, to, n_to, &env, r); /* errors ignored: sent again until entered */
 }
 
 void vs_node_root_heard(struct vs_node *n, const Viewstamp__TenantConfig *pb) {
